@@ -1,0 +1,78 @@
+/* bak2pg: git-style dispatch to subcommands. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+#define B2P_VERSION "0.1.0"
+
+typedef struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} command;
+
+static const command commands[] = {
+    {"info", cmd_info, "describe backup files: backup sets, database, files; --check verifies every page"},
+};
+
+static void print_help(FILE *out) {
+    fprintf(out,
+            "bak2pg %s: read SQL Server backups (.bak) without SQL Server, and move them to PostgreSQL\n"
+            "\n"
+            "usage: bak2pg <command> [options] FILE...\n"
+            "       bak2pg <command> --help\n"
+            "\n"
+            "commands:\n",
+            B2P_VERSION);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out,
+            "\n"
+            "examples:\n"
+            "  bak2pg info Northwind.bak               what is in this backup?\n"
+            "  bak2pg info --check Northwind.bak       ... and are all its pages intact?\n"
+            "  bak2pg info --json stripe1.bak stripe2.bak\n"
+            "\n"
+            "Exit status: 0 success; 1 a check found problems; 2 usage; 3 i/o error;\n"
+            "4 not a SQL Server backup; 5 truncated; 6 corrupt; 7 missing stripe;\n"
+            "8 log backup where data pages are needed; 9 differential without its full;\n"
+            "10 backup encryption; 11 TDE; 12 unsupported compression; 13 out of memory;\n"
+            "14 unsupported; 15 not found; 16 internal error (README.md lists them all).\n");
+}
+
+int cli_report(const b2p_error *err) {
+    fprintf(stderr, "bak2pg: %s\n", err->msg[0] ? err->msg : b2p_status_name(err->code));
+    return err->code ? (int)err->code : 1;
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "bak2pg %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n(see 'bak2pg %s --help')\n", cmd);
+    va_end(ap);
+    return B2P_ERR_USAGE;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        print_help(stderr);
+        return B2P_ERR_USAGE;
+    }
+    const char *name = argv[1];
+    if (!strcmp(name, "--help") || !strcmp(name, "-h") || !strcmp(name, "help")) {
+        print_help(stdout);
+        return 0;
+    }
+    if (!strcmp(name, "--version")) {
+        printf("bak2pg %s\n", B2P_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(name, commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "bak2pg: '%s' is not a bak2pg command (see 'bak2pg --help')\n", name);
+    return B2P_ERR_USAGE;
+}

@@ -1,0 +1,283 @@
+/* The MTF image of one backup file: the file itself (TAPE) or the decoded MSSQLBAK container.
+ *
+ * MSSQLBAK layout (container.md section 7, checked on every compressed fixture):
+ *   0      "MSSQLBAK", u32 version, u32 flags; the rest of the header region is not parsed
+ *   0x1E0  first record (with 512-byte blocks; found by scanning in general)
+ *   record 28-byte header: u8 0x21, u8 uncompressed size in 512-byte units,
+ *          u16 compressed size, 16 bytes IV or junk, u32 ciphertext length (encrypted only),
+ *          u32 check value; then the MS-XCA LZ77+Huffman payload
+ *   raw SFMB blocks (soft filemarks) sit uncompressed at block-aligned offsets
+ * Records decode independently, so the image can be read at random through a segment table. */
+#define B2P_MTF_INTERNAL
+#include "mtf_int.h"
+#include "xpress.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const uint8_t MAGIC_TAPE[4] = {'T', 'A', 'P', 'E'};
+static const uint8_t MAGIC_MSSQLBAK[8] = {'M', 'S', 'S', 'Q', 'L', 'B', 'A', 'K'};
+enum {
+    REC_HEADER = 28,
+    REC_MARKER = 0x21,
+    XPRESS_TABLE = 256,
+    SCAN_STEP = 512,     /* records and raw blocks sit on 512-byte boundaries at least */
+    MAX_RECORD_OUT = 255 * 512,
+};
+
+b2p_status b2p_file_read(int fd, const char *path, uint64_t off, void *buf, size_t len,
+                         b2p_error *err) {
+    uint8_t *p = buf;
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = pread(fd, p + done, len - done, (off_t)(off + done));
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return b2p_fail(err, B2P_ERR_IO, "'%s': read at offset %llu failed: %s", path,
+                            (unsigned long long)(off + done), strerror(errno));
+        }
+        if (n == 0)
+            return b2p_fail(err, B2P_ERR_TRUNCATED,
+                            "'%s': file ends at offset %llu, expected %zu more bytes (truncated?)",
+                            path, (unsigned long long)(off + done), len - done);
+        done += (size_t)n;
+    }
+    return B2P_OK;
+}
+
+static b2p_status add_segment(b2p_image *im, b2p_seg_kind kind, uint64_t file_off,
+                              uint32_t in_len, uint32_t out_len, b2p_error *err) {
+    if (im->nsegs == im->segcap) {
+        size_t cap = im->segcap ? im->segcap * 2 : 256;
+        b2p_segment *s = realloc(im->segs, cap * sizeof *s);
+        if (!s) return b2p_fail(err, B2P_ERR_NOMEM, "'%s': out of memory indexing records", im->path);
+        im->segs = s;
+        im->segcap = cap;
+    }
+    im->segs[im->nsegs++] = (b2p_segment){
+        .image_off = im->size, .file_off = file_off, .out_len = out_len, .in_len = in_len,
+        .kind = (uint8_t)kind};
+    im->size += out_len;
+    return B2P_OK;
+}
+
+/* Whether a plausible compressed record starts at pos: marker, sizes, complete code table. */
+static bool record_at(b2p_image *im, uint64_t pos) {
+    uint8_t h[REC_HEADER + XPRESS_TABLE];
+    if (pos + sizeof h > im->file_size) return false;
+    if (b2p_file_read(im->fd, im->path, pos, h, sizeof h, NULL) != B2P_OK) return false;
+    uint16_t in_len = b2p_le16(h + 2);
+    return h[0] == REC_MARKER && h[1] != 0 && in_len > XPRESS_TABLE &&
+           pos + REC_HEADER + in_len <= im->file_size && b2p_xpress_table_is_complete(h + REC_HEADER);
+}
+
+/* Size of a raw SFMB block at pos, or 0 when there is none. */
+static uint32_t raw_sfmb_at(b2p_image *im, uint64_t pos) {
+    uint8_t h[52];
+    if (pos + sizeof h > im->file_size) return 0;
+    if (b2p_file_read(im->fd, im->path, pos, h, sizeof h, NULL) != B2P_OK) return 0;
+    if (memcmp(h, "SFMB", 4) != 0) return 0;
+    uint16_t x = 0;
+    for (int i = 0; i < 26; i++) x ^= b2p_le16(h + 2 * i);
+    uint16_t size = b2p_le16(h + 8);
+    if (x != 0 || size < 512 || size % 512 != 0 || pos + size > im->file_size) return 0;
+    return size;
+}
+
+/* Explains why the first record is not one we can decode: encryption, another algorithm. */
+static b2p_status diagnose_first_record(b2p_image *im, uint64_t pos, b2p_error *err) {
+    uint8_t h[REC_HEADER + 8];
+    if (b2p_file_read(im->fd, im->path, pos, h, sizeof h, NULL) != B2P_OK)
+        return b2p_fail(err, B2P_ERR_TRUNCATED,
+                        "'%s': compressed container ends at offset %llu before its first record",
+                        im->path, (unsigned long long)pos);
+    const uint8_t *payload = h + REC_HEADER;
+    uint32_t cipher_len = b2p_le32(h + 20);
+    static const uint8_t zstd_magic[4] = {0x28, 0xB5, 0x2F, 0xFD};
+    if (memcmp(payload, zstd_magic, 4) == 0)
+        return b2p_fail(err, B2P_ERR_COMPRESSION,
+                        "'%s': offset %llu: backup is compressed with ZSTD (SQL Server 2025), "
+                        "which bak2pg does not decode yet", im->path, (unsigned long long)pos);
+    if (payload[0] == 0x78 && ((payload[0] << 8) | payload[1]) % 31 == 0)
+        return b2p_fail(err, B2P_ERR_COMPRESSION,
+                        "'%s': offset %llu: backup is compressed with DEFLATE (QAT_DEFLATE, SQL "
+                        "Server 2022), which bak2pg does not decode yet",
+                        im->path, (unsigned long long)pos);
+    if (h[0] == REC_MARKER && cipher_len != 0 && cipher_len % 16 == 0)
+        return b2p_fail(err, B2P_ERR_ENCRYPTED,
+                        "'%s': offset %llu: backup is encrypted (BACKUP ... WITH ENCRYPTION); "
+                        "the server certificate or asymmetric key would be needed",
+                        im->path, (unsigned long long)pos);
+    return b2p_fail(err, B2P_ERR_COMPRESSION,
+                    "'%s': offset %llu: MSSQLBAK container whose records are not MS-XPRESS "
+                    "(unknown compression algorithm or encryption)",
+                    im->path, (unsigned long long)pos);
+}
+
+/* Builds the segment table of an MSSQLBAK file by following record headers. Between
+ * records there may be raw SFMB blocks and padding (after the TAPE record): both are found
+ * by stepping over 512-byte boundaries. */
+static b2p_status index_container(b2p_image *im, b2p_error *err) {
+    enum { FIRST_RECORD = 0x1E0, FIRST_RECORD_SEARCH = 65536 };
+    uint64_t pos = FIRST_RECORD;
+    while (!record_at(im, pos)) {
+        pos = (pos + SCAN_STEP) / SCAN_STEP * SCAN_STEP;
+        if (pos > FIRST_RECORD_SEARCH || pos >= im->file_size)
+            return diagnose_first_record(im, FIRST_RECORD, err);
+    }
+    while (pos < im->file_size) {
+        if (record_at(im, pos)) {
+            uint8_t h[4];
+            b2p_status st = b2p_file_read(im->fd, im->path, pos, h, 4, err);
+            if (st) return st;
+            uint32_t in_len = b2p_le16(h + 2), out_len = (uint32_t)h[1] * 512;
+            st = add_segment(im, B2P_SEG_XPRESS, pos, in_len, out_len, err);
+            if (st) return st;
+            pos += REC_HEADER + in_len;
+            continue;
+        }
+        uint64_t aligned = (pos + SCAN_STEP - 1) / SCAN_STEP * SCAN_STEP;
+        if (aligned != pos) {
+            pos = aligned;
+            continue;
+        }
+        uint32_t sfmb = raw_sfmb_at(im, pos);
+        if (sfmb) {
+            b2p_status st = add_segment(im, B2P_SEG_RAW, pos, sfmb, sfmb, err);
+            if (st) return st;
+            pos += sfmb;
+            continue;
+        }
+        pos += SCAN_STEP;
+    }
+    return B2P_OK;
+}
+
+b2p_status b2p_image_open(b2p_image *im, const char *path, b2p_error *err) {
+    memset(im, 0, sizeof *im);
+    im->path = path;
+    im->fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (im->fd < 0)
+        return b2p_fail(err, B2P_ERR_IO, "'%s': cannot open: %s", path, strerror(errno));
+    struct stat sb;
+    if (fstat(im->fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        b2p_image_close(im);
+        return b2p_fail(err, B2P_ERR_IO, "'%s': not a regular file", path);
+    }
+    im->file_size = (uint64_t)sb.st_size;
+    uint8_t magic[16] = {0};
+    size_t have = im->file_size < sizeof magic ? (size_t)im->file_size : sizeof magic;
+    b2p_status st = b2p_file_read(im->fd, path, 0, magic, have, err);
+    if (st) {
+        b2p_image_close(im);
+        return st;
+    }
+    if (have >= 4 && memcmp(magic, MAGIC_TAPE, 4) == 0) {
+        im->size = im->file_size;
+        return B2P_OK;
+    }
+    if (have >= 8 && memcmp(magic, MAGIC_MSSQLBAK, 8) == 0) {
+        im->compressed = true;
+        st = index_container(im, err);
+        if (st) b2p_image_close(im);
+        return st;
+    }
+    b2p_image_close(im);
+    return b2p_fail(err, B2P_ERR_NOT_BACKUP,
+                    "'%s': not a SQL Server backup: offset 0 holds neither \"TAPE\" nor \"MSSQLBAK\"",
+                    path);
+}
+
+void b2p_image_close(b2p_image *im) {
+    if (im->fd >= 0) close(im->fd);
+    im->fd = -1;
+    free(im->segs);
+    for (int i = 0; i < B2P_IMAGE_CACHE_SLOTS; i++) free(im->cache_buf[i]);
+    free(im->inbuf);
+    memset(im, 0, sizeof *im);
+    im->fd = -1;
+}
+
+static size_t find_segment(const b2p_image *im, uint64_t off) {
+    size_t lo = 0, hi = im->nsegs;
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (im->segs[mid].image_off <= off) lo = mid;
+        else hi = mid;
+    }
+    return lo;
+}
+
+uint64_t b2p_image_file_offset(const b2p_image *im, uint64_t image_off) {
+    if (!im->compressed || im->nsegs == 0) return image_off;
+    const b2p_segment *s = &im->segs[find_segment(im, image_off)];
+    return s->kind == B2P_SEG_RAW ? s->file_off + (image_off - s->image_off) : s->file_off;
+}
+
+/* Returns the decoded bytes of XPRESS segment i, decoding into the cache on a miss. */
+static b2p_status decoded_segment(b2p_image *im, size_t i, const uint8_t **out, b2p_error *err) {
+    for (int k = 0; k < B2P_IMAGE_CACHE_SLOTS; k++) {
+        if (im->cache_buf[k] && im->cache_seg[k] == i) {
+            *out = im->cache_buf[k];
+            return B2P_OK;
+        }
+    }
+    unsigned k = im->cache_next++ % B2P_IMAGE_CACHE_SLOTS;
+    if (!im->cache_buf[k] && !(im->cache_buf[k] = malloc(MAX_RECORD_OUT)))
+        return b2p_fail(err, B2P_ERR_NOMEM, "'%s': out of memory decoding records", im->path);
+    const b2p_segment *s = &im->segs[i];
+    if (s->in_len > im->inbuf_cap) {
+        uint8_t *b = realloc(im->inbuf, 65536); /* in_len is a u16 */
+        if (!b) return b2p_fail(err, B2P_ERR_NOMEM, "'%s': out of memory decoding records", im->path);
+        im->inbuf = b;
+        im->inbuf_cap = 65536;
+    }
+    im->cache_seg[k] = (size_t)-1;
+    b2p_status st = b2p_file_read(im->fd, im->path, s->file_off + REC_HEADER, im->inbuf, s->in_len, err);
+    if (st) return st;
+    st = b2p_xpress_decode(im->inbuf, s->in_len, im->cache_buf[k], s->out_len, err);
+    if (st) {
+        char inner[sizeof err->msg];
+        snprintf(inner, sizeof inner, "%s", err->msg);
+        return b2p_fail(err, st, "'%s': compressed record at offset %llu: %s", im->path,
+                        (unsigned long long)s->file_off, inner);
+    }
+    im->cache_seg[k] = i;
+    *out = im->cache_buf[k];
+    return B2P_OK;
+}
+
+b2p_status b2p_image_read(b2p_image *im, uint64_t off, void *buf, size_t len, b2p_error *err) {
+    if (off > im->size || len > im->size - off)
+        return b2p_fail(err, B2P_ERR_TRUNCATED,
+                        "'%s': backup data ends at offset %llu, expected %llu more bytes (truncated?)",
+                        im->path, (unsigned long long)b2p_image_file_offset(im, im->size),
+                        (unsigned long long)(off + len - im->size));
+    if (!im->compressed) return b2p_file_read(im->fd, im->path, off, buf, len, err);
+    uint8_t *dst = buf;
+    size_t i = find_segment(im, off);
+    while (len > 0) {
+        const b2p_segment *s = &im->segs[i];
+        uint64_t within = off - s->image_off;
+        size_t n = s->out_len - within < len ? (size_t)(s->out_len - within) : len;
+        if (s->kind == B2P_SEG_RAW) {
+            b2p_status st = b2p_file_read(im->fd, im->path, s->file_off + within, dst, n, err);
+            if (st) return st;
+        } else {
+            const uint8_t *dec;
+            b2p_status st = decoded_segment(im, i, &dec, err);
+            if (st) return st;
+            memcpy(dst, dec + within, n);
+        }
+        dst += n;
+        off += n;
+        len -= n;
+        i++;
+    }
+    return B2P_OK;
+}

@@ -1,0 +1,210 @@
+/* mtf/: the backup container, from a file's first byte to the 8 KB database pages.
+ *
+ * What this layer offers:
+ *   - b2p_backup_open(): opens one or more backup files (.bak/.trn; plain Microsoft Tape Format
+ *     or SQL Server's compressed MSSQLBAK container), walks their descriptor blocks and reads
+ *     the metadata RESTORE HEADERONLY / FILELISTONLY would show (b2p_media, b2p_set_info).
+ *   - b2p_pages_open(): the page source of one backup set: every database page keyed by
+ *     (file id, page id), across stripes, with a differential laid over its full backup;
+ *     checksums verified and torn-page bits restored as pages are read.
+ *
+ * It knows nothing of what a page means beyond the few header fields that identify it.
+ * Format notes: ../shared/docs/container.md (MTF: sections 2-3; MQCI metadata: 5; MSSQLBAK: 7). */
+#ifndef B2P_MTF_H
+#define B2P_MTF_H
+
+#include <stdbool.h>
+
+#include "base.h"
+
+#define B2P_PAGE_SIZE 8192
+
+/* A log sequence number as stored: VLF sequence, block, slot. */
+typedef struct b2p_lsn {
+    uint32_t vlf;
+    uint32_t block;
+    uint16_t slot;
+} b2p_lsn;
+
+/* A date as MTF stores it: local time of the server, no zone. All zero = unknown. */
+typedef struct b2p_datetime {
+    uint16_t year;
+    uint8_t month, day, hour, minute, second;
+} b2p_datetime;
+
+typedef struct b2p_guid {
+    uint8_t b[16]; /* as stored: Data1..3 little-endian, Data4 bytes */
+} b2p_guid;
+
+typedef enum b2p_backup_type {
+    B2P_BACKUP_UNKNOWN = 0,
+    B2P_BACKUP_FULL,          /* 'D' database */
+    B2P_BACKUP_DIFFERENTIAL,  /* 'I' differential database */
+    B2P_BACKUP_LOG,           /* 'L' transaction log */
+    B2P_BACKUP_FILE,          /* 'F' file or filegroup */
+    B2P_BACKUP_DIFF_FILE,     /* 'G' differential file */
+    B2P_BACKUP_PARTIAL,       /* 'P' partial */
+    B2P_BACKUP_DIFF_PARTIAL   /* 'Q' differential partial */
+} b2p_backup_type;
+
+/* One database file of a backup set (RESTORE FILELISTONLY). */
+typedef struct b2p_file_info {
+    char logical_name[256];
+    char physical_name[520];
+    char type;                 /* 'D' data, 'L' log, 'F' full-text, 'S' filestream, '?' */
+    uint16_t file_id;
+    uint32_t filegroup_id;
+    char filegroup_name[256];  /* "" for the log */
+    uint64_t size_bytes;       /* size of the file in the database */
+    uint64_t max_size_bytes;
+    uint64_t backup_size_bytes;/* bytes of this file's pages in the backup */
+} b2p_file_info;
+
+/* One backup set (RESTORE HEADERONLY row), from the SSET, VOLB and the final MQCI copy. */
+typedef struct b2p_set_info {
+    uint16_t position;           /* FILE = n */
+    b2p_backup_type type;
+    bool copy_only;
+    char type_letter;            /* as stored: 'D', 'I', 'L', ... */
+    char backup_name[256];
+    char description[256];
+    char user_name[256];
+    char database_name[256];
+    char server_name[256];
+    char machine_name[256];
+    uint8_t version_major, version_minor;
+    uint16_t version_build;
+    uint16_t database_version;   /* internal version: 611 = 2005 ... 998 = 2025 */
+    uint8_t compatibility_level;
+    uint32_t collation_lcid_flags; /* LCID | comparison flags << 16 */
+    uint32_t collation_sort_id;    /* SQL sort order id; 0 for Windows collations */
+    char collation_name[128];
+    uint32_t flags;              /* SCIN flags */
+    bool has_checksums;          /* WITH CHECKSUM: CSUM streams present */
+    bool compressed;             /* MSSQLBAK container */
+    bool encrypted;              /* backup encryption */
+    bool password_protected;     /* MEDIAPASSWORD / PASSWORD (nothing is encrypted) */
+    b2p_lsn first_lsn, last_lsn, checkpoint_lsn, database_backup_lsn, differential_base_lsn;
+    b2p_guid backup_set_guid;
+    b2p_guid differential_base_guid;
+    b2p_datetime database_creation_date, start_date, finish_date;
+    int8_t time_zone;            /* 15-minute units from UTC; 127 = unknown */
+    uint64_t backup_size;
+    uint64_t compressed_size;
+    size_t nfiles;
+    b2p_file_info *files;
+} b2p_set_info;
+
+/* One backup file (one media family of a media set). */
+typedef struct b2p_media {
+    char path[4096];
+    bool compressed;              /* MSSQLBAK container */
+    uint32_t block_size;          /* physical block size: 512, 4096, ... */
+    uint64_t file_size;
+    b2p_guid media_set_guid;      /* shared by all stripes of one backup */
+    uint16_t family_count;        /* stripes in the media set */
+    uint16_t family_sequence;     /* this file's stripe number, 1-based */
+    uint32_t media_family_id;
+    char media_name[256];
+    b2p_datetime media_date;
+    bool media_password;
+    size_t nsets;
+    b2p_set_info *sets;           /* in file order */
+} b2p_media;
+
+typedef struct b2p_backup b2p_backup;
+
+typedef struct b2p_open_options {
+    bool allow_missing_stripes;   /* salvage: read what is there when stripes are absent */
+} b2p_open_options;
+
+/* Opens and describes the given files (any order). Fails with B2P_ERR_MISSING_STRIPE when a
+ * media set is incomplete, unless opt->allow_missing_stripes. On failure *out is NULL. */
+b2p_status b2p_backup_open(b2p_backup **out, const char *const *paths, size_t npaths,
+                           const b2p_open_options *opt, b2p_error *err);
+void b2p_backup_free(b2p_backup *bk);
+
+size_t b2p_backup_media_count(const b2p_backup *bk);
+const b2p_media *b2p_backup_media(const b2p_backup *bk, size_t i);
+
+/* Text for a backup type: "full", "differential", "log", ... */
+const char *b2p_backup_type_name(b2p_backup_type t);
+/* "25000000012300037" (the numeric(25,0) form HEADERONLY prints); buf of at least 32 bytes. */
+char *b2p_lsn_format(b2p_lsn lsn, char *buf, size_t len);
+/* "2019-11-26 13:13:26"; "" when unknown. buf of at least 20 bytes. */
+char *b2p_datetime_format(b2p_datetime d, char *buf, size_t len);
+/* "6F9619FF-8B86-D011-B42D-00C04FC964FF" as SQL Server prints GUIDs; buf of at least 37 bytes. */
+char *b2p_guid_format(const b2p_guid *g, char *buf, size_t len);
+bool b2p_lsn_is_zero(b2p_lsn lsn);
+/* "SQL Server 2008 R2" from the software version; "SQL Server 2019" from a database version. */
+const char *b2p_product_name(uint8_t major, uint8_t minor);
+const char *b2p_database_version_name(uint16_t database_version);
+
+/* ---- the page source ---------------------------------------------------------------- */
+
+typedef struct b2p_pages b2p_pages;
+
+typedef struct b2p_page_stats {
+    uint64_t units;            /* 8 KB units read from the data streams */
+    uint64_t pages;            /* real database pages among them */
+    uint64_t zero_units;       /* allocated but never written (all zero) */
+    uint64_t filler_units;     /* backup-buffer filler */
+    uint64_t stale_units;      /* never-formatted disk content inside an allocated extent */
+    uint64_t checksummed;      /* pages with a page checksum ... */
+    uint64_t checksum_bad;     /* ... of which this many failed */
+    uint64_t torn_protected;   /* pages with torn-page detection ... */
+    uint64_t torn_bad;         /* ... of which this many were torn */
+    uint64_t data_bytes;       /* bytes of page data read */
+    unsigned csum_streams;     /* backup checksums (CSUM) present ... */
+    unsigned csum_bad;         /* ... of which this many failed */
+    uint64_t distinct_pages;   /* pages addressable after overlaying (last copy wins) */
+} b2p_page_stats;
+
+typedef struct b2p_pages_options {
+    int backup_set;              /* Position (FILE = n); 0 = the last full (or the named diff) */
+    bool allow_missing_stripes;  /* must match the b2p_backup_open option */
+    /* Called for each page found bad while scanning (may be NULL). */
+    void (*on_bad_page)(void *ctx, const char *path, uint64_t offset, uint16_t file_id,
+                        uint32_t page_id, const char *why);
+    void *ctx;
+} b2p_pages_options;
+
+/* Builds the page source of one backup set by one sequential pass over its data streams:
+ * indexes every page, verifies page checksums and backup checksums on the way (see stats).
+ * A differential is laid over its full backup, which must be among the opened files. */
+b2p_status b2p_pages_open(b2p_pages **out, b2p_backup *bk, const b2p_pages_options *opt,
+                          b2p_error *err);
+void b2p_pages_free(b2p_pages *src);
+
+/* The backup set the source delivers (the differential when one is laid over a full). */
+const b2p_set_info *b2p_pages_set(const b2p_pages *src);
+const b2p_page_stats *b2p_pages_stats(const b2p_pages *src);
+
+/* Copies page (file_id, page_id) into page[8192], torn bits restored.
+ * B2P_ERR_NOT_FOUND when the backup does not hold that page (unallocated, or on a missing
+ * stripe); B2P_ERR_CORRUPT when its checksum fails (page is still filled, for salvage). */
+b2p_status b2p_pages_read(b2p_pages *src, uint16_t file_id, uint32_t page_id,
+                          uint8_t page[B2P_PAGE_SIZE], b2p_error *err);
+
+/* Calls fn for every page, in (file id, page id) order; stops early when fn returns non-zero
+ * (that value is returned). Pages are read one at a time: memory stays bounded. */
+typedef int (*b2p_page_fn)(void *ctx, uint16_t file_id, uint32_t page_id,
+                           const uint8_t page[B2P_PAGE_SIZE]);
+int b2p_pages_foreach(b2p_pages *src, b2p_page_fn fn, void *ctx, b2p_error *err);
+
+/* ---- page integrity (used by the source; public for tests and tools) ---------------- */
+
+/* SQL Server's page checksum (m_flagBits 0x200): container.md 10.3. */
+uint32_t b2p_page_checksum(const uint8_t page[B2P_PAGE_SIZE]);
+/* Checks the torn-page signature (m_flagBits 0x100) and restores the saved bits in place.
+ * Returns false when the sectors disagree (a torn write). */
+bool b2p_page_restore_torn_bits(uint8_t page[B2P_PAGE_SIZE]);
+/* The backup checksum of a CSUM stream over len bytes (container.md 10.4), incrementally:
+ * state starts at 0 with sector 0; len must be a multiple of 512 except for the last call. */
+typedef struct b2p_csum_state {
+    uint32_t value;
+    uint64_t sector;
+} b2p_csum_state;
+void b2p_backup_checksum_update(b2p_csum_state *st, const uint8_t *data, size_t len);
+
+#endif
