@@ -56,6 +56,9 @@ static b2p_status check_stripes(const b2p_backup *bk, b2p_error *err) {
             if (j < i) goto next; /* this media set was checked with its first file */
             if (b->family_sequence >= 1 && b->family_sequence <= 32) {
                 if (present & (1u << (b->family_sequence - 1))) {
+                    if (b->family_count <= 1)
+                        return b2p_fail(err, B2P_ERR_USAGE, "'%s' is given twice (also as '%s')",
+                                        b->path, a->path);
                     return b2p_fail(err, B2P_ERR_USAGE,
                                     "'%s': stripe %u of %u is given twice (also '%s')", b->path,
                                     b->family_sequence, b->family_count, a->path);

@@ -1,0 +1,60 @@
+/* Test support: fixture paths and MANIFEST.tsv (see fixtures.h). */
+#include "fixtures.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *fixtures_dir(void) {
+    const char *d = getenv("B2P_FIXTURES");
+    return d && *d ? d : "../shared/fixtures";
+}
+
+const char *fixture_path(const char *name) {
+    static char buf[4096];
+    snprintf(buf, sizeof buf, "%s/%s", fixtures_dir(), name);
+    return buf;
+}
+
+/* Copies tab-separated field n of line into out. */
+static void field(const char *line, int n, char *out, size_t outlen) {
+    const char *p = line;
+    for (int i = 0; i < n && p; i++) {
+        p = strchr(p, '\t');
+        if (p) p++;
+    }
+    out[0] = 0;
+    if (!p) return;
+    size_t len = strcspn(p, "\t\r\n");
+    if (len >= outlen) len = outlen - 1;
+    memcpy(out, p, len);
+    out[len] = 0;
+}
+
+size_t manifest_read(manifest_row **rows) {
+    *rows = NULL;
+    FILE *f = fopen(fixture_path("MANIFEST.tsv"), "r");
+    if (!f) return 0;
+    char line[8192];
+    size_t n = 0;
+    bool header = true;
+    while (fgets(line, sizeof line, f)) {
+        if (header) {
+            header = false;
+            continue;
+        }
+        manifest_row *r = realloc(*rows, (n + 1) * sizeof *r);
+        if (!r) break;
+        *rows = r;
+        manifest_row *m = &r[n++];
+        field(line, 0, m->file, sizeof m->file);
+        field(line, 7, m->database_name, sizeof m->database_name);
+        field(line, 8, m->sql_version_guess, sizeof m->sql_version_guess);
+        field(line, 9, m->compressed, sizeof m->compressed);
+        field(line, 10, m->truth, sizeof m->truth);
+        field(line, 11, m->notes, sizeof m->notes);
+    }
+    fclose(f);
+    return n;
+}

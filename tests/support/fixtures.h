@@ -1,0 +1,24 @@
+/* Test support: where the shared fixtures are, and MANIFEST.tsv. */
+#ifndef B2P_TEST_FIXTURES_H
+#define B2P_TEST_FIXTURES_H
+
+#include <stddef.h>
+
+/* The fixtures directory: $B2P_FIXTURES, else ../shared/fixtures. */
+const char *fixtures_dir(void);
+/* dir/name in a static buffer (valid until the next call). */
+const char *fixture_path(const char *name);
+
+typedef struct manifest_row {
+    char file[256];
+    char database_name[256];
+    char sql_version_guess[128];
+    char compressed[128];
+    char truth[256];
+    char notes[2048];
+} manifest_row;
+
+/* Reads MANIFEST.tsv; returns the number of rows (0 if it cannot be read). Caller frees *rows. */
+size_t manifest_read(manifest_row **rows);
+
+#endif
