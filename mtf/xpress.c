@@ -34,11 +34,13 @@ enum {
     XP_KRAFT = 1 << XP_MAX_LEN,
     XP_BLOCK_OUT = 65536,   /* output bytes per block */
     XP_PRIMARY_BITS = 11,   /* codes up to this long decode with one table lookup */
-    XP_MIN_MATCH = 3
+    XP_MIN_MATCH = 3,
+    XP_LONG_CODE = 512      /* the "symbol" of a primary entry whose code is longer: not a symbol */
 };
 
 /* Decoding tables for one block. primary[] is indexed by the next XP_PRIMARY_BITS bits; an entry is
- * symbol | length << 9, or 0 when the code is longer (then the canonical slow path decodes it). */
+ * symbol << 4 | length, or XP_LONG_CODE << 4 (length 0) when the code is longer: the canonical slow
+ * path (limit, first, index, sorted) decodes those. */
 typedef struct xp_table {
     uint16_t primary[1u << XP_PRIMARY_BITS];
     uint32_t limit[XP_MAX_LEN + 1];  /* 15-bit left-justified code value just past length L's codes */
@@ -77,7 +79,7 @@ int b2p_xpress_table_is_complete(const uint8_t table[256]) {
 
 /* Builds the decoding tables from a table already known to be complete. Entries are written in
  * canonical order, so the short codes fill primary[] from the front and whatever remains belongs to
- * codes longer than XP_PRIMARY_BITS: no clearing pass is needed. */
+ * codes longer than XP_PRIMARY_BITS. */
 static void xp_build(xp_table *t, const uint8_t *table) {
     uint16_t count[XP_MAX_LEN + 1] = {0};
     uint16_t next[XP_MAX_LEN + 1];
@@ -103,20 +105,21 @@ static void xp_build(xp_table *t, const uint8_t *table) {
         unsigned sym = t->sorted[i], len = xp_len(table, sym);
         if (len > XP_PRIMARY_BITS) break;
         size_t n = (size_t)1 << (XP_PRIMARY_BITS - len);
-        uint16_t entry = (uint16_t)(sym | len << 9);
+        uint16_t entry = (uint16_t)(sym << 4 | len);
         for (size_t k = 0; k < n; k++) t->primary[fill + k] = entry;
         fill += n;
     }
-    memset(t->primary + fill, 0, (sizeof t->primary / sizeof t->primary[0] - fill) * sizeof t->primary[0]);
+    for (; fill < sizeof t->primary / sizeof t->primary[0]; fill++) t->primary[fill] = XP_LONG_CODE << 4;
 }
 
-/* Decodes a code longer than XP_PRIMARY_BITS from the next 15 bits: the first length whose
- * left-justified range contains them. Complete codes end with limit[15] == 2^15, so one matches. */
-static unsigned xp_decode_long(const xp_table *t, uint64_t bits, unsigned *len_out) {
-    uint32_t peek = (uint32_t)(bits >> (64 - XP_MAX_LEN));
+/* Decodes (and consumes) a code longer than XP_PRIMARY_BITS from the next 15 bits: the first length
+ * whose left-justified range contains them. Complete codes end with limit[15] == 2^15. */
+static unsigned xp_decode_long(const xp_table *t, uint64_t *bits, unsigned *avail) {
+    uint32_t peek = (uint32_t)(*bits >> (64 - XP_MAX_LEN));
     unsigned len = XP_PRIMARY_BITS + 1;
     while (len < XP_MAX_LEN && peek >= t->limit[len]) len++;
-    *len_out = len;
+    *bits <<= len;
+    *avail -= len;
     return t->sorted[t->index[len] + ((peek >> (XP_MAX_LEN - len)) - t->first[len])];
 }
 
@@ -242,14 +245,15 @@ static b2p_status xp_match_error(const xp_bits *b, const xp_out *o, size_t dist,
                     xp_spec_pos(b), (unsigned long long)len, o->pos, o->len);
 }
 
-/* Decodes the next symbol from a buffer holding at least 15 unconsumed bits. */
+/* Decodes the next symbol from a buffer holding at least 15 unconsumed bits, or returns
+ * XP_LONG_CODE, consuming nothing, when its code is longer than XP_PRIMARY_BITS. Folding that case
+ * into the symbol value leaves one test (sym < 256) on the literal path. */
 static inline unsigned xp_next(const xp_table *t, uint64_t *bits, unsigned *avail) {
     unsigned entry = t->primary[*bits >> (64 - XP_PRIMARY_BITS)];
-    unsigned len = entry >> 9, sym = entry & 511;
-    if (len == 0) sym = xp_decode_long(t, *bits, &len);
+    unsigned len = entry & 15;
     *bits <<= len;
     *avail -= len;
-    return sym;
+    return entry >> 4;
 }
 
 /* Decodes symbols until the output reaches end: the hot path. The bit state lives in locals, not in
@@ -295,6 +299,13 @@ static b2p_status xp_symbols(const xp_table *t, xp_bits *b, xp_out *o, size_t en
                 continue;
             }
         }
+        if (sym == XP_LONG_CODE) {
+            sym = xp_decode_long(t, &bits, &avail);
+            if (sym < 256) {
+                out[op++] = (uint8_t)sym;
+                continue;
+            }
+        }
         unsigned s = sym - 256, obits = s >> 4;
         uint64_t len = s & 15;
         if (len == 15) {
@@ -313,8 +324,6 @@ static b2p_status xp_symbols(const xp_table *t, xp_bits *b, xp_out *o, size_t en
             return xp_match_error(b, o, dist, len, err);
         }
         if (len <= 16 && dist >= 8 && out_len - op >= 16) {
-            /* the common short match: two 8-byte moves, each source ending where its destination
-             * starts at the latest (bytes past the match are rewritten later) */
             memcpy(out + op, out + op - dist, 8);
             memcpy(out + op + 8, out + op - dist + 8, 8);
         } else {
