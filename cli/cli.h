@@ -6,6 +6,7 @@
 #include "mtf/mtf.h"
 
 int cmd_info(int argc, char **argv);
+int cmd_schema(int argc, char **argv);
 
 /* Prints "bak2pg: <message>" on stderr and returns err->code (the exit status). */
 int cli_report(const b2p_error *err);

@@ -15,6 +15,7 @@ typedef struct command {
 
 static const command commands[] = {
     {"info", cmd_info, "describe backup files: backup sets, database, files; --check verifies every page"},
+    {"schema", cmd_schema, "the tables of the backed-up database: columns, keys, indexes, row counts"},
 };
 
 static void print_help(FILE *out) {

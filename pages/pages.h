@@ -1,0 +1,196 @@
+/* pages/: what an 8 KB database page means.
+ *
+ * What this layer offers:
+ *   - b2p_page_header_parse(): the 96-byte page header as a struct, sanity-checked.
+ *   - b2p_page_record(): the slot array, validated, and the FixedVar record behind a slot
+ *     (status bits, fixed area, null bitmap, variable-column offsets with the complex flag);
+ *     ghosts, forwarding stubs and forwarded records are recognised.
+ *   - b2p_record_column(): the raw bytes of one column located by its physical layout
+ *     (sysrscols leaf offset / null bit / bit position). Decoding bytes into typed values is a
+ *     separate concern (the next layer up asks for raw bytes and decodes them).
+ *   - b2p_au_scan(): every data page of one allocation unit, by its IAM chain (heaps, and any
+ *     rowset) or by the leaf level of its B-tree (pgfirst / pgroot, then m_nextPage).
+ *
+ * Every length and offset read from a page is checked before use; damage is reported as
+ * B2P_ERR_CORRUPT naming file:page (and slot). Format notes: ../shared/docs/pages.md
+ * sections 1 (page), 2.3/2.5 (IAM, page enumeration), 4.1-4.5 (records). */
+#ifndef B2P_PAGES_H
+#define B2P_PAGES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mtf/mtf.h"
+
+#define B2P_PAGE_HEADER_SIZE 96
+
+/* A 6-byte page pointer as stored: u32 page id, then u16 file id. (0:0) means none. */
+typedef struct b2p_page_ptr {
+    uint16_t file;
+    uint32_t page;
+} b2p_page_ptr;
+
+b2p_page_ptr b2p_page_ptr_read(const uint8_t *p);
+static inline bool b2p_page_ptr_is_null(b2p_page_ptr p) { return p.file == 0 && p.page == 0; }
+
+/* Page types (m_type), pages.md 1.3. */
+enum {
+    B2P_PAGE_DATA = 1,
+    B2P_PAGE_INDEX = 2,
+    B2P_PAGE_TEXT_MIX = 3,
+    B2P_PAGE_TEXT_TREE = 4,
+    B2P_PAGE_GAM = 8,
+    B2P_PAGE_SGAM = 9,
+    B2P_PAGE_IAM = 10,
+    B2P_PAGE_PFS = 11,
+    B2P_PAGE_BOOT = 13,
+    B2P_PAGE_FILE_HEADER = 15,
+};
+
+/* The 96-byte page header (pages.md 1.2). */
+typedef struct b2p_page_header {
+    uint8_t header_version;  /* always 1 */
+    uint8_t type;            /* B2P_PAGE_* */
+    uint8_t type_flags;      /* 0x80 on data pages: PAGE compressed (CI record at 96) */
+    uint8_t level;           /* B-tree level, 0 = leaf / heap */
+    uint16_t flag_bits;      /* 0x200 checksum, 0x100 torn-page bits */
+    uint16_t index_id;       /* high 16 bits of the allocation-unit id, not the index id */
+    b2p_page_ptr prev, next;
+    uint16_t pminlen;        /* fixed-part size of records (data: incl. 4-byte prefix) */
+    uint16_t slot_count;
+    uint32_t obj_id;         /* bits 16..47 of the allocation-unit id, not the object id */
+    uint16_t free_count;
+    uint16_t free_data;      /* offset of the first free byte */
+    b2p_page_ptr self;       /* the page's own id */
+    uint16_t ghost_count;
+    b2p_lsn lsn;
+    uint64_t auid;           /* allocation unit: index_id << 48 | obj_id << 16 (pages.md 1.4) */
+} b2p_page_header;
+
+/* Parses and checks the header: version 1, self id = (file_id:page_id) when page_id != 0,
+ * slot array and free-data offset inside the page. file_id/page_id name the page in errors. */
+b2p_status b2p_page_header_parse(const uint8_t page[B2P_PAGE_SIZE], uint16_t file_id,
+                                 uint32_t page_id, b2p_page_header *out, b2p_error *err);
+
+/* True when the page belongs to allocation unit auid; tolerates upgraded databases whose pages
+ * carry index_id 0 while the catalog id has high bits (pages.md 1.4 caveat). */
+bool b2p_page_in_au(const b2p_page_header *h, uint64_t auid);
+
+/* ---- records ---------------------------------------------------------------------- */
+
+/* Record types, (status A >> 1) & 7 (pages.md 4.1). */
+typedef enum b2p_record_type {
+    B2P_REC_PRIMARY = 0,
+    B2P_REC_FORWARDED = 1,
+    B2P_REC_FORWARDING_STUB = 2,
+    B2P_REC_INDEX = 3,
+    B2P_REC_BLOB_FRAGMENT = 4,
+    B2P_REC_GHOST_INDEX = 5,
+    B2P_REC_GHOST_DATA = 6,
+    B2P_REC_GHOST_VERSION = 7,
+} b2p_record_type;
+
+/* One FixedVar record, parsed in place: pointers refer into the caller's page buffer. */
+typedef struct b2p_record {
+    const uint8_t *data;     /* record byte 0 (status A) */
+    size_t avail;            /* bytes from data to the start of the slot array */
+    size_t length;           /* the record's own length (incl. a versioning tag) */
+    uint8_t status_a, status_b;
+    b2p_record_type type;
+    bool ghost;              /* ghost type, or status B bit 0 (ghost forwarded) */
+    bool versioned;          /* A & 0x40: 14-byte versioning tag at the end */
+    uint16_t fixed_end;      /* rec offset of the column count: fixed data is [4, fixed_end) */
+    uint16_t ncols;          /* column count stored in the record */
+    const uint8_t *null_bitmap; /* NULL when the record has none */
+    uint16_t nvar;           /* variable-length columns stored */
+    const uint8_t *var_ends; /* nvar u16 end offsets (bit 15 = complex); NULL when nvar = 0 */
+    uint16_t var_start;      /* rec offset of the first variable column's data */
+    b2p_page_ptr forward_to; /* forwarding stub: where the record now lives ... */
+    uint16_t forward_slot;   /* ... and its slot */
+} b2p_record;
+
+/* The record behind slot `slot` of a page whose header is h. Checks the slot offset lies in
+ * the record area, then parses the record (b2p_record_parse). Data and LOB pages.
+ * B2P_ERR_NOT_FOUND for an emptied slot (offset 0): skip it. */
+b2p_status b2p_page_record(const uint8_t page[B2P_PAGE_SIZE], const b2p_page_header *h,
+                           uint16_t slot, b2p_record *out, b2p_error *err);
+
+/* Parses a FixedVar data record at page offset `offset` (pages.md 4.1); forwarding stubs
+ * (9 bytes, 4.5) are recognised. Every offset is checked against the space up to the slot
+ * array; errors name file:page slot. */
+b2p_status b2p_record_parse(const uint8_t page[B2P_PAGE_SIZE], const b2p_page_header *h,
+                            uint16_t slot, uint16_t offset, b2p_record *out, b2p_error *err);
+
+/* A record that a scan of live rows should deliver: primary or forwarded, not a ghost. */
+bool b2p_record_is_live_row(const b2p_record *r);
+
+/* True when null bit `null_bit` (1-based, as in sysrscols) is set. A column beyond the record's
+ * column count counts as NULL (added after the row was written, pages.md 4.2 step 2). */
+bool b2p_record_is_null(const b2p_record *r, uint16_t null_bit);
+
+/* Bytes [rec_offset, rec_offset + len) of the fixed area; fails when outside it. */
+b2p_status b2p_record_fixed(const b2p_record *r, uint16_t rec_offset, uint16_t len,
+                            const uint8_t **out, b2p_error *err);
+
+/* Variable column k (0-based). *present = false when k >= nvar (the column is absent from the
+ * record); *complex = bit 15 of its end offset (off-row pointer, LOB root, sparse vector). */
+b2p_status b2p_record_var(const b2p_record *r, uint16_t k, const uint8_t **out, size_t *len,
+                          bool *complex, bool *present, b2p_error *err);
+
+/* Where one column lives in records of a rowset (a sysrscols row, pages.md 4.2). */
+typedef struct b2p_column_layout {
+    int16_t leaf_offset;     /* >= 4: fixed at this rec offset; < 0: variable column -offset-1 */
+    uint16_t null_bit;       /* 1-based; 0 = no null bit */
+    uint8_t bit_pos;         /* bit columns: bit within the byte at leaf_offset */
+    uint8_t xtype;           /* system type id (sysrscols ti byte 0) */
+    uint16_t fixed_len;      /* bytes of a fixed column (0 for variable ones) */
+    bool is_bit;
+} b2p_column_layout;
+
+/* The raw bytes of one column. For a bit column `bytes` points at the byte holding it and the
+ * caller masks with 1 << bit_pos. *is_null when the null bit is set or the column is absent. */
+typedef struct b2p_column_bytes {
+    const uint8_t *bytes;
+    size_t len;
+    bool is_null;
+    bool complex;            /* variable column flagged complex: not the value itself */
+} b2p_column_bytes;
+
+b2p_status b2p_record_column(const b2p_record *r, const b2p_column_layout *c,
+                             b2p_column_bytes *out, b2p_error *err);
+
+/* ---- allocation units ------------------------------------------------------------- */
+
+/* What sysallocunits says about one allocation unit (pages.md 2.5, 3.3). */
+typedef struct b2p_au_ref {
+    uint64_t auid;
+    b2p_page_ptr first;      /* pgfirst: first page (leftmost leaf, or first heap page) */
+    b2p_page_ptr root;       /* pgroot */
+    b2p_page_ptr first_iam;  /* pgfirstiam */
+} b2p_au_ref;
+
+typedef enum b2p_scan_method {
+    B2P_SCAN_IAM,            /* every page the IAM chain maps, in allocation order */
+    B2P_SCAN_LEAF_CHAIN,     /* B-tree leaf level from pgfirst (or root descent), by m_nextPage */
+    B2P_SCAN_PAGE_CHAIN,     /* m_nextPage from pgfirst as is (system tables, pages.md 2.5 #3) */
+} b2p_scan_method;
+
+typedef struct b2p_scan_stats {
+    uint64_t pages;          /* data pages delivered */
+    uint64_t missing;        /* mapped pages the backup does not hold */
+    uint64_t skipped;        /* mapped pages of another type or allocation unit */
+} b2p_scan_stats;
+
+/* Called once per data page of the AU (type 1, level 0, header already parsed). A non-zero
+ * return stops the scan; b2p_au_scan then returns that value as status. */
+typedef int (*b2p_data_page_fn)(void *ctx, const uint8_t page[B2P_PAGE_SIZE],
+                                const b2p_page_header *h);
+
+/* Delivers the data pages of one allocation unit. Pages the backup does not hold are counted
+ * in stats->missing and skipped (stripes missing under salvage); loops and overlong chains
+ * fail with B2P_ERR_CORRUPT. stats may be NULL. */
+b2p_status b2p_au_scan(b2p_pages *src, const b2p_au_ref *au, b2p_scan_method method,
+                       b2p_data_page_fn fn, void *ctx, b2p_scan_stats *stats, b2p_error *err);
+
+#endif
