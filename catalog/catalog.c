@@ -606,6 +606,7 @@ b2p_status b2p_catalog_load(b2p_pages *src, b2p_catalog **out, b2p_error *err) {
     if (st) {
         cat_arena_free(b->r.arena);
         free(b);
+        b2p_error_name_file(err, b2p_pages_path(src));
         return st;
     }
     b->cat->db_version = b->r.boot.version;

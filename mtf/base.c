@@ -2,6 +2,7 @@
 #include "base.h"
 
 #include <stdio.h>
+#include <string.h>
 
 b2p_status b2p_fail(b2p_error *err, b2p_status code, const char *fmt, ...) {
     if (err) {
@@ -37,4 +38,17 @@ const char *b2p_status_name(b2p_status code) {
     _Static_assert(sizeof names / sizeof names[0] == B2P_ERR_INTERNAL + 1, "a status has no name");
     if ((unsigned)code < sizeof names / sizeof names[0] && names[code]) return names[code];
     return "unknown";
+}
+
+void b2p_error_name_file(b2p_error *err, const char *path) {
+    if (!err || !path || !*path || strstr(err->msg, path)) return;
+    size_t path_len = strlen(path), prefix = path_len + 4; /* '<path>':<space> */
+    if (prefix >= sizeof err->msg) return;
+    size_t msg_len = strlen(err->msg);
+    if (msg_len > sizeof err->msg - 1 - prefix) msg_len = sizeof err->msg - 1 - prefix;
+    memmove(err->msg + prefix, err->msg, msg_len);
+    err->msg[prefix + msg_len] = 0;
+    err->msg[0] = '\'';
+    memcpy(err->msg + 1, path, path_len);
+    memcpy(err->msg + 1 + path_len, "': ", 3);
 }

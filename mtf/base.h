@@ -45,6 +45,11 @@ typedef struct b2p_error {
 b2p_status b2p_fail(b2p_error *err, b2p_status code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Makes err's message name the file: prefixes "'path': " unless the message already holds the
+ * path. Layers that report pages and slots call it at their entry points, so every error a user
+ * sees names the file it is about. */
+void b2p_error_name_file(b2p_error *err, const char *path);
+
 /* The stable name of a status, e.g. "truncated". */
 const char *b2p_status_name(b2p_status code);
 

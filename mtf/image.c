@@ -113,10 +113,14 @@ static b2p_status diagnose_first_record(b2p_image *im, uint64_t pos, b2p_error *
                         "'%s': offset %llu: backup is encrypted (BACKUP ... WITH ENCRYPTION); "
                         "the server certificate or asymmetric key would be needed",
                         im->path, (unsigned long long)pos);
+    uint8_t head[16];
+    uint32_t version = 0;
+    if (b2p_file_read(im->fd, im->path, 0, head, sizeof head, NULL) == B2P_OK) version = b2p_le32(head + 8);
     return b2p_fail(err, B2P_ERR_COMPRESSION,
-                    "'%s': offset %llu: MSSQLBAK container whose records are not MS-XPRESS "
-                    "(unknown compression algorithm or encryption)",
-                    im->path, (unsigned long long)pos);
+                    "'%s': offset %llu: MSSQLBAK container (version %u) whose records are not "
+                    "MS-XPRESS records bak2pg knows (unknown algorithm, encryption, or a version 1 "
+                    "container of SQL Server 2008-2012)",
+                    im->path, (unsigned long long)pos, version);
 }
 
 /* Builds the segment table of an MSSQLBAK file by following record headers. Between

@@ -176,6 +176,8 @@ b2p_status b2p_pages_open(b2p_pages **out, b2p_backup *bk, const b2p_pages_optio
                           b2p_error *err);
 void b2p_pages_free(b2p_pages *src);
 
+/* The file holding the backup set the source delivers (errors name it). */
+const char *b2p_pages_path(const b2p_pages *src);
 /* The backup set the source delivers (the differential when one is laid over a full). */
 const b2p_set_info *b2p_pages_set(const b2p_pages *src);
 const b2p_page_stats *b2p_pages_stats(const b2p_pages *src);

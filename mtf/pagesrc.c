@@ -46,6 +46,7 @@ typedef struct source_part {   /* one set in one file whose data is part of this
 struct b2p_pages {
     b2p_backup *bk;
     const b2p_set_info *set;
+    const char *path;  /* the file holding the chosen set: errors name it */
     table extents;   /* key: mask<<56 | file<<32 | extent, stored without mask; see ext_* */
     table singles;   /* key: file<<32 | page, +1 so that it is never 0 */
     uint8_t *ext_mask; /* parallel to extents.keys */
@@ -190,9 +191,12 @@ static b2p_status choose_set(const b2p_backup *bk, int position, const b2p_set_i
         return b2p_fail(err, B2P_ERR_LOG_BACKUP,
                         "'%s': backup set %u is a transaction log backup, which holds no data pages; "
                         "give a full (or full + differential) backup", log_path, log->position);
+    const char *first = bk->nmedia ? bk->media[0]->pub.path : "";
     if (position > 0 && !position_seen)
-        return b2p_fail(err, B2P_ERR_NOT_FOUND, "no backup set at position %d in the given file(s)", position);
-    return b2p_fail(err, B2P_ERR_NOT_FOUND, "the given file(s) hold no backup set with data pages");
+        return b2p_fail(err, B2P_ERR_NOT_FOUND, "'%s': no backup set at position %d in the given file(s)",
+                        first, position);
+    return b2p_fail(err, B2P_ERR_NOT_FOUND, "'%s': the given file(s) hold no backup set with data pages",
+                    first);
 }
 
 /* Every (file, set) holding part of the backup set with this GUID: one per stripe. */
@@ -360,8 +364,7 @@ static b2p_status check_tde(b2p_pages *src, b2p_error *err) {
         return b2p_fail(err, B2P_ERR_TDE,
                         "'%s': the database uses Transparent Data Encryption: page bodies are "
                         "encrypted (boot page 1:9 has a clear header and a random body); the "
-                        "database encryption key's certificate would be needed",
-                        src->bk->media[0]->pub.path);
+                        "database encryption key's certificate would be needed", src->path);
     return B2P_OK;
 }
 
@@ -378,6 +381,7 @@ b2p_status b2p_pages_open(b2p_pages **out, b2p_backup *bk, const b2p_pages_optio
     if (!src) return b2p_fail(err, B2P_ERR_NOMEM, "out of memory");
     src->bk = bk;
     src->set = target;
+    src->path = path;
     src->opt = opt;
     source_part *parts = NULL;
     size_t nparts = 0;
@@ -391,7 +395,6 @@ b2p_status b2p_pages_open(b2p_pages **out, b2p_backup *bk, const b2p_pages_optio
         b2p_pages_free(src);
         return st;
     }
-    (void)path;
     *out = src;
     return B2P_OK;
 }
@@ -402,6 +405,10 @@ void b2p_pages_free(b2p_pages *src) {
     table_free(&src->singles);
     free(src->ext_mask);
     free(src);
+}
+
+const char *b2p_pages_path(const b2p_pages *src) {
+    return src->path;
 }
 
 const b2p_set_info *b2p_pages_set(const b2p_pages *src) {
@@ -432,7 +439,8 @@ b2p_status b2p_pages_read(b2p_pages *src, uint16_t file_id, uint32_t page_id,
                           uint8_t page[B2P_PAGE_SIZE], b2p_error *err) {
     uint64_t loc;
     if (!locate(src, file_id, page_id, &loc))
-        return b2p_fail(err, B2P_ERR_NOT_FOUND, "page %u:%u is not in the backup", file_id, page_id);
+        return b2p_fail(err, B2P_ERR_NOT_FOUND, "'%s': page %u:%u is not in the backup", src->path,
+                        file_id, page_id);
     b2p_media_int *m = src->bk->media[loc >> LOC_MEDIA_SHIFT];
     uint64_t off = loc & LOC_OFFSET_MASK;
     b2p_status st = b2p_image_read(&m->image, off, page, B2P_PAGE_SIZE, err);

@@ -194,6 +194,18 @@ static void test_status_names(void **state) {
     assert_int_equal(b2p_fail(&e, B2P_ERR_TRUNCATED, "'%s': offset %d", "x.bak", 42), B2P_ERR_TRUNCATED);
     assert_string_equal(e.msg, "'x.bak': offset 42");
     assert_int_equal(b2p_fail(NULL, B2P_ERR_IO, "ignored"), B2P_ERR_IO);
+    /* errors from page-level code get the file named once, never twice */
+    b2p_fail(&e, B2P_ERR_CORRUPT, "page 1:20 slot 3: bad record");
+    b2p_error_name_file(&e, "n.bak");
+    assert_string_equal(e.msg, "'n.bak': page 1:20 slot 3: bad record");
+    b2p_error_name_file(&e, "n.bak");
+    assert_string_equal(e.msg, "'n.bak': page 1:20 slot 3: bad record");
+    /* a message at full length is cut, never overflowed */
+    memset(e.msg, 'x', sizeof e.msg - 1);
+    e.msg[sizeof e.msg - 1] = 0;
+    b2p_error_name_file(&e, "n.bak");
+    assert_int_equal(strlen(e.msg), sizeof e.msg - 1);
+    assert_memory_equal(e.msg, "'n.bak': xxx", 12);
 }
 
 int main(void) {
