@@ -33,7 +33,7 @@ enum {
     XP_MAX_LEN = 15,        /* longest code: a 4-bit length field */
     XP_KRAFT = 1 << XP_MAX_LEN,
     XP_BLOCK_OUT = 65536,   /* output bytes per block */
-    XP_PRIMARY_BITS = 11,   /* codes up to this long decode with one table lookup */
+    XP_PRIMARY_BITS = 12,   /* codes up to this long decode with one table lookup */
     XP_MIN_MATCH = 3,
     XP_LONG_CODE = 512      /* the "symbol" of a primary entry whose code is longer: not a symbol */
 };
@@ -134,16 +134,21 @@ static uint32_t xp_load_word(const xp_bits *b, size_t at) {
     return (at <= b->in_len && b->in_len - at >= 2) ? b2p_le16(b->in + at) : 0;
 }
 
+/* The four 16-bit words at p as one bit sequence: the first word in the top 16 bits. */
+static inline uint64_t xp_words4(const uint8_t *p) {
+    uint64_t v = b2p_le64(p);                                                   /* high to low: w3 w2 w1 w0 */
+    v = v >> 32 | v << 32;                                                      /* w1 w0 w3 w2 */
+    return (v & 0x0000FFFF0000FFFFu) << 16 | ((v >> 16) & 0x0000FFFF0000FFFFu); /* w0 w1 w2 w3 */
+}
+
 /* Loads words until at least 49 bits are unconsumed. Eight bytes at a time while they are all
- * inside the input: their four words, first word on top, are placed after the unconsumed bits,
- * and only the whole words that fit are counted (the bits of the next word that also land in the
- * buffer are the true ones, and they are loaded again, unchanged, later). Near the end of the
- * input, word by word, with zeros past it. */
+ * inside the input: their four words are placed after the unconsumed bits, and only the whole
+ * words that fit are counted (the bits of the next word that also land in the buffer are the true
+ * ones, and they are loaded again, unchanged, later). Near the end of the input, word by word,
+ * with zeros past it. */
 static inline void xp_refill(xp_bits *b) {
     if (b->ip <= b->in_len && b->in_len - b->ip >= 8) {
-        uint64_t v = b2p_le64(b->in + b->ip);
-        v = v >> 32 | v << 32;
-        v = (v & 0x0000FFFF0000FFFFu) << 16 | ((v >> 16) & 0x0000FFFF0000FFFFu);
+        uint64_t v = xp_words4(b->in + b->ip);
         unsigned words = (64 - b->avail) >> 4;
         b->bits |= v >> b->avail;
         b->avail += 16 * words;
@@ -177,7 +182,8 @@ static b2p_status xp_long_length(xp_bits *b, uint64_t *len, b2p_error *err) {
         if (v == 0) { /* Windows' escape for lengths beyond 16 bits */
             if (b->in_len - p < 4)
                 return b2p_fail(err, B2P_ERR_CORRUPT,
-                                "xpress: input offset %zu: expected a 4-byte match length, the input ends at %zu",
+                                "xpress: input offset %zu: expected a 4-byte match length, the input ends "
+                                "at %zu",
                                 p, b->in_len);
             v = b2p_le32(b->in + p);
             p += 4;
@@ -197,10 +203,10 @@ static b2p_status xp_long_length(xp_bits *b, uint64_t *len, b2p_error *err) {
     return B2P_OK;
 }
 
-/* Copies a match that is known to fit in out and to start no earlier than out[0]. A source that
- * overlaps its destination repeats with period dist, so the copy doubles that period chunk by
- * chunk, [src, dst + done) always being a whole number of periods: few, long memcpy calls. */
-static void xp_copy(uint8_t *out, size_t op, size_t dist, size_t len) {
+/* Copies a long match. A source that overlaps its destination repeats with period dist, so the copy
+ * doubles that period chunk by chunk, [src, dst + done) always being a whole number of periods:
+ * few, long memcpy calls however short the period. */
+static void xp_copy_long(uint8_t *out, size_t op, size_t dist, size_t len) {
     uint8_t *dst = out + op;
     const uint8_t *src = dst - dist;
     if (dist >= len) {
@@ -215,6 +221,21 @@ static void xp_copy(uint8_t *out, size_t op, size_t dist, size_t len) {
             memcpy(dst + done, src, chunk);
             done += chunk;
         }
+    }
+}
+
+/* Copies a match already known to fit in out and to start no earlier than out[0]. Most matches are
+ * short: with distance >= 8 they take two fixed 8-byte moves (each source ends where its
+ * destination starts, at the latest, so overlap is harmless; up to 15 bytes past the match are
+ * written and later overwritten, hence the room test); shorter periods go byte by byte. */
+static inline void xp_copy_match(uint8_t *out, size_t op, size_t dist, size_t len, size_t out_len) {
+    if (len <= 16 && dist >= 8 && out_len - op >= 16) {
+        memcpy(out + op, out + op - dist, 8);
+        memcpy(out + op + 8, out + op - dist + 8, 8);
+    } else if (len <= 16) {
+        for (size_t i = 0; i < len; i++) out[op + i] = out[op + i - dist];
+    } else {
+        xp_copy_long(out, op, dist, len);
     }
 }
 
@@ -235,13 +256,17 @@ static b2p_status xp_check_input(const xp_bits *b, const xp_out *o, b2p_error *e
     return B2P_OK;
 }
 
-static b2p_status xp_match_error(const xp_bits *b, const xp_out *o, size_t dist, uint64_t len, b2p_error *err) {
+/* A match reaching before the output or past its end; offsets are the spec reader's. */
+static b2p_status xp_match_error(const xp_bits *b, const xp_out *o, size_t dist, uint64_t len,
+                                 b2p_error *err) {
     if (dist > o->pos)
         return b2p_fail(err, B2P_ERR_CORRUPT,
-                        "xpress: input offset %zu: match distance %zu is beyond the %zu bytes produced so far",
+                        "xpress: input offset %zu: match distance %zu is beyond the %zu bytes produced "
+                        "so far",
                         xp_spec_pos(b), dist, o->pos);
     return b2p_fail(err, B2P_ERR_CORRUPT,
-                    "xpress: input offset %zu: a match of %llu bytes at output %zu runs past the expected %zu bytes",
+                    "xpress: input offset %zu: a match of %llu bytes at output %zu runs past the expected "
+                    "%zu bytes",
                     xp_spec_pos(b), (unsigned long long)len, o->pos, o->len);
 }
 
@@ -274,9 +299,7 @@ static b2p_status xp_symbols(const xp_table *t, xp_bits *b, xp_out *o, size_t en
     while (op < end) {
         if (avail < 49) {
             if (ip <= fast_ip && b->in_len >= 8) {
-                uint64_t v = b2p_le64(in + ip); /* as in xp_refill */
-                v = v >> 32 | v << 32;
-                v = (v & 0x0000FFFF0000FFFFu) << 16 | ((v >> 16) & 0x0000FFFF0000FFFFu);
+                uint64_t v = xp_words4(in + ip); /* as in xp_refill */
                 unsigned words = (64 - avail) >> 4;
                 bits |= v >> avail;
                 avail += 16 * words;
@@ -323,12 +346,7 @@ static b2p_status xp_symbols(const xp_table *t, xp_bits *b, xp_out *o, size_t en
             XP_SAVE();
             return xp_match_error(b, o, dist, len, err);
         }
-        if (len <= 16 && dist >= 8 && out_len - op >= 16) {
-            memcpy(out + op, out + op - dist, 8);
-            memcpy(out + op + 8, out + op - dist + 8, 8);
-        } else {
-            xp_copy(out, op, dist, (size_t)len);
-        }
+        xp_copy_match(out, op, dist, (size_t)len, out_len);
         op += (size_t)len;
     }
     XP_SAVE();
@@ -338,7 +356,8 @@ static b2p_status xp_symbols(const xp_table *t, xp_bits *b, xp_out *o, size_t en
 }
 
 /* Starts the block whose table is at in[pos]: checks the table, builds the decoding tables and
- * loads the first two words as the spec does. */
+ * fills the bit buffer. The spec reads two words here, so those 4 bytes must exist; we read four
+ * words, and xp_spec_pos accounts for the difference once the first symbol is consumed. */
 static b2p_status xp_start_block(xp_table *t, xp_bits *b, size_t pos, const xp_out *o, b2p_error *err) {
     if (pos > b->in_len || b->in_len - pos < XP_TABLE_BYTES + 4)
         return b2p_fail(err, B2P_ERR_CORRUPT,

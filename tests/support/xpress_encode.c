@@ -117,17 +117,21 @@ static size_t xe_parse(xe_state *s, const uint8_t *in, size_t in_len, size_t *po
         }
         s->items[n++] = (xe_item){.len = (uint32_t)len, .dist = (uint16_t)dist};
         for (size_t i = 0; i < len && i < XE_INSERT_LIMIT; i++) xe_insert(s, in, in_len, p + i);
-        for (size_t i = len > XE_INSERT_LIMIT + 16 ? len - 16 : len; i < len; i++) xe_insert(s, in, in_len, p + i);
+        for (size_t i = len > XE_INSERT_LIMIT + 16 ? len - 16 : len; i < len; i++)
+            xe_insert(s, in, in_len, p + i);
         p += len;
     }
     *pos = p;
     return n;
 }
 
+/* Index of the highest set bit of v (0 < v < 2^16): GetHighBit of [MS-XCA] 2.1.4.1. */
 static unsigned xe_high_bit(uint32_t v) {
     unsigned b = 0;
-    while (v >> (b + 1)) b++;
-    return b;
+    if (v >> 8) v >>= 8, b += 8;
+    if (v >> 4) v >>= 4, b += 4;
+    if (v >> 2) v >>= 2, b += 2;
+    return b + (v >> 1);
 }
 
 static unsigned xe_match_symbol(const xe_item *it) {
@@ -326,8 +330,11 @@ static void xe_block(xe_writer *w, const xe_item *items, size_t n, int last) {
 }
 
 size_t b2p_xpress_encode(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap) {
-    xe_state *s = calloc(1, sizeof *s);
+    /* only head[] needs clearing: a prev[] slot is written when its position is inserted, before any
+     * chain can lead to it, and items[] is written before it is read */
+    xe_state *s = malloc(sizeof *s);
     if (!s) return 0;
+    memset(s->head, 0, sizeof s->head);
     xe_writer w = {.out = out, .cap = out_cap};
     size_t pos = 0;
     int last;
