@@ -341,6 +341,7 @@ b2p_status cat_read_rscols(cat_reader *r, b2p_error *err) {
     if (!a)
         return b2p_fail(err, B2P_ERR_CORRUPT,
                         "sysallocunits has no allocation unit for sysrscols (196608) nor syshobtcolumns (851968)");
+    r->hobt_columns = hobtcolumns;
     rs_ctx c = {.r = r, .err = err};
     b2p_status st = scan_au(r, a, hobtcolumns ? collect_hobtcol_page : collect_rscol_page, &c, err);
     if (c.st) return c.st;
@@ -545,4 +546,8 @@ b2p_status cat_read_base_table(cat_reader *r, const bt_def *def, bt_rows *out, b
     }
     free(c);
     return st;
+}
+
+void cat_sort_rscols(cat_reader *r) {
+    if (r->nrscols) qsort(r->rscols, r->nrscols, sizeof *r->rscols, cmp_rscol);
 }

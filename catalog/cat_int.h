@@ -78,6 +78,7 @@ typedef struct cat_boot {
 
 typedef struct cat_reader {
     b2p_pages *src;
+    bool hobt_columns;        /* 2005: layouts came from syshobtcolumns, keyed by hobt column */
     cat_arena *arena;
     cat_boot boot;
     size_t naus;
@@ -89,6 +90,11 @@ typedef struct cat_reader {
 b2p_status cat_read_boot(cat_reader *r, b2p_error *err);
 b2p_status cat_read_allocunits(cat_reader *r, b2p_error *err);
 b2p_status cat_read_rscols(cat_reader *r, b2p_error *err);
+/* SQL Server 2005: gives each syshobtcolumns row the rowset column id it stores (sysrowsetcolumns),
+ * so that rscolid means the same as in later versions: the table's column id. */
+b2p_status cat_map_hobt_columns(cat_reader *r, b2p_error *err);
+/* Sorts the rscols rows by (rsid, rscolid), the order cat_rscols_of() searches. */
+void cat_sort_rscols(cat_reader *r);
 const cat_au_row *cat_find_au(const cat_reader *r, uint64_t auid);
 /* The sysrscols rows of rowset rsid: *first index and *count. */
 void cat_rscols_of(const cat_reader *r, uint64_t rsid, size_t *first, size_t *count);

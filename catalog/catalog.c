@@ -32,6 +32,11 @@
 #define IDX_UNIQUE_CONSTRAINT 0x40
 #define IDX_DISABLED 0x80
 #define IDX_FILTERED 0x20000
+/* sysrscols.rscolid flags, and the status bit for a dropped column. */
+#define RSCOLID_DROPPED 0x04000000u
+#define RSCOLID_INTERNAL 0x08000000u
+#define RSCOL_STATUS_DROPPED 0x2u
+
 /* sysiscols.status. */
 #define ISC_DESCENDING 0x4
 #define ISC_INCLUDED 0x10
@@ -508,8 +513,11 @@ static b2p_status partition_storage(builder *b, b2p_cat_partition *p) {
         const cat_rscol_row *rc = &b->r.rscols[first + k];
         b2p_cat_rscol *x = &p->rscols[k];
         x->rscolid = rc->rscolid;
-        x->column_id = rc->hbcolid;
-        x->status = rc->status;
+        /* rscolid is the table's column id; its high bits flag physical columns that are no
+         * (longer a) user column: 0x04000000 dropped, 0x08000000 internal. hbcolid is only the
+         * column's place in the heap or index. */
+        x->column_id = rc->rscolid & (RSCOLID_DROPPED | RSCOLID_INTERNAL) ? 0 : rc->rscolid;
+        x->status = rc->status | (rc->rscolid & RSCOLID_DROPPED ? RSCOL_STATUS_DROPPED : 0);
         x->collation_id = rc->cid;
         x->layout = cat_rscol_layout(rc);
         x->max_length = (uint16_t)((rc->ti >> 8) & 0xFFFF);
@@ -582,6 +590,37 @@ static b2p_status build_tables(builder *b) {
     return B2P_OK;
 }
 
+static int cmp_u64_pair(const void *a, const void *b) {
+    const uint64_t *x = a, *y = b;
+    if (x[0] != y[0]) return x[0] < y[0] ? -1 : 1;
+    return x[1] < y[1] ? -1 : x[1] > y[1];
+}
+
+b2p_status cat_map_hobt_columns(cat_reader *r, b2p_error *err) {
+    if (!r->hobt_columns) return B2P_OK;
+    bt_rows rows;
+    b2p_status st = cat_read_base_table(r, &DEF_ROWSETCOLUMNS, &rows, err);
+    if (st) return st;
+    /* (rsid, hbcolid) -> rscolid, sorted for lookup */
+    uint64_t (*map)[3] = malloc((rows.n ? rows.n : 1) * sizeof *map);
+    if (!map) return b2p_fail(err, B2P_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < rows.n; i++) {
+        map[i][0] = (uint64_t)rows.rows[i].num[RC_RSID];
+        map[i][1] = (uint64_t)(uint32_t)rows.rows[i].num[RC_HBCOLID];
+        map[i][2] = (uint64_t)(uint32_t)rows.rows[i].num[RC_RSCOLID];
+    }
+    qsort(map, rows.n, sizeof *map, cmp_u64_pair);
+    for (size_t k = 0; k < r->nrscols; k++) {
+        cat_rscol_row *x = &r->rscols[k];
+        uint64_t key[2] = {x->rsid, x->hbcolid};
+        uint64_t(*hit)[3] = bsearch(key, map, rows.n, sizeof *map, cmp_u64_pair);
+        if (hit) x->rscolid = (uint32_t)(*hit)[2];
+    }
+    free(map);
+    cat_sort_rscols(r);
+    return B2P_OK;
+}
+
 b2p_status b2p_catalog_load(b2p_pages *src, b2p_catalog **out, b2p_error *err) {
     *out = NULL;
     builder *b = calloc(1, sizeof *b);
@@ -597,6 +636,7 @@ b2p_status b2p_catalog_load(b2p_pages *src, b2p_catalog **out, b2p_error *err) {
     if (!st) st = cat_read_boot(&b->r, err);
     if (!st) st = cat_read_allocunits(&b->r, err);
     if (!st) st = cat_read_rscols(&b->r, err);
+    if (!st) st = cat_map_hobt_columns(&b->r, err);
     if (!st) st = load_tables(b);
     if (!st) st = index_tables(b);
     if (!st) st = build_schemas(b);

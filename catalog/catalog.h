@@ -46,7 +46,8 @@ typedef struct b2p_cat_au {
 /* The physical layout of one column in the records of a partition (a sysrscols row). */
 typedef struct b2p_cat_rscol {
     uint32_t rscolid;            /* partition column id */
-    uint32_t column_id;          /* hbcolid: the table's column_id it stores */
+    uint32_t column_id;          /* the table's column_id it stores (0: none: uniquifier,
+                                  * dropped or internal column) */
     uint32_t status;             /* 0x2 dropped, 0x10 uniquifier, 0x80 NOT NULL, 0x100 sparse */
     uint32_t collation_id;
     uint16_t max_length;         /* from ti: bytes, 0 = (max) for variable types */

@@ -23,6 +23,16 @@
 
 #define BT_DEF(nm, obj, arr) {nm, obj, arr, sizeof arr / sizeof *arr}
 
+/* sysrowsetcolumns (4), SQL Server 2005 only: which hobt column (syshobtcolumns.colid) stores
+ * which rowset column; rscolid is the table's column id, hbcolid the column's place in the
+ * heap or index (clustered keys and the uniquifier first). */
+enum { RC_RSID, RC_RSCOLID, RC_HBCOLID };
+static const bt_field ROWSETCOLUMNS_FIELDS[] = {
+    [RC_RSID] = {"rsid", 1, XT_BIGINT, false},
+    [RC_RSCOLID] = {"rscolid", 2, XT_INT, false},
+    [RC_HBCOLID] = {"hbcolid", 3, XT_INT, false},
+};
+
 /* sysrowsets (5) */
 enum { RS_ROWSETID, RS_IDMAJOR, RS_IDMINOR, RS_NUMPART, RS_STATUS, RS_RCROWS, RS_CMPRLEVEL };
 static const bt_field ROWSETS_FIELDS[] = {
@@ -138,6 +148,7 @@ static const bt_def DEF_SCHOBJS = BT_DEF("sysschobjs", 34, SCHOBJS_FIELDS);
 static const bt_def DEF_COLPARS = BT_DEF("syscolpars", 41, COLPARS_FIELDS);
 static const bt_def DEF_SCALARTYPES = BT_DEF("sysscalartypes", 50, SCALARTYPES_FIELDS);
 static const bt_def DEF_IDXSTATS = BT_DEF("sysidxstats", 54, IDXSTATS_FIELDS);
+static const bt_def DEF_ROWSETCOLUMNS = BT_DEF("sysrowsetcolumns", 4, ROWSETCOLUMNS_FIELDS);
 static const bt_def DEF_ISCOLS = BT_DEF("sysiscols", 55, ISCOLS_FIELDS);
 static const bt_def DEF_OBJVALUES = BT_DEF("sysobjvalues", 60, OBJVALUES_FIELDS);
 static const bt_def DEF_CLSOBJS = BT_DEF("sysclsobjs", 64, CLSOBJS_FIELDS);

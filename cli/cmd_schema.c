@@ -1,5 +1,4 @@
 /* bak2pg schema: the tables of a backup's database, as the catalog describes them. */
-#include <fnmatch.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,14 +68,6 @@ static int parse_args(int argc, char **argv, schema_opts *o) {
     return 0;
 }
 
-static bool table_selected(const b2p_cat_table *t, const char *pattern) {
-    if (!pattern) return true;
-    char full[600];
-    snprintf(full, sizeof full, "%s.%s", t->schema, t->name);
-    return fnmatch(pattern, full, 0) == 0 || fnmatch(pattern, t->name, 0) == 0;
-}
-
-/* "nvarchar(40)", "decimal(10,2)", "varchar(max)", "int" */
 static void format_type(const b2p_cat_column *c, char *buf, size_t len) {
     const char *name = c->user_type ? c->user_type : c->type_name;
     if (!c->user_type && b2p_type_has_length(c->xtype)) {
@@ -310,18 +301,11 @@ int cmd_schema(int argc, char **argv) {
     int rc = parse_args(argc, argv, &o);
     if (rc) return rc < 0 ? 0 : rc;
     b2p_error err = {0};
-    b2p_backup *bk;
-    b2p_open_options oo = {.allow_missing_stripes = o.allow_missing};
-    b2p_status st = b2p_backup_open(&bk, (const char *const *)argv + optind, (size_t)(argc - optind), &oo, &err);
-    if (st) return cli_report(&err);
-    b2p_pages *src = NULL;
-    b2p_pages_options po = {.backup_set = o.backup_set, .allow_missing_stripes = o.allow_missing};
-    b2p_catalog *cat = NULL;
-    if ((st = b2p_pages_open(&src, bk, &po, &err)) || (st = b2p_catalog_load(src, &cat, &err))) {
-        b2p_pages_free(src);
-        b2p_backup_free(bk);
+    cli_source in;
+    if (cli_open_catalog(&in, argv + optind, (size_t)(argc - optind), o.backup_set, o.allow_missing, &err))
         return cli_report(&err);
-    }
+    const b2p_catalog *cat = in.cat;
+    b2p_pages *src = in.src;
     if (cat->foreign_keys_incomplete)
         fprintf(stderr, "bak2pg: syssingleobjrefs could not be read (a stripe missing?): foreign keys are listed without their columns\n");
     json j;
@@ -335,7 +319,7 @@ int cmd_schema(int argc, char **argv) {
     }
     size_t shown = 0;
     for (size_t i = 0; i < cat->ntables; i++) {
-        if (!table_selected(&cat->tables[i], o.pattern)) continue;
+        if (!cli_table_selected(&cat->tables[i], o.pattern)) continue;
         shown++;
         if (o.json) print_table_json(&j, cat, &cat->tables[i]);
         else print_table_text(cat, &cat->tables[i]);
@@ -350,8 +334,6 @@ int cmd_schema(int argc, char **argv) {
         fprintf(stderr, "bak2pg: no table matches '%s'\n", o.pattern);
         exit_code = B2P_ERR_NOT_FOUND;
     }
-    b2p_catalog_free(cat);
-    b2p_pages_free(src);
-    b2p_backup_free(bk);
+    cli_close(&in);
     return exit_code;
 }

@@ -15,6 +15,7 @@ typedef struct command {
 
 static const command commands[] = {
     {"info", cmd_info, "describe backup files: backup sets, database, files; --check verifies every page"},
+    {"dump", cmd_dump, "the rows of tables, exact, as PostgreSQL COPY text, CSV or JSON lines"},
     {"schema", cmd_schema, "the tables of the backed-up database: columns, keys, indexes, row counts"},
 };
 

@@ -193,4 +193,45 @@ typedef int (*b2p_data_page_fn)(void *ctx, const uint8_t page[B2P_PAGE_SIZE],
 b2p_status b2p_au_scan(b2p_pages *src, const b2p_au_ref *au, b2p_scan_method method,
                        b2p_data_page_fn fn, void *ctx, b2p_scan_stats *stats, b2p_error *err);
 
+/* ---- rows --------------------------------------------------------------------------- */
+
+/* A rowset to read: its in-row allocation unit, how to walk it, and the columns to return. */
+typedef struct b2p_rowset_ref {
+    b2p_au_ref in_row;            /* the IN_ROW_DATA allocation unit */
+    b2p_scan_method method;       /* B2P_SCAN_IAM for heaps, B2P_SCAN_LEAF_CHAIN for clustered */
+    size_t ncols;
+    const b2p_column_layout *cols;/* the columns to return, in the order wanted */
+} b2p_rowset_ref;
+
+/* One value of a row: complete (row-overflow and LOB data assembled; a bit column as one byte
+ * 0 or 1). bytes are valid only during the callback. */
+typedef struct b2p_cell {
+    const uint8_t *bytes;
+    size_t len;
+    bool is_null;
+} b2p_cell;
+
+/* Where a row lives (for messages). */
+typedef struct b2p_row_where {
+    uint16_t file;
+    uint32_t page;
+    uint16_t slot;
+} b2p_row_where;
+
+typedef struct b2p_row_stats {
+    uint64_t rows;                /* live rows delivered */
+    uint64_t pages;               /* data pages read */
+    uint64_t ghosts;              /* ghost records skipped */
+    uint64_t forwarding_stubs;    /* stubs skipped (their forwarded records are delivered) */
+    b2p_scan_stats scan;          /* pages the backup lacks (salvage), or not of this rowset */
+} b2p_row_stats;
+
+/* Called once per live row; a non-zero return stops the scan and becomes its status. */
+typedef int (*b2p_row_fn)(void *ctx, const b2p_cell *cells, size_t ncells, const b2p_row_where *where);
+
+/* Delivers every live row of the rowset, each once: heap scans deliver forwarded records where
+ * they live and skip forwarding stubs and ghosts. stats may be NULL. */
+b2p_status b2p_rows_scan(b2p_pages *src, const b2p_rowset_ref *rs, b2p_row_fn fn, void *ctx,
+                         b2p_row_stats *stats, b2p_error *err);
+
 #endif

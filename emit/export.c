@@ -1,0 +1,275 @@
+/* Exporting a table's rows as COPY text, CSV or JSON lines (see emit.h).
+ * Each partition of the table is read through its in-row allocation unit (heap: IAM order;
+ * clustered index: leaf order), each value decoded to its canonical text (pages/value.h), then
+ * escaped for the output format. Output goes to the sink in pieces of about 64 KiB. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "emit.h"
+
+enum {
+    FLUSH_AT = 64 * 1024,
+    MAX_COLUMNS = 4096,          /* SQL Server allows 1024 (30,000 with sparse column sets) */
+    RSCOL_DROPPED = 0x2,
+    XT_BIT = 104,
+};
+
+typedef struct exporter {
+    const b2p_cat_table *t;
+    const b2p_export_options *opt;
+    b2p_sink_fn sink;
+    void *sink_ctx;
+    b2p_export_stats *stats;
+    b2p_error *err;
+    size_t ncols;
+    const b2p_cat_column **cols;
+    b2p_type *types;
+    b2p_value_ctx vcx;
+    b2p_buf line, text;
+} exporter;
+
+const char *b2p_export_unsupported(const b2p_cat_table *t) {
+    for (size_t i = 0; i < t->npartitions; i++) {
+        switch (t->partitions[i].compression) {
+        case 0: break;
+        case 1: return "ROW compression (not decoded yet)";
+        case 2: return "PAGE compression (not decoded yet)";
+        default: return "columnstore storage (not decoded)";
+        }
+    }
+    return NULL;
+}
+
+size_t b2p_export_columns(const b2p_cat_table *t, const b2p_cat_column **out, size_t max) {
+    size_t n = 0;
+    for (size_t i = 0; i < t->ncolumns && n < max; i++)
+        if (!t->columns[i].is_computed) out[n++] = &t->columns[i];
+    return n;
+}
+
+static bool is_number_type(uint8_t xt) {
+    switch (xt) {
+    case 48: case 52: case 56: case 127:   /* tinyint smallint int bigint */
+    case 106: case 108: case 60: case 122: /* decimal numeric money smallmoney */
+    case 59: case 62:                      /* real float */
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* ---- escaping -------------------------------------------------------------------------- */
+
+static b2p_status csv_escape(b2p_buf *out, const char *s, size_t n, b2p_error *err) {
+    bool quote = n == 0 || strpbrk(s, ",\"\r\n") != NULL;
+    if (!quote) return b2p_buf_append(out, s, n, err);
+    b2p_status st = b2p_buf_append(out, "\"", 1, err);
+    for (size_t i = 0; i < n && !st; i++)
+        st = s[i] == '"' ? b2p_buf_append(out, "\"\"", 2, err) : b2p_buf_append(out, s + i, 1, err);
+    return st ? st : b2p_buf_append(out, "\"", 1, err);
+}
+
+static b2p_status json_escape(b2p_buf *out, const char *s, size_t n, b2p_error *err) {
+    b2p_status st = b2p_buf_append(out, "\"", 1, err);
+    for (size_t i = 0; i < n && !st; i++) {
+        unsigned char c = (unsigned char)s[i];
+        char esc[8];
+        if (c == '"' || c == '\\') {
+            esc[0] = '\\';
+            esc[1] = (char)c;
+            st = b2p_buf_append(out, esc, 2, err);
+        } else if (c < 0x20) {
+            snprintf(esc, sizeof esc, "\\u%04x", c);
+            st = b2p_buf_append(out, esc, 6, err);
+        } else {
+            st = b2p_buf_append(out, s + i, 1, err);
+        }
+    }
+    return st ? st : b2p_buf_append(out, "\"", 1, err);
+}
+
+/* ---- one row --------------------------------------------------------------------------- */
+
+/* Applies the NUL policy to the decoded text of column i. */
+static b2p_status handle_nul(exporter *x, size_t i, const b2p_row_where *w) {
+    if (x->opt->nul_policy == B2P_NUL_ERROR)
+        return b2p_fail(x->err, B2P_ERR_UNSUPPORTED,
+                        "table %s.%s column %s, row at page %u:%u slot %u: the text holds NUL "
+                        "characters, which PostgreSQL cannot store (--nul strip or --nul replace)",
+                        x->t->schema, x->t->name, x->cols[i]->name, w->file, w->page, w->slot);
+    b2p_buf clean = {0};
+    b2p_status st = B2P_OK;
+    for (size_t k = 0; k < x->text.len && !st; k++) {
+        if (x->text.data[k] != 0) st = b2p_buf_append(&clean, x->text.data + k, 1, x->err);
+        else if (x->opt->nul_policy == B2P_NUL_REPLACE) st = b2p_buf_append(&clean, "\xEF\xBF\xBD", 3, x->err);
+    }
+    if (!st) {
+        b2p_buf_clear(&x->text);
+        st = b2p_buf_append(&x->text, clean.data ? clean.data : "", clean.len, x->err);
+    }
+    b2p_buf_free(&clean);
+    x->stats->nul_values++;
+    return st;
+}
+
+static b2p_status put_null(exporter *x) {
+    switch (x->opt->format) {
+    case B2P_FORMAT_COPY: return b2p_buf_append(&x->line, "\\N", 2, x->err);
+    case B2P_FORMAT_CSV: return B2P_OK;
+    case B2P_FORMAT_JSONL: return b2p_buf_append(&x->line, "null", 4, x->err);
+    }
+    return B2P_OK;
+}
+
+static b2p_status put_value(exporter *x, size_t i) {
+    const char *s = x->text.data ? x->text.data : "";
+    size_t n = x->text.len;
+    switch (x->opt->format) {
+    case B2P_FORMAT_COPY: return b2p_copy_escape(&x->line, s, n, x->err);
+    case B2P_FORMAT_CSV: return csv_escape(&x->line, s, n, x->err);
+    case B2P_FORMAT_JSONL:
+        if (x->types[i].xtype == XT_BIT) return b2p_buf_puts(&x->line, s[0] == 't' ? "true" : "false", x->err);
+        if (is_number_type(x->types[i].xtype)) return b2p_buf_append(&x->line, s, n, x->err);
+        return json_escape(&x->line, s, n, x->err);
+    }
+    return B2P_OK;
+}
+
+static b2p_status begin_field(exporter *x, size_t i) {
+    if (x->opt->format == B2P_FORMAT_JSONL) {
+        b2p_status st = b2p_buf_append(&x->line, i ? "," : "{", 1, x->err);
+        if (!st) st = json_escape(&x->line, x->cols[i]->name, strlen(x->cols[i]->name), x->err);
+        return st ? st : b2p_buf_append(&x->line, ":", 1, x->err);
+    }
+    return i ? b2p_buf_append(&x->line, x->opt->format == B2P_FORMAT_CSV ? "," : "\t", 1, x->err) : B2P_OK;
+}
+
+static b2p_status flush_line(exporter *x, bool force) {
+    if (x->line.len == 0 || (!force && x->line.len < FLUSH_AT)) return B2P_OK;
+    if (!x->sink(x->sink_ctx, x->line.data, x->line.len))
+        return b2p_fail(x->err, B2P_ERR_IO, "table %s.%s: the output could not be written", x->t->schema, x->t->name);
+    x->stats->bytes += x->line.len;
+    b2p_buf_clear(&x->line);
+    return B2P_OK;
+}
+
+static b2p_status render_row(exporter *x, const b2p_cell *cells, const b2p_row_where *w) {
+    b2p_status st = B2P_OK;
+    for (size_t i = 0; i < x->ncols && !st; i++) {
+        st = begin_field(x, i);
+        if (st) break;
+        if (cells[i].is_null) {
+            st = put_null(x);
+            continue;
+        }
+        b2p_buf_clear(&x->text);
+        st = b2p_value_text(&x->vcx, &x->types[i], cells[i].bytes, cells[i].len, &x->text, x->err);
+        if (st) {
+            char inner[sizeof x->err->msg];
+            snprintf(inner, sizeof inner, "%s", x->err->msg);
+            return b2p_fail(x->err, st, "table %s.%s column %s, row at page %u:%u slot %u: %s", x->t->schema,
+                            x->t->name, x->cols[i]->name, w->file, w->page, w->slot, inner);
+        }
+        if (x->vcx.flags & B2P_VALUE_REPLACED) x->stats->replaced_values++;
+        if ((x->vcx.flags & B2P_VALUE_HAS_NUL) && (st = handle_nul(x, i, w))) break;
+        st = put_value(x, i);
+    }
+    if (!st) st = b2p_buf_append(&x->line, x->opt->format == B2P_FORMAT_JSONL ? "}\n" : "\n",
+                                 x->opt->format == B2P_FORMAT_JSONL ? 2 : 1, x->err);
+    if (!st) st = flush_line(x, false);
+    if (!st) x->stats->rows++;
+    return st;
+}
+
+static int on_row(void *ctx, const b2p_cell *cells, size_t ncells, const b2p_row_where *w) {
+    exporter *x = ctx;
+    (void)ncells;
+    return (int)render_row(x, cells, w);
+}
+
+/* ---- partitions ------------------------------------------------------------------------- */
+
+static const b2p_cat_au *in_row_au(const b2p_cat_partition *p) {
+    for (size_t i = 0; i < p->naus; i++)
+        if (p->aus[i].type == B2P_AU_IN_ROW) return &p->aus[i];
+    return NULL;
+}
+
+/* The layout of each exported column in partition p. */
+static b2p_status partition_layouts(exporter *x, const b2p_cat_partition *p, b2p_column_layout *out) {
+    for (size_t i = 0; i < x->ncols; i++) {
+        const b2p_cat_rscol *found = NULL;
+        for (size_t k = 0; k < p->nrscols && !found; k++)
+            if ((int32_t)p->rscols[k].column_id == x->cols[i]->column_id && !(p->rscols[k].status & RSCOL_DROPPED))
+                found = &p->rscols[k];
+        if (!found)
+            return b2p_fail(x->err, B2P_ERR_CORRUPT, "table %s.%s column %s: partition %d has no storage for it",
+                            x->t->schema, x->t->name, x->cols[i]->name, p->partition_number);
+        out[i] = found->layout;
+    }
+    return B2P_OK;
+}
+
+static b2p_status export_partition(exporter *x, b2p_pages *src, const b2p_cat_partition *p) {
+    const b2p_cat_au *au = in_row_au(p);
+    if (!au) return B2P_OK; /* no in-row data: an empty partition */
+    b2p_column_layout *layouts = calloc(x->ncols ? x->ncols : 1, sizeof *layouts);
+    if (!layouts) return b2p_fail(x->err, B2P_ERR_NOMEM, "out of memory");
+    b2p_status st = partition_layouts(x, p, layouts);
+    b2p_rowset_ref rs = {.in_row = au->ref, .method = p->index_id == 0 ? B2P_SCAN_IAM : B2P_SCAN_LEAF_CHAIN,
+                         .ncols = x->ncols, .cols = layouts};
+    b2p_row_stats rst = {0};
+    if (!st) st = b2p_rows_scan(src, &rs, on_row, x, &rst, x->err);
+    x->stats->missing_pages += rst.scan.missing;
+    x->stats->ghosts += rst.ghosts;
+    x->stats->forwarding_stubs += rst.forwarding_stubs;
+    free(layouts);
+    return st;
+}
+
+static b2p_status init_types(exporter *x) {
+    x->types = calloc(x->ncols ? x->ncols : 1, sizeof *x->types);
+    if (!x->types) return b2p_fail(x->err, B2P_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < x->ncols; i++) {
+        const b2p_cat_column *c = x->cols[i];
+        x->types[i] = (b2p_type){.xtype = c->xtype, .utype = (uint16_t)c->user_type_id, .max_length = c->max_length,
+                                 .precision = c->precision, .scale = c->scale, .collation = c->collation_id};
+    }
+    return B2P_OK;
+}
+
+static b2p_status write_csv_header(exporter *x) {
+    b2p_status st = B2P_OK;
+    for (size_t i = 0; i < x->ncols && !st; i++) {
+        if (i) st = b2p_buf_append(&x->line, ",", 1, x->err);
+        if (!st) st = csv_escape(&x->line, x->cols[i]->name, strlen(x->cols[i]->name), x->err);
+    }
+    return st ? st : b2p_buf_append(&x->line, "\n", 1, x->err);
+}
+
+b2p_status b2p_export_table(b2p_pages *src, const b2p_catalog *cat, const b2p_cat_table *t,
+                            const b2p_export_options *opt, b2p_sink_fn sink, void *sink_ctx,
+                            b2p_export_stats *stats, b2p_error *err) {
+    b2p_export_stats local = {0};
+    exporter x = {.t = t, .opt = opt, .sink = sink, .sink_ctx = sink_ctx, .stats = stats ? stats : &local, .err = err};
+    *x.stats = (b2p_export_stats){.expected_rows = b2p_table_rows(t)};
+    const char *why = b2p_export_unsupported(t);
+    if (why) return b2p_fail(err, B2P_ERR_UNSUPPORTED, "table %s.%s: %s", t->schema, t->name, why);
+    x.cols = calloc(t->ncolumns ? t->ncolumns : 1, sizeof *x.cols);
+    if (!x.cols) return b2p_fail(err, B2P_ERR_NOMEM, "out of memory");
+    x.ncols = b2p_export_columns(t, x.cols, t->ncolumns < MAX_COLUMNS ? t->ncolumns : MAX_COLUMNS);
+    b2p_value_ctx_init(&x.vcx, cat->collation_id);
+    x.vcx.options = opt->spatial_wkt ? B2P_VALUE_SPATIAL_WKT : 0;
+    b2p_status st = init_types(&x);
+    if (!st && opt->format == B2P_FORMAT_CSV) st = write_csv_header(&x);
+    for (size_t i = 0; i < t->npartitions && !st; i++) st = export_partition(&x, src, &t->partitions[i]);
+    if (!st) st = flush_line(&x, true);
+    b2p_value_ctx_free(&x.vcx);
+    b2p_buf_free(&x.line);
+    b2p_buf_free(&x.text);
+    free(x.types);
+    free(x.cols);
+    if (st) b2p_error_name_file(err, b2p_pages_path(src));
+    return st;
+}
