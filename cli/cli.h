@@ -28,6 +28,9 @@ void cli_close(cli_source *s);
 /* Whether "schema.name" or "name" matches the shell pattern (NULL matches every table). */
 bool cli_table_selected(const b2p_cat_table *t, const char *pattern);
 
+/* Creates directory path and its missing parents; 0, or -1 with errno set. */
+int cli_mkdir_p(const char *path);
+
 /* Prints "bak2pg: <message>" on stderr and returns err->code (the exit status). */
 int cli_report(const b2p_error *err);
 /* Prints a usage error for command cmd, with a pointer to its --help; returns B2P_ERR_USAGE. */

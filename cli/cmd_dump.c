@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli.h"
 #include "emit/emit.h"
@@ -164,7 +163,7 @@ int cmd_dump(int argc, char **argv) {
     dump_opts o = {0};
     int rc = parse_args(argc, argv, &o);
     if (rc) return rc < 0 ? 0 : rc;
-    if (o.outdir && mkdir(o.outdir, 0777) != 0 && errno != EEXIST) {
+    if (o.outdir && cli_mkdir_p(o.outdir) != 0) {
         fprintf(stderr, "bak2pg: '%s': cannot create the output directory: %s\n", o.outdir, strerror(errno));
         return B2P_ERR_IO;
     }
@@ -178,8 +177,13 @@ int cmd_dump(int argc, char **argv) {
         cli_close(&in);
         return cli_usage_error("dump", "%zu tables match: give -o DIR for csv or jsonl output", selected);
     }
-    int exit_code = selected ? 0 : B2P_ERR_NOT_FOUND;
-    if (!selected) fprintf(stderr, "bak2pg: no table matches '%s'\n", o.pattern ? o.pattern : "*");
+    int exit_code = 0;
+    if (!selected && o.pattern) {
+        fprintf(stderr, "bak2pg: no table matches '%s'\n", o.pattern);
+        exit_code = B2P_ERR_NOT_FOUND;
+    } else if (!selected) {
+        fprintf(stderr, "bak2pg: the database holds no user table\n");
+    }
     bool blocks = !o.outdir && (o.all || selected > 1);
     for (size_t i = 0; i < in.cat->ntables; i++) {
         if (!cli_table_selected(&in.cat->tables[i], o.pattern)) continue;

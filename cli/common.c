@@ -1,6 +1,9 @@
 /* What several commands share: opening a backup down to its catalog, choosing tables. */
+#include <errno.h>
 #include <fnmatch.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 
@@ -28,4 +31,21 @@ bool cli_table_selected(const b2p_cat_table *t, const char *pattern) {
     char full[1024];
     snprintf(full, sizeof full, "%s.%s", t->schema, t->name);
     return fnmatch(pattern, full, 0) == 0 || fnmatch(pattern, t->name, 0) == 0;
+}
+
+int cli_mkdir_p(const char *path) {
+    char buf[4096];
+    size_t n = strlen(path);
+    if (n == 0 || n >= sizeof buf) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(buf, path, n + 1);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = 0;
+        if (mkdir(buf, 0777) != 0 && errno != EEXIST) return -1;
+        *p = '/';
+    }
+    return mkdir(buf, 0777) != 0 && errno != EEXIST ? -1 : 0;
 }

@@ -47,7 +47,9 @@ typedef struct b2p_export_stats {
     uint64_t bytes;              /* bytes written to the sink */
     uint64_t nul_values;         /* values that held U+0000 (stripped or replaced) */
     uint64_t replaced_values;    /* values with bytes undefined in their code page (as '?') */
-    uint64_t missing_pages;      /* pages the backup lacks (salvage) */
+    uint64_t missing_pages;      /* pages the backup lacks while stripes are missing (salvage):
+                                  * their rows are lost. (In a complete backup an absent page of
+                                  * an allocated extent was never written, and is not counted.) */
     uint64_t ghosts, forwarding_stubs;
 } b2p_export_stats;
 

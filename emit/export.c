@@ -221,7 +221,7 @@ static b2p_status export_partition(exporter *x, b2p_pages *src, const b2p_cat_pa
                          .ncols = x->ncols, .cols = layouts};
     b2p_row_stats rst = {0};
     if (!st) st = b2p_rows_scan(src, &rs, on_row, x, &rst, x->err);
-    x->stats->missing_pages += rst.scan.missing;
+    if (b2p_pages_incomplete(src)) x->stats->missing_pages += rst.scan.missing;
     x->stats->ghosts += rst.ghosts;
     x->stats->forwarding_stubs += rst.forwarding_stubs;
     free(layouts);

@@ -176,6 +176,9 @@ b2p_status b2p_pages_open(b2p_pages **out, b2p_backup *bk, const b2p_pages_optio
                           b2p_error *err);
 void b2p_pages_free(b2p_pages *src);
 
+/* True when stripes of the set (or of its base full) are missing: pages the source lacks may
+ * then have held data. In a complete backup an absent page was never written. */
+bool b2p_pages_incomplete(const b2p_pages *src);
 /* The file holding the backup set the source delivers (errors name it). */
 const char *b2p_pages_path(const b2p_pages *src);
 /* The backup set the source delivers (the differential when one is laid over a full). */

@@ -47,6 +47,7 @@ struct b2p_pages {
     b2p_backup *bk;
     const b2p_set_info *set;
     const char *path;  /* the file holding the chosen set: errors name it */
+    bool incomplete;   /* some stripe of the set or of its base is missing (salvage) */
     table extents;   /* key: mask<<56 | file<<32 | extent, stored without mask; see ext_* */
     table singles;   /* key: file<<32 | page, +1 so that it is never 0 */
     uint8_t *ext_mask; /* parallel to extents.keys */
@@ -201,7 +202,8 @@ static b2p_status choose_set(const b2p_backup *bk, int position, const b2p_set_i
 
 /* Every (file, set) holding part of the backup set with this GUID: one per stripe. */
 static b2p_status collect_parts(const b2p_backup *bk, const b2p_guid *g, source_part **parts,
-                                size_t *nparts, b2p_error *err) {
+                                size_t *nparts, bool *incomplete, b2p_error *err) {
+    size_t found = 0, families = 1;
     for (size_t i = 0; i < bk->nmedia; i++) {
         b2p_media_int *m = bk->media[i];
         for (size_t s = 0; s < m->pub.nsets; s++) {
@@ -210,8 +212,11 @@ static b2p_status collect_parts(const b2p_backup *bk, const b2p_guid *g, source_
             if (!p) return b2p_fail(err, B2P_ERR_NOMEM, "out of memory");
             *parts = p;
             p[(*nparts)++] = (source_part){m, i, s};
+            found++;
+            if (m->pub.family_count > families) families = m->pub.family_count;
         }
     }
+    if (found < families) *incomplete = true;
     return B2P_OK;
 }
 
@@ -386,8 +391,8 @@ b2p_status b2p_pages_open(b2p_pages **out, b2p_backup *bk, const b2p_pages_optio
     source_part *parts = NULL;
     size_t nparts = 0;
     if (is_differential(target->type))
-        st = collect_parts(bk, &target->differential_base_guid, &parts, &nparts, err);
-    if (!st) st = collect_parts(bk, &target->backup_set_guid, &parts, &nparts, err);
+        st = collect_parts(bk, &target->differential_base_guid, &parts, &nparts, &src->incomplete, err);
+    if (!st) st = collect_parts(bk, &target->backup_set_guid, &parts, &nparts, &src->incomplete, err);
     if (!st) st = scan_parts(src, parts, nparts, err);
     free(parts);
     if (!st) st = check_tde(src, err);
@@ -405,6 +410,10 @@ void b2p_pages_free(b2p_pages *src) {
     table_free(&src->singles);
     free(src->ext_mask);
     free(src);
+}
+
+bool b2p_pages_incomplete(const b2p_pages *src) {
+    return src->incomplete;
 }
 
 const char *b2p_pages_path(const b2p_pages *src) {

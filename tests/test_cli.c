@@ -280,6 +280,50 @@ static void test_bad_page_reported(void **state) {
     free(d);
 }
 
+static void test_dump_formats(void **state) {
+    (void)state;
+    char f[4096];
+    snprintf(f, sizeof f, "%s", fixture_path("northwind_2005sp4_salman.bak"));
+    assert_int_equal(run("dump --table dbo.Shippers '%s'", f), 0);
+    assert_string_equal(out_text, "1\tSpeedy Express\t(503) 555-9831\n2\tUnited Package\t(503) 555-3199\n"
+                                  "3\tFederal Shipping\t(503) 555-9931\n");
+    assert_int_equal(run("dump --table dbo.Shippers --format csv '%s'", f), 0);
+    assert_non_null(strstr(out_text, "ShipperID,CompanyName,Phone\n1,Speedy Express,(503) 555-9831\n"));
+    assert_int_equal(run("dump --table dbo.Shippers --format jsonl '%s'", f), 0);
+    assert_non_null(strstr(out_text, "{\"ShipperID\":1,\"CompanyName\":\"Speedy Express\",\"Phone\":\"(503) 555-9831\"}\n"));
+    /* several tables to stdout: COPY blocks psql can load */
+    assert_int_equal(run("dump --table 'dbo.[RS]*' '%s'", f), 0);
+    assert_non_null(strstr(out_text, "COPY \"dbo\".\"Region\" (\"RegionID\", \"RegionDescription\") FROM stdin;\n"));
+    assert_non_null(strstr(out_text, "\\.\nCOPY \"dbo\".\"Shippers\""));
+    /* a byte-exact LOB: the first 8 bytes of Categories.Picture (an OLE header) */
+    assert_int_equal(run("dump --table dbo.Categories '%s'", f), 0);
+    assert_non_null(strstr(out_text, "1\tBeverages\tSoft drinks, coffees, teas, beers, and ales\t\\\\x151c2f00"));
+    /* usage and not-found */
+    assert_int_equal(run("dump '%s'", f), B2P_ERR_USAGE);
+    assert_int_equal(run("dump --all --table x '%s'", f), B2P_ERR_USAGE);
+    assert_int_equal(run("dump --all --format csv '%s'", f), B2P_ERR_USAGE); /* several tables need -o */
+    assert_int_equal(run("dump --table nosuch '%s'", f), B2P_ERR_NOT_FOUND);
+    assert_int_equal(run("dump --table dbo.Shippers --nul maybe '%s'", f), B2P_ERR_USAGE);
+    assert_int_equal(run("dump --help"), 0);
+    assert_non_null(strstr(out_text, "--nul error|strip|replace"));
+}
+
+static void test_dump_to_directory(void **state) {
+    (void)state;
+    char dir[600];
+    snprintf(dir, sizeof dir, "%s/dumps/nested", tmpdir); /* ("out" holds captured stdout) */
+    int rc = run("dump --all -o '%s' '%s'", dir, fixture_path("northwind_2008r2sp1_victor.bak"));
+    if (rc) fail_msg("exit %d: %s", rc, err_text);
+    char p[700];
+    snprintf(p, sizeof p, "%s/dbo.Order Details.copy", dir);
+    FILE *fp = fopen(p, "r");
+    assert_non_null(fp);
+    int lines = 0;
+    for (int c; (c = fgetc(fp)) != EOF;) lines += c == '\n';
+    fclose(fp);
+    assert_int_equal(lines, 2155);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_help_teaches),
@@ -291,6 +335,8 @@ int main(void) {
         cmocka_unit_test(test_encrypted_and_other_compression),
         cmocka_unit_test(test_tde_recognised),
         cmocka_unit_test(test_bad_page_reported),
+        cmocka_unit_test(test_dump_formats),
+        cmocka_unit_test(test_dump_to_directory),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
