@@ -27,6 +27,9 @@ enum {
     REC_MARKER = 0x21,
     XPRESS_TABLE = 256,
     SCAN_STEP = 512,     /* records and raw blocks sit on 512-byte boundaries at least */
+    PAD_MARKER = 0x24,   /* non-data records: see filler_record_at() */
+    INDEX_MARKER = 0x2C,
+    FILLER_HEADER = 24,
     MAX_RECORD_OUT = 255 * 512,
 };
 
@@ -123,9 +126,61 @@ static b2p_status diagnose_first_record(b2p_image *im, uint64_t pos, b2p_error *
                     im->path, (unsigned long long)pos, version);
 }
 
-/* Builds the segment table of an MSSQLBAK file by following record headers. Between
- * records there may be raw SFMB blocks and padding (after the TAPE record): both are found
- * by stepping over 512-byte boundaries. */
+/* Length of a non-data record at pos (0 when there is none). Seen in every compressed fixture,
+ * not described in container.md 7; each runs to a 512-byte boundary, where a filemark or a record
+ * follows:
+ *   0x24 0x00 u16 n          padding: 24 + n bytes (after the TAPE record, and after the last
+ *                            record before a filemark)
+ *   0x2C 0x00 ... u32 n @32  in 4096-byte-block files before the final filemark: 24 + n bytes,
+ *                            holding from +40 what looks like a seek index of (image offset,
+ *                            file offset) u64 pairs; bak2pg builds its own index instead */
+static uint64_t filler_record_at(b2p_image *im, uint64_t pos) {
+    uint8_t h[36];
+    if (pos + sizeof h > im->file_size) return 0;
+    if (b2p_file_read(im->fd, im->path, pos, h, sizeof h, NULL) != B2P_OK || h[1] != 0) return 0;
+    uint64_t len;
+    if (h[0] == PAD_MARKER) len = FILLER_HEADER + (uint64_t)b2p_le16(h + 2);
+    else if (h[0] == INDEX_MARKER) len = FILLER_HEADER + (uint64_t)b2p_le32(h + 32);
+    else return 0;
+    if (pos + len > im->file_size || (pos + len) % SCAN_STEP != 0) return 0;
+    return len;
+}
+
+/* True when what starts at pos (or at the block boundary after it) would be a record, a filler
+ * record or a filemark but for the end of the file: a truncation, not damage. */
+static bool cut_short_at(b2p_image *im, uint64_t pos, uint64_t aligned) {
+    uint8_t h[36] = {0};
+    uint64_t left = im->file_size - pos;
+    if (left < sizeof h) return true;
+    if (b2p_file_read(im->fd, im->path, pos, h, sizeof h, NULL) != B2P_OK) return false;
+    if (h[0] == REC_MARKER && h[1] != 0 && b2p_le16(h + 2) > XPRESS_TABLE)
+        return REC_HEADER + (uint64_t)b2p_le16(h + 2) > left;
+    if (h[1] == 0 && h[0] == PAD_MARKER) return FILLER_HEADER + (uint64_t)b2p_le16(h + 2) > left;
+    if (h[1] == 0 && h[0] == INDEX_MARKER) return FILLER_HEADER + (uint64_t)b2p_le32(h + 32) > left;
+    uint8_t f[10];
+    if (aligned + sizeof f <= im->file_size &&
+        b2p_file_read(im->fd, im->path, aligned, f, sizeof f, NULL) == B2P_OK && !memcmp(f, "SFMB", 4))
+        return aligned + b2p_le16(f + 8) > im->file_size;
+    return false;
+}
+
+/* True when the bytes from pos to the end of the file are all zero (padding after the end). */
+static bool only_zeros_from(b2p_image *im, uint64_t pos) {
+    uint8_t buf[4096];
+    while (pos < im->file_size) {
+        size_t n = im->file_size - pos < sizeof buf ? (size_t)(im->file_size - pos) : sizeof buf;
+        if (b2p_file_read(im->fd, im->path, pos, buf, n, NULL) != B2P_OK) return false;
+        for (size_t i = 0; i < n; i++)
+            if (buf[i]) return false;
+        pos += n;
+    }
+    return true;
+}
+
+/* Builds the segment table of an MSSQLBAK file by following record headers. After a record
+ * comes the next record, or (after padding to a 512-byte boundary) a raw SFMB block or a
+ * record; anything else is damage, reported with its offset rather than skipped, so that no
+ * data silently disappears. Only the first record is searched for. */
 static b2p_status index_container(b2p_image *im, b2p_error *err) {
     enum { FIRST_RECORD = 0x1E0, FIRST_RECORD_SEARCH = 65536 };
     uint64_t pos = FIRST_RECORD;
@@ -135,29 +190,38 @@ static b2p_status index_container(b2p_image *im, b2p_error *err) {
             return diagnose_first_record(im, FIRST_RECORD, err);
     }
     while (pos < im->file_size) {
-        if (record_at(im, pos)) {
+        uint64_t aligned = (pos + SCAN_STEP - 1) / SCAN_STEP * SCAN_STEP;
+        uint64_t at = record_at(im, pos) ? pos : record_at(im, aligned) ? aligned : UINT64_MAX;
+        if (at != UINT64_MAX) {
             uint8_t h[4];
-            b2p_status st = b2p_file_read(im->fd, im->path, pos, h, 4, err);
+            b2p_status st = b2p_file_read(im->fd, im->path, at, h, 4, err);
             if (st) return st;
             uint32_t in_len = b2p_le16(h + 2), out_len = (uint32_t)h[1] * 512;
-            st = add_segment(im, B2P_SEG_XPRESS, pos, in_len, out_len, err);
+            st = add_segment(im, B2P_SEG_XPRESS, at, in_len, out_len, err);
             if (st) return st;
-            pos += REC_HEADER + in_len;
+            pos = at + REC_HEADER + in_len;
             continue;
         }
-        uint64_t aligned = (pos + SCAN_STEP - 1) / SCAN_STEP * SCAN_STEP;
-        if (aligned != pos) {
-            pos = aligned;
+        uint64_t pad = filler_record_at(im, pos);
+        if (pad) {
+            pos += pad;
             continue;
         }
-        uint32_t sfmb = raw_sfmb_at(im, pos);
+        uint32_t sfmb = raw_sfmb_at(im, aligned);
         if (sfmb) {
-            b2p_status st = add_segment(im, B2P_SEG_RAW, pos, sfmb, sfmb, err);
+            b2p_status st = add_segment(im, B2P_SEG_RAW, aligned, sfmb, sfmb, err);
             if (st) return st;
-            pos += sfmb;
+            pos = aligned + sfmb;
             continue;
         }
-        pos += SCAN_STEP;
+        if (aligned >= im->file_size || only_zeros_from(im, pos)) break;
+        if (cut_short_at(im, pos, aligned))
+            return b2p_fail(err, B2P_ERR_TRUNCATED,
+                            "'%s': offset %llu: the file ends inside a compressed record or filemark "
+                            "(truncated?)", im->path, (unsigned long long)pos);
+        return b2p_fail(err, B2P_ERR_CORRUPT,
+                        "'%s': offset %llu: damaged compressed backup: expected a compressed record or a "
+                        "filemark block here", im->path, (unsigned long long)pos);
     }
     return B2P_OK;
 }

@@ -273,6 +273,12 @@ b2p_status b2p_walk_media(b2p_media_int *m, b2p_error *err) {
                               m->pub.path, (unsigned long long)file_off(w, pos), (unsigned long long)first, DBLK_HEADER);
                 break;
             }
+            if (first > m->image.size - pos) {
+                st = b2p_fail(err, B2P_ERR_TRUNCATED,
+                              "'%s': offset %llu: the file ends inside a %llu-byte filemark block (truncated?)",
+                              m->pub.path, (unsigned long long)file_off(w, pos), (unsigned long long)first);
+                break;
+            }
             pos += first;
             continue;
         }
@@ -291,6 +297,13 @@ b2p_status b2p_walk_media(b2p_media_int *m, b2p_error *err) {
         if ((st = walk_streams(w, type, pos, first, &next))) break;
         pos = next;
     }
+    if (!st && m->pub.nsets == 0)
+        st = b2p_fail(err, B2P_ERR_TRUNCATED, "'%s': offset %llu: the file ends before its first backup set "
+                      "(truncated?)", m->pub.path, (unsigned long long)file_off(w, pos));
+    else if (!st && w->set)
+        st = b2p_fail(err, B2P_ERR_TRUNCATED, "'%s': offset %llu: the file ends inside backup set %u, before "
+                      "its end-of-set block (truncated?)", m->pub.path, (unsigned long long)file_off(w, pos),
+                      w->set->position);
     free(w);
     if (!st && m->pub.family_count == 0) {
         m->pub.family_count = 1;
