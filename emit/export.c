@@ -31,12 +31,7 @@ typedef struct exporter {
 
 const char *b2p_export_unsupported(const b2p_cat_table *t) {
     for (size_t i = 0; i < t->npartitions; i++) {
-        switch (t->partitions[i].compression) {
-        case 0: break;
-        case 1: return "ROW compression (not decoded yet)";
-        case 2: return "PAGE compression (not decoded yet)";
-        default: return "columnstore storage (not decoded)";
-        }
+        if (t->partitions[i].compression > 2) return "columnstore storage (not decoded)";
     }
     return NULL;
 }
@@ -207,6 +202,7 @@ static b2p_status partition_layouts(exporter *x, const b2p_cat_partition *p, b2p
             return b2p_fail(x->err, B2P_ERR_CORRUPT, "table %s.%s column %s: partition %d has no storage for it",
                             x->t->schema, x->t->name, x->cols[i]->name, p->partition_number);
         out[i] = found->layout;
+        out[i].ti_len = found->max_length; /* compressed values are rebuilt to full length */
     }
     return B2P_OK;
 }
@@ -218,7 +214,7 @@ static b2p_status export_partition(exporter *x, b2p_pages *src, const b2p_cat_pa
     if (!layouts) return b2p_fail(x->err, B2P_ERR_NOMEM, "out of memory");
     b2p_status st = partition_layouts(x, p, layouts);
     b2p_rowset_ref rs = {.in_row = au->ref, .method = p->index_id == 0 ? B2P_SCAN_IAM : B2P_SCAN_LEAF_CHAIN,
-                         .ncols = x->ncols, .cols = layouts};
+                         .ncols = x->ncols, .cols = layouts, .compression = p->compression};
     b2p_row_stats rst = {0};
     if (!st) st = b2p_rows_scan(src, &rs, on_row, x, &rst, x->err);
     if (b2p_pages_incomplete(src)) x->stats->missing_pages += rst.scan.missing;

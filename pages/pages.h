@@ -146,6 +146,10 @@ typedef struct b2p_column_layout {
     uint8_t xtype;           /* system type id (sysrscols ti byte 0) */
     uint16_t fixed_len;      /* bytes of a fixed column (0 for variable ones) */
     bool is_bit;
+    uint16_t ti_len;         /* sysrscols ti bytes 1-2 (b2p_cat_rscol.max_length): max length of
+                              * char/binary types, precision | scale << 8 of decimal, scale of the
+                              * time family. Only compressed rowsets need it (cdrecord.c): their
+                              * values are stored trimmed and are rebuilt to the full length. */
 } b2p_column_layout;
 
 /* The raw bytes of one column. For a bit column `bytes` points at the byte holding it and the
@@ -201,6 +205,8 @@ typedef struct b2p_rowset_ref {
     b2p_scan_method method;       /* B2P_SCAN_IAM for heaps, B2P_SCAN_LEAF_CHAIN for clustered */
     size_t ncols;
     const b2p_column_layout *cols;/* the columns to return, in the order wanted */
+    uint8_t compression;          /* sysrowsets.cmprlevel: 0 none (FixedVar records), 1 ROW and
+                                   * 2 PAGE (CD records, pages.md 5.2-5.3) */
 } b2p_rowset_ref;
 
 /* One value of a row: complete (row-overflow and LOB data assembled; a bit column as one byte
@@ -233,5 +239,110 @@ typedef int (*b2p_row_fn)(void *ctx, const b2p_cell *cells, size_t ncells, const
  * they live and skip forwarding stubs and ghosts. stats may be NULL. */
 b2p_status b2p_rows_scan(b2p_pages *src, const b2p_rowset_ref *rs, b2p_row_fn fn, void *ctx,
                          b2p_row_stats *stats, b2p_error *err);
+
+/* ---- compressed records (ROW and PAGE compression, pages.md 5.2-5.3; cdrecord.c) ------ */
+
+/* CD nibble values: how column k of a CD record is stored. 2..9 = 1..8 bytes in the short
+ * data region. */
+enum {
+    B2P_CD_NULL = 0x0,
+    B2P_CD_EMPTY = 0x1,           /* no bytes: 0, '', false; with a PAGE anchor: the anchor */
+    B2P_CD_LONG = 0xA,            /* an entry of the long data region */
+    B2P_CD_TRUE = 0xB,            /* bit 1, no bytes */
+    B2P_CD_SYMBOL = 0xC,          /* page-dictionary symbol (1 or 2 bytes in the short region) */
+};
+
+/* CD record types, (header >> 2) & 7. */
+enum {
+    B2P_CD_PRIMARY = 0, B2P_CD_GHOST_EMPTY = 1, B2P_CD_FORWARDING = 2, B2P_CD_GHOST_DATA = 3,
+    B2P_CD_FORWARDED = 4, B2P_CD_GHOST_FORWARDED = 5, B2P_CD_INDEX = 6, B2P_CD_GHOST_INDEX = 7,
+};
+
+/* Where column k's stored bytes are: rec offset and length (0 for NULL, EMPTY, TRUE). */
+typedef struct b2p_cd_col {
+    uint8_t kind;                 /* the CD nibble */
+    bool complex;                 /* long entry with bit 15: an off-row pointer (pages.md 4.6) */
+    uint16_t off, len;
+} b2p_cd_col;
+
+/* One CD record, parsed in place. cols is owned (reused across records; b2p_cd_record_free). */
+typedef struct b2p_cd_record {
+    const uint8_t *data;          /* the header byte */
+    size_t avail;                 /* bytes from data to the end of the record area */
+    uint8_t header;
+    uint8_t type;                 /* B2P_CD_PRIMARY ... */
+    bool ghost;                   /* a ghost type: skip */
+    bool live;                    /* primary or forwarded: a row to deliver */
+    uint16_t ncols;
+    size_t length;                /* bytes through the end of the long data (no version tag) */
+    b2p_cd_col *cols;             /* ncols entries (live records and anchors only) */
+    size_t cap;
+} b2p_cd_record;
+
+void b2p_cd_record_free(b2p_cd_record *r);
+
+/* Parses the CD record of `avail` bytes at data (header, column count, CD array, short region
+ * with its cluster array, long region); ghosts and forwarding stubs only as far as the header.
+ * Every length is checked against avail; w names the place in errors (slot UINT16_MAX: the
+ * page's anchor record). */
+b2p_status b2p_cd_record_parse(const uint8_t *data, size_t avail, b2p_cd_record *r,
+                               const b2p_row_where *w, b2p_error *err);
+
+/* The compression information of a PAGE-compressed page (CI, at page offset 96). */
+typedef struct b2p_cd_page {
+    bool has_ci;                  /* header type_flags 0x80 */
+    uint8_t ci_flags;             /* 0x02 anchor record, 0x04 dictionary */
+    size_t ci_size;               /* bytes from 96; records start after it */
+    bool has_anchor;
+    b2p_cd_record anchor;         /* one column per partition column: each column's prefix */
+    const uint8_t *dict;          /* dictionary start (u16 count), NULL when none */
+    size_t dict_len;
+    uint16_t ndict;
+} b2p_cd_page;
+
+void b2p_cd_page_free(b2p_cd_page *p);
+
+/* Reads the CI of a data page when the page has one (has_ci false otherwise). The anchor
+ * record's column array is reused across pages. */
+b2p_status b2p_cd_page_parse(const uint8_t page[B2P_PAGE_SIZE], const b2p_page_header *h,
+                             b2p_cd_page *p, b2p_error *err);
+
+/* Column k of a record as stored in ROW-compressed form, after the PAGE steps are undone:
+ * a dictionary symbol replaced by its entry, an anchored column's prefix restored. */
+typedef struct b2p_cd_value {
+    const uint8_t *bytes;         /* into the page, or into the caller's tmp buffer */
+    size_t len;
+    bool is_null;
+    bool complex;                 /* an off-row pointer: the value itself is elsewhere */
+    uint8_t kind;                 /* the CD nibble (B2P_CD_TRUE for a bit set) */
+} b2p_cd_value;
+
+/* tmp must hold B2P_CD_TMP_SIZE bytes (an anchor prefix plus a suffix). pg may be NULL (ROW).
+ * A column at or beyond the record's column count is NULL (added after the row was written). */
+#define B2P_CD_TMP_SIZE (2 * B2P_PAGE_SIZE)
+b2p_status b2p_cd_value_get(const b2p_cd_page *pg, const b2p_cd_record *r, uint16_t k,
+                            uint8_t *tmp, b2p_cd_value *out, const b2p_row_where *w,
+                            b2p_error *err);
+
+/* The CD column index of a partition column: its null bit - 1 (in compressed partitions
+ * sysrscols gives every column leaf_offset = -null_bit, and the CD record holds the columns in
+ * that order). UINT16_MAX when the layout names none. */
+uint16_t b2p_cd_ordinal(const b2p_column_layout *c);
+
+/* Bytes the uncompressed form of a compressed value of len bytes may need (at least 17). */
+size_t b2p_cd_expanded_max(const b2p_column_layout *c, size_t len);
+
+/* Rebuilds the uncompressed (FixedVar) bytes of a ROW-compressed value of column c into out
+ * (b2p_cd_expanded_max bytes): integers, money and datetime from excess-2^(8n-1) big-endian,
+ * date/time types and floats re-padded, vardecimal to sign + LE magnitude, SCSU to UTF-16LE,
+ * char(n)/nchar(n)/binary(n) padded to n. A bit column: kind B2P_CD_TRUE / B2P_CD_EMPTY is
+ * given as one byte 1 / 0. Errors (one line, no place: the caller adds it) are CORRUPT. */
+b2p_status b2p_cd_expand(const b2p_column_layout *c, const uint8_t *p, size_t len, uint8_t *out,
+                         size_t *out_len, b2p_error *err);
+
+/* SCSU (Unicode TS #6) to UTF-16LE; out holds 4 * len bytes. An incomplete command at the
+ * very end is SQL Server's filler byte and is ignored. */
+b2p_status b2p_scsu_decode(const uint8_t *p, size_t len, uint8_t *out, size_t *out_len,
+                           b2p_error *err);
 
 #endif

@@ -5,6 +5,7 @@
  *   - 16-byte text pointers of text / ntext / image: RID of a SMALL_ROOT or LARGE_ROOT_YUKON.
  * Heap scans deliver forwarded records where they live and skip forwarding stubs, so each row
  * comes once. Values are assembled into one scratch buffer per row: no size limit but memory. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,13 +55,17 @@ typedef struct row_scan {
     rid lob_cached;              /* which page lob_page holds (page 0 of file 0: none) */
     uint64_t fragments;          /* of the value being assembled */
     b2p_row_where where;
+    b2p_cd_record cd;            /* compressed rowsets: the record being read ... */
+    b2p_cd_page cd_page;         /* ... its page's anchor and dictionary (PAGE) ... */
+    uint8_t *cd_tmp;             /* ... and room for a value rebuilt from its anchor prefix */
 } row_scan;
 
 static rid rid_read(const uint8_t *p) {
     return (rid){.page = b2p_le32(p), .file = b2p_le16(p + 4), .slot = b2p_le16(p + 6)};
 }
 
-static b2p_status scratch_append(row_scan *s, const uint8_t *p, size_t n) {
+/* Makes room for n more bytes in the scratch buffer. */
+static b2p_status scratch_reserve(row_scan *s, size_t n) {
     if (n > s->buf.cap - s->buf.len) {
         size_t cap = s->buf.cap ? s->buf.cap : 4096;
         while (cap - s->buf.len < n) {
@@ -72,6 +77,12 @@ static b2p_status scratch_append(row_scan *s, const uint8_t *p, size_t n) {
         s->buf.p = q;
         s->buf.cap = cap;
     }
+    return B2P_OK;
+}
+
+static b2p_status scratch_append(row_scan *s, const uint8_t *p, size_t n) {
+    b2p_status st = scratch_reserve(s, n);
+    if (st) return st;
     memcpy(s->buf.p + s->buf.len, p, n);
     s->buf.len += n;
     return B2P_OK;
@@ -225,9 +236,93 @@ static b2p_status read_cell(row_scan *s, const b2p_record *rec, size_t i) {
     return st;
 }
 
+/* ---- compressed rowsets (CD records, cdrecord.c) ------------------------------------------ */
+
+/* Rebuilds the uncompressed bytes of a compressed in-row value into the scratch buffer. */
+static b2p_status expand_cd_value(row_scan *s, size_t i, const b2p_cd_value *v) {
+    const b2p_column_layout *c = &s->rs->cols[i];
+    uint8_t bit = v->kind == B2P_CD_TRUE; /* a bit set has no bytes; EMPTY is 0 */
+    const uint8_t *p = v->kind == B2P_CD_TRUE ? &bit : v->bytes;
+    size_t len = v->kind == B2P_CD_TRUE ? 1 : v->len, n = 0;
+    b2p_status st = scratch_reserve(s, b2p_cd_expanded_max(c, len));
+    if (!st) st = b2p_cd_expand(c, p, len, s->buf.p + s->buf.len, &n, s->err);
+    if (st == B2P_ERR_CORRUPT) {
+        char inner[sizeof s->err->msg];
+        snprintf(inner, sizeof inner, "%s", s->err->msg);
+        return b2p_fail(s->err, st, "row at %u:%u slot %u, compressed column %u: %s", s->where.file,
+                        s->where.page, s->where.slot, b2p_cd_ordinal(c), inner);
+    }
+    s->buf.len += n;
+    return st;
+}
+
+/* Fills cell i from the CD record: the column at its CD ordinal, PAGE steps undone, then
+ * either followed off-row or rebuilt to the uncompressed form. */
+static b2p_status read_cd_cell(row_scan *s, size_t i) {
+    const b2p_column_layout *c = &s->rs->cols[i];
+    b2p_cell *cell = &s->cells[i];
+    s->assembled[i] = false;
+    uint16_t k = b2p_cd_ordinal(c);
+    if (k == UINT16_MAX)
+        return b2p_fail(s->err, B2P_ERR_CORRUPT, "row at %u:%u slot %u: a column without a null bit in a "
+                        "compressed partition (its CD position is unknown)", s->where.file, s->where.page,
+                        s->where.slot);
+    b2p_cd_value v;
+    b2p_status st = b2p_cd_value_get(&s->cd_page, &s->cd, k, s->cd_tmp, &v, &s->where, s->err);
+    if (st) return st;
+    *cell = (b2p_cell){.bytes = v.bytes, .len = v.len, .is_null = v.is_null};
+    if (v.is_null) return B2P_OK;
+    s->offsets[i] = s->buf.len;
+    s->assembled[i] = true;
+    bool off_row = v.complex || (is_text_pointer_type(c->xtype) && v.len == TEXT_POINTER_SIZE);
+    if (off_row && v.len > 0) st = off_row_value(s, v.bytes, v.len); /* LOB data is never compressed */
+    else st = expand_cd_value(s, i, &v);
+    cell->len = s->buf.len - s->offsets[i];
+    return st;
+}
+
+/* Counts a CD record that is not a row; fails for one that has no place on a data page. */
+static b2p_status skip_cd_record(row_scan *s) {
+    if (s->cd.type == B2P_CD_FORWARDING) s->stats->forwarding_stubs++;
+    else if (s->cd.ghost) s->stats->ghosts++;
+    else return b2p_fail(s->err, B2P_ERR_CORRUPT, "page %u:%u slot %u: CD record of type %u on a data page",
+                         s->where.file, s->where.page, s->where.slot, s->cd.type);
+    return B2P_OK;
+}
+
+static int on_cd_page(row_scan *s, const uint8_t page[B2P_PAGE_SIZE], const b2p_page_header *h) {
+    b2p_status st = b2p_cd_page_parse(page, h, &s->cd_page, s->err);
+    if (st) return (int)st;
+    size_t limit = B2P_PAGE_SIZE - 2u * h->slot_count; /* the slot array's start */
+    size_t first = B2P_PAGE_HEADER_SIZE + (s->cd_page.has_ci ? s->cd_page.ci_size : 0);
+    for (uint16_t slot = 0; slot < h->slot_count; slot++) {
+        size_t off = b2p_le16(page + B2P_PAGE_SIZE - 2u * (slot + 1u));
+        if (off == 0) continue; /* an emptied slot */
+        s->where = (b2p_row_where){.file = h->self.file, .page = h->self.page, .slot = slot};
+        if (off < first || off >= limit)
+            return (int)b2p_fail(s->err, B2P_ERR_CORRUPT, "page %u:%u slot %u: record offset %zu outside the "
+                                 "record area [%zu, %zu)", h->self.file, h->self.page, slot, off, first, limit);
+        if ((st = b2p_cd_record_parse(page + off, limit - off, &s->cd, &s->where, s->err))) return (int)st;
+        if (!s->cd.live) {
+            if ((st = skip_cd_record(s))) return (int)st;
+            continue;
+        }
+        s->buf.len = 0;
+        for (size_t i = 0; i < s->rs->ncols; i++)
+            if ((st = read_cd_cell(s, i))) return (int)st;
+        for (size_t i = 0; i < s->rs->ncols; i++) /* the scratch buffer may have moved */
+            if (s->assembled[i]) s->cells[i].bytes = s->buf.p + s->offsets[i];
+        s->stats->rows++;
+        int rc = s->fn(s->ctx, s->cells, s->rs->ncols, &s->where);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
 static int on_page(void *ctx, const uint8_t page[B2P_PAGE_SIZE], const b2p_page_header *h) {
     row_scan *s = ctx;
     s->stats->pages++;
+    if (s->rs->compression != 0) return on_cd_page(s, page, h);
     for (uint16_t slot = 0; slot < h->slot_count; slot++) {
         b2p_record rec;
         b2p_status st = b2p_page_record(page, h, slot, &rec, s->err);
@@ -264,12 +359,17 @@ b2p_status b2p_rows_scan(b2p_pages *src, const b2p_rowset_ref *rs, b2p_row_fn fn
     s->offsets = calloc(n, sizeof *s->offsets);
     s->assembled = calloc(n, sizeof *s->assembled);
     b2p_status st = B2P_OK;
-    if (!s->cells || !s->offsets || !s->assembled) st = b2p_fail(err, B2P_ERR_NOMEM, "out of memory");
+    if (rs->compression != 0) s->cd_tmp = malloc(B2P_CD_TMP_SIZE);
+    if (!s->cells || !s->offsets || !s->assembled || (rs->compression != 0 && !s->cd_tmp))
+        st = b2p_fail(err, B2P_ERR_NOMEM, "out of memory");
     if (!st) st = b2p_au_scan(src, &rs->in_row, rs->method, on_page, s, &s->stats->scan, err);
     free(s->cells);
     free(s->offsets);
     free(s->assembled);
     free(s->buf.p);
+    free(s->cd_tmp);
+    b2p_cd_record_free(&s->cd);
+    b2p_cd_page_free(&s->cd_page);
     free(s);
     return st;
 }
