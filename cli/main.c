@@ -15,6 +15,7 @@ typedef struct command {
 
 static const command commands[] = {
     {"info", cmd_info, "describe backup files: backup sets, database, files; --check verifies every page"},
+    {"convert", cmd_convert, "a backup to PostgreSQL load files: DDL, COPY data, load.sql (no server needed)"},
     {"dump", cmd_dump, "the rows of tables, exact, as PostgreSQL COPY text, CSV or JSON lines"},
     {"schema", cmd_schema, "the tables of the backed-up database: columns, keys, indexes, row counts"},
 };

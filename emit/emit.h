@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "catalog/catalog.h"
 #include "mtf/mtf.h"
@@ -65,5 +66,103 @@ size_t b2p_export_columns(const b2p_cat_table *t, const b2p_cat_column **out, si
 b2p_status b2p_export_table(b2p_pages *src, const b2p_catalog *cat, const b2p_cat_table *t,
                             const b2p_export_options *opt, b2p_sink_fn sink, void *sink_ctx,
                             b2p_export_stats *stats, b2p_error *err);
+
+/* ---- naming ------------------------------------------------------------------------------ */
+
+typedef struct b2p_naming_options {
+    bool keep_case;                  /* keep identifiers' case (quoted) instead of folding */
+    bool keep_dbo;                   /* keep schema dbo instead of mapping it to public */
+    size_t nschema_maps;             /* --schema-map FROM=TO */
+    const char *const *schema_map_from, *const *schema_map_to;
+} b2p_naming_options;
+
+typedef struct b2p_names b2p_names;
+
+/* PostgreSQL names (unquoted) for every schema, table, column and index of the catalog.
+ * B2P_ERR_USAGE when two objects would get the same name, naming both. */
+b2p_status b2p_names_build(const b2p_catalog *cat, const b2p_naming_options *opt, b2p_names **out,
+                           b2p_error *err);
+void b2p_names_free(b2p_names *nm);
+const char *b2p_names_schema(const b2p_names *nm, const b2p_cat_table *t);
+const char *b2p_names_table(const b2p_names *nm, const b2p_cat_table *t);
+const char *b2p_names_column(const b2p_names *nm, const b2p_cat_table *t, int32_t column_id);
+/* The name of t->indexes[index_pos] (unique in its schema); NULL for the heap. */
+const char *b2p_names_index(const b2p_names *nm, const b2p_cat_table *t, size_t index_pos);
+/* The PostgreSQL form of any other name (a constraint's): folded unless keep_case, cut to 63 bytes. */
+void b2p_names_fold(const b2p_names *nm, const char *name, char *out, size_t len);
+/* Appends name, double-quoted only where PostgreSQL needs it: the one identifier quoter. */
+b2p_status b2p_quote_ident(const char *name, b2p_buf *out, b2p_error *err);
+/* Appends "schema"."table" for t, quoted as needed. */
+b2p_status b2p_qualified(const b2p_names *nm, const b2p_cat_table *t, b2p_buf *out, b2p_error *err);
+
+/* ---- DDL ----------------------------------------------------------------------------------- */
+
+typedef enum b2p_expr_kind { B2P_EXPR_DEFAULT, B2P_EXPR_CHECK, B2P_EXPR_COMPUTED, B2P_EXPR_FILTER } b2p_expr_kind;
+
+/* Translates one T-SQL expression of table t (kind; the PostgreSQL type it must yield) into
+ * PostgreSQL appended to out; false with a one-line reason in why when it cannot. */
+typedef bool (*b2p_translate_fn)(void *ctx, const b2p_names *nm, const b2p_cat_table *t, b2p_expr_kind kind,
+                                 const char *tsql, const char *pg_type, b2p_buf *out, char *why, size_t whylen);
+
+typedef struct b2p_ddl_options {
+    const bool *selected;            /* per catalog table: convert it? (NULL: all) */
+    b2p_translate_fn translate;
+    void *translate_ctx;
+} b2p_ddl_options;
+
+typedef struct b2p_ddl_stats {
+    unsigned tables, keys, indexes, foreign_keys, checks;
+    unsigned translated;             /* defaults, checks, computed columns, filters in the scripts */
+    unsigned review_items;           /* ... and those left to review.sql, with their reasons */
+} b2p_ddl_stats;
+
+/* pre-data.sql: schemas and tables. review (may be NULL) receives what is left out, and why. */
+b2p_status b2p_write_pre_data(const b2p_catalog *cat, const b2p_names *nm, const b2p_ddl_options *opt, FILE *out,
+                              FILE *review, b2p_ddl_stats *stats, b2p_error *err);
+/* post-data.sql: keys, indexes, foreign keys, checks, identity restarts, comments. */
+b2p_status b2p_write_post_data(const b2p_catalog *cat, const b2p_names *nm, const b2p_ddl_options *opt, FILE *out,
+                               FILE *review, b2p_ddl_stats *stats, b2p_error *err);
+/* The selected tables' indexes into cat->tables, referenced tables first; returns the count.
+ * order must have room for cat->ntables entries. */
+size_t b2p_load_order(const b2p_catalog *cat, const bool *selected, size_t *order);
+
+/* ---- checksums ----------------------------------------------------------------------------- */
+
+typedef struct b2p_sha256 {
+    uint32_t h[8];
+    uint64_t len;
+    uint8_t block[64];
+    size_t used;
+} b2p_sha256;
+
+void b2p_sha256_init(b2p_sha256 *s);
+void b2p_sha256_update(b2p_sha256 *s, const void *data, size_t n);
+/* Finishes the hash and writes it as 64 lower-case hex digits (the state is used up). */
+void b2p_sha256_hex(b2p_sha256 *s, char out[65]);
+
+/* ---- data files ------------------------------------------------------------------------------ */
+
+/* A sink (b2p_sink_fn) writing a file, optionally zstd-compressed, counting and hashing the bytes
+ * as stored. */
+typedef struct b2p_file_sink {
+    FILE *f;
+    b2p_sha256 sha;
+    uint64_t bytes;          /* bytes written to the file */
+    void *z;                 /* ZSTD_CCtx, when compressing */
+    uint8_t *zbuf;
+    size_t zcap;
+    bool failed;
+} b2p_file_sink;
+
+b2p_status b2p_file_sink_open(b2p_file_sink *s, const char *path, bool zstd, int level, b2p_error *err);
+bool b2p_file_sink_write(void *ctx, const char *data, size_t len);
+/* Finishes the file; gives the SHA-256 of its bytes. */
+b2p_status b2p_file_sink_close(b2p_file_sink *s, const char *path, char sha256_hex[65], b2p_error *err);
+
+/* ---- types --------------------------------------------------------------------------------- */
+
+/* The PostgreSQL type of a column under bak2pg's mapping (README.md "Type mapping"), e.g.
+ * "integer", "numeric(10,2)", "char(5)", "timestamp(3)". */
+const char *b2p_pg_type(const b2p_cat_column *c, char *buf, size_t len);
 
 #endif

@@ -1,0 +1,432 @@
+/* bak2pg convert: a backup to PostgreSQL load files, with no server anywhere. */
+#include <errno.h>
+#include <fnmatch.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "emit/emit.h"
+#include "json.h"
+
+static const char USAGE[] =
+    "usage: bak2pg convert [options] -o DIR FILE...\n"
+    "\n"
+    "Converts a SQL Server backup into files that load it into PostgreSQL, for sites where the\n"
+    "backup and the database server never meet. Writes, in DIR:\n"
+    "  pre-data.sql        schemas and tables (mapped types, identities, defaults, generated columns)\n"
+    "  data/*.copy         every table's rows in COPY text format (.copy.zst with --compress zstd)\n"
+    "  post-data.sql       keys, indexes, foreign keys, checks, identity restarts\n"
+    "  load.sql            all of it, in foreign-key order, in one transaction, stopping at the first error\n"
+    "  review.sql          what could not be translated (views, procedures, expressions), with the reason\n"
+    "  manifest.json       per table: rows, bytes, sha256; and the source backup's identity\n"
+    "Load with:  cd DIR && psql -d TARGET -f load.sql\n"
+    "\n"
+    "options:\n"
+    "  -o, --output DIR           where to write (created if needed)\n"
+    "  --table PATTERN            only these tables (schema.name or name, shell wildcards; repeatable)\n"
+    "  --exclude-table PATTERN    not these tables (repeatable)\n"
+    "  --keep-case                keep identifiers' case (quoted) instead of folding to lower case\n"
+    "  --schema-map FROM=TO       put SQL Server schema FROM into PostgreSQL schema TO (repeatable;\n"
+    "                             dbo goes to public unless mapped)\n"
+    "  --compress zstd            compress the data files (load.sql decompresses with zstd -dc)\n"
+    "  --no-single-transaction    load each script and table in its own transaction\n"
+    "  --nul error|strip|replace  text holding NUL characters (see bak2pg dump --help)\n"
+    "  --backup-set N             the backup set at position N (FILE = N)\n"
+    "  --allow-missing-stripes    salvage: convert what is there when stripe files are missing\n"
+    "  -h, --help                 this help\n"
+    "\n"
+    "examples:\n"
+    "  bak2pg convert -o northwind/ Northwind.bak\n"
+    "  bak2pg convert --schema-map dbo=sales --compress zstd -o out/ full.bak diff.bak\n"
+    "  bak2pg convert --table 'dbo.Order*' --exclude-table '*_old' -o out/ Northwind.bak\n";
+
+enum { MAX_PATTERNS = 64 };
+
+typedef struct convert_opts {
+    const char *outdir;
+    const char *include[MAX_PATTERNS], *exclude[MAX_PATTERNS];
+    size_t ninclude, nexclude;
+    const char *map_from[MAX_PATTERNS], *map_to[MAX_PATTERNS];
+    b2p_naming_options naming;
+    bool zstd, single_transaction, allow_missing;
+    int backup_set;
+    b2p_export_options ex;
+} convert_opts;
+
+static int add_pattern(const char **list, size_t *n, const char *p) {
+    if (*n >= MAX_PATTERNS) return cli_usage_error("convert", "at most %d patterns of one kind", MAX_PATTERNS);
+    list[(*n)++] = p;
+    return 0;
+}
+
+static int add_schema_map(convert_opts *o, char *arg) {
+    char *eq = strchr(arg, '=');
+    if (!eq || eq == arg || !eq[1]) return cli_usage_error("convert", "--schema-map takes FROM=TO, not '%s'", arg);
+    *eq = 0;
+    o->map_from[o->naming.nschema_maps] = arg;
+    o->map_to[o->naming.nschema_maps] = eq + 1;
+    return ++o->naming.nschema_maps > MAX_PATTERNS ? cli_usage_error("convert", "too many --schema-map") : 0;
+}
+
+static int parse_args(int argc, char **argv, convert_opts *o) {
+    static const struct option longopts[] = {
+        {"output", required_argument, NULL, 'o'},       {"table", required_argument, NULL, 't'},
+        {"exclude-table", required_argument, NULL, 'x'}, {"keep-case", no_argument, NULL, 'k'},
+        {"schema-map", required_argument, NULL, 'S'},   {"compress", required_argument, NULL, 'z'},
+        {"no-single-transaction", no_argument, NULL, 'T'}, {"nul", required_argument, NULL, 'n'},
+        {"backup-set", required_argument, NULL, 'b'},   {"allow-missing-stripes", no_argument, NULL, 'm'},
+        {"help", no_argument, NULL, 'h'},               {NULL, 0, NULL, 0},
+    };
+    int c, rc = 0;
+    o->single_transaction = true;
+    optind = 1;
+    while (!rc && (c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'o': o->outdir = optarg; break;
+        case 't': rc = add_pattern(o->include, &o->ninclude, optarg); break;
+        case 'x': rc = add_pattern(o->exclude, &o->nexclude, optarg); break;
+        case 'k': o->naming.keep_case = true; break;
+        case 'S': rc = add_schema_map(o, optarg); break;
+        case 'T': o->single_transaction = false; break;
+        case 'm': o->allow_missing = true; break;
+        case 'z':
+            if (strcmp(optarg, "zstd") != 0) rc = cli_usage_error("convert", "--compress takes zstd, not '%s'", optarg);
+            o->zstd = true;
+            break;
+        case 'n':
+            if (!strcmp(optarg, "error")) o->ex.nul_policy = B2P_NUL_ERROR;
+            else if (!strcmp(optarg, "strip")) o->ex.nul_policy = B2P_NUL_STRIP;
+            else if (!strcmp(optarg, "replace")) o->ex.nul_policy = B2P_NUL_REPLACE;
+            else rc = cli_usage_error("convert", "--nul takes error, strip or replace, not '%s'", optarg);
+            break;
+        case 'b': {
+            char *end;
+            long n = strtol(optarg, &end, 10);
+            if (*end || n < 1 || n > 65535) rc = cli_usage_error("convert", "--backup-set takes 1 to 65535, not '%s'", optarg);
+            o->backup_set = (int)n;
+            break;
+        }
+        case 'h': fputs(USAGE, stdout); return -1;
+        default: return cli_usage_error("convert", "unknown option");
+        }
+    }
+    if (rc) return rc;
+    o->naming.schema_map_from = o->map_from;
+    o->naming.schema_map_to = o->map_to;
+    if (!o->outdir) return cli_usage_error("convert", "say where to write: -o DIR");
+    if (optind >= argc) return cli_usage_error("convert", "no backup file given");
+    return 0;
+}
+
+static bool matches_any(const b2p_cat_table *t, const char *const *pats, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (cli_table_selected(t, pats[i])) return true;
+    return false;
+}
+
+/* ---- progress on a terminal -------------------------------------------------------------- */
+
+typedef struct progress {
+    bool on;
+    double start, last;
+    uint64_t rows_total, rows_done, bytes_done;
+    size_t tables_total, tables_done;
+} progress;
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void progress_show(progress *p, bool final) {
+    if (!p->on) return;
+    double t = now();
+    if (!final && t - p->last < 0.5) return;
+    p->last = t;
+    double frac = p->rows_total ? (double)p->rows_done / (double)p->rows_total : 1;
+    double eta = frac > 0.01 && frac < 1 ? (t - p->start) * (1 - frac) / frac : 0;
+    fprintf(stderr, "\r[%zu/%zu tables] %llu/%llu rows, %.1f MB, ETA %d:%02d   ", p->tables_done, p->tables_total,
+            (unsigned long long)p->rows_done, (unsigned long long)p->rows_total, p->bytes_done / 1e6, (int)eta / 60,
+            (int)eta % 60);
+    if (final) fputc('\n', stderr);
+}
+
+/* ---- the run ------------------------------------------------------------------------------- */
+
+typedef struct table_result {
+    char file[1024];
+    uint64_t rows, bytes;
+    char sha256[65];
+    bool done;
+} table_result;
+
+typedef struct run {
+    convert_opts *o;
+    cli_source in;
+    b2p_names *nm;
+    bool *selected;
+    size_t *order, norder;
+    table_result *results;
+    b2p_ddl_stats ddl;
+    progress prog;
+    unsigned skipped;
+} run;
+
+static FILE *open_out(const run *r, const char *name, b2p_error *err) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", r->o->outdir, name);
+    FILE *f = fopen(path, "w");
+    if (!f) b2p_fail(err, B2P_ERR_IO, "'%s': cannot create: %s", path, strerror(errno));
+    return f;
+}
+
+static b2p_status close_out(FILE *f, const run *r, const char *name, b2p_error *err) {
+    if (fclose(f) != 0) return b2p_fail(err, B2P_ERR_IO, "'%s/%s': writing failed: %s", r->o->outdir, name, strerror(errno));
+    return B2P_OK;
+}
+
+/* data/<schema>.<table>.copy[.zst], with '/' (impossible in a file name) replaced. */
+static void data_file_name(const run *r, const b2p_cat_table *t, char *out, size_t len) {
+    snprintf(out, len, "data/%s.%s.copy%s", b2p_names_schema(r->nm, t), b2p_names_table(r->nm, t), r->o->zstd ? ".zst" : "");
+    for (char *p = out + 5; *p; p++)
+        if (*p == '/') *p = '_';
+}
+
+static b2p_status export_one(run *r, size_t ti, b2p_error *err) {
+    const b2p_cat_table *t = &r->in.cat->tables[ti];
+    table_result *res = &r->results[ti];
+    const char *why = b2p_export_unsupported(t);
+    if (why) {
+        fprintf(stderr, "%sbak2pg: table %s.%s skipped: %s\n", r->prog.on ? "\n" : "", t->schema, t->name, why);
+        r->skipped++;
+        return B2P_OK;
+    }
+    data_file_name(r, t, res->file, sizeof res->file);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", r->o->outdir, res->file);
+    b2p_file_sink sink;
+    b2p_status st = b2p_file_sink_open(&sink, path, r->o->zstd, 3, err);
+    b2p_export_stats es = {0};
+    if (!st) st = b2p_export_table(r->in.src, r->in.cat, t, &r->o->ex, b2p_file_sink_write, &sink, &es, err);
+    b2p_error close_err = {0};
+    b2p_status cst = b2p_file_sink_close(&sink, path, res->sha256, &close_err);
+    if (!st && cst) {
+        *err = close_err;
+        st = cst;
+    }
+    if (st) return st;
+    res->rows = es.rows;
+    res->bytes = sink.bytes;
+    res->done = true;
+    if (es.rows != es.expected_rows)
+        fprintf(stderr, "%sbak2pg: table %s.%s: %llu rows decoded, the catalog counts %llu\n", r->prog.on ? "\n" : "",
+                t->schema, t->name, (unsigned long long)es.rows, (unsigned long long)es.expected_rows);
+    r->prog.rows_done += es.rows;
+    r->prog.bytes_done += sink.bytes;
+    r->prog.tables_done++;
+    progress_show(&r->prog, false);
+    return B2P_OK;
+}
+
+/* Appends s as a psql single-quoted literal (quotes doubled). */
+static void put_quoted(FILE *f, const char *s) {
+    fputc('\'', f);
+    for (; *s; s++) {
+        if (*s == '\'') fputc('\'', f);
+        fputc(*s, f);
+    }
+    fputc('\'', f);
+}
+
+static b2p_status write_load_script(run *r, b2p_error *err) {
+    FILE *f = open_out(r, "load.sql", err);
+    if (!f) return err->code;
+    fprintf(f, "-- Loads database %s (from %s) into PostgreSQL. Run it from this directory:\n"
+               "--   cd %s && psql -d TARGET -f load.sql\n"
+               "\\set ON_ERROR_STOP on\n",
+            b2p_pages_set(r->in.src)->database_name, b2p_pages_path(r->in.src), r->o->outdir);
+    if (r->o->single_transaction) fputs("BEGIN;\n", f);
+    fputs("\\ir pre-data.sql\n", f);
+    b2p_buf line = {0};
+    b2p_status st = B2P_OK;
+    for (size_t i = 0; i < r->norder && !st; i++) {
+        const b2p_cat_table *t = &r->in.cat->tables[r->order[i]];
+        const table_result *res = &r->results[r->order[i]];
+        if (!res->done) continue;
+        const b2p_cat_column *cols[4096];
+        size_t n = b2p_export_columns(t, cols, sizeof cols / sizeof cols[0]);
+        b2p_buf_clear(&line);
+        st = b2p_qualified(r->nm, t, &line, err);
+        for (size_t k = 0; k < n && !st; k++) {
+            st = b2p_buf_puts(&line, k ? ", " : " (", err);
+            if (!st) st = b2p_quote_ident(b2p_names_column(r->nm, t, cols[k]->column_id), &line, err);
+        }
+        if (!st && n) st = b2p_buf_puts(&line, ")", err);
+        if (st) break;
+        fprintf(f, "\\copy %s FROM ", line.data);
+        if (r->o->zstd) {
+            char cmd[2200];
+            snprintf(cmd, sizeof cmd, "zstd -dcq '%s'", res->file);
+            fputs("PROGRAM ", f);
+            put_quoted(f, cmd);
+        } else {
+            put_quoted(f, res->file);
+        }
+        fputc('\n', f);
+    }
+    b2p_buf_free(&line);
+    fputs("\\ir post-data.sql\n", f);
+    if (r->o->single_transaction) fputs("COMMIT;\n", f);
+    b2p_status cst = close_out(f, r, "load.sql", err);
+    return st ? st : cst;
+}
+
+static void json_lsn(json *j, const char *key, b2p_lsn l) {
+    char a[32];
+    json_kv_string(j, key, b2p_lsn_format(l, a, sizeof a));
+}
+
+static b2p_status write_manifest(run *r, b2p_error *err) {
+    FILE *f = open_out(r, "manifest.json", err);
+    if (!f) return err->code;
+    const b2p_set_info *s = b2p_pages_set(r->in.src);
+    char g[40], d[32];
+    json j;
+    json_init(&j, f);
+    json_begin_object(&j);
+    json_key(&j, "source");
+    json_begin_object(&j);
+    json_kv_string(&j, "file", b2p_pages_path(r->in.src));
+    json_kv_string(&j, "database_name", s->database_name);
+    json_kv_string(&j, "server_name", s->server_name);
+    json_kv_string(&j, "backup_set_guid", b2p_guid_format(&s->backup_set_guid, g, sizeof g));
+    json_kv_uint(&j, "position", s->position);
+    json_kv_string(&j, "type", b2p_backup_type_name(s->type));
+    json_lsn(&j, "first_lsn", s->first_lsn);
+    json_lsn(&j, "last_lsn", s->last_lsn);
+    json_lsn(&j, "checkpoint_lsn", s->checkpoint_lsn);
+    json_kv_string(&j, "backup_finish_date", b2p_datetime_format(s->finish_date, d, sizeof d));
+    json_end_object(&j);
+    json_key(&j, "tables");
+    json_begin_array(&j);
+    for (size_t i = 0; i < r->norder; i++) {
+        const b2p_cat_table *t = &r->in.cat->tables[r->order[i]];
+        const table_result *res = &r->results[r->order[i]];
+        char src[600], dst[600];
+        snprintf(src, sizeof src, "%s.%s", t->schema, t->name);
+        snprintf(dst, sizeof dst, "%s.%s", b2p_names_schema(r->nm, t), b2p_names_table(r->nm, t));
+        json_begin_object(&j);
+        json_kv_string(&j, "source", src);
+        json_kv_string(&j, "target", dst);
+        json_kv_bool(&j, "converted", res->done);
+        json_kv_string(&j, "file", res->file);
+        json_kv_uint(&j, "rows", res->rows);
+        json_kv_uint(&j, "bytes", res->bytes);
+        json_kv_string(&j, "sha256", res->done ? res->sha256 : "");
+        json_end_object(&j);
+    }
+    json_end_array(&j);
+    json_key(&j, "ddl");
+    json_begin_object(&j);
+    json_kv_uint(&j, "tables", r->ddl.tables);
+    json_kv_uint(&j, "keys", r->ddl.keys);
+    json_kv_uint(&j, "indexes", r->ddl.indexes);
+    json_kv_uint(&j, "foreign_keys", r->ddl.foreign_keys);
+    json_kv_uint(&j, "checks", r->ddl.checks);
+    json_kv_uint(&j, "expressions_translated", r->ddl.translated);
+    json_kv_uint(&j, "review_items", r->ddl.review_items);
+    json_end_object(&j);
+    json_end_object(&j);
+    json_finish(&j);
+    return close_out(f, r, "manifest.json", err);
+}
+
+static b2p_status write_ddl(run *r, b2p_error *err) {
+    b2p_ddl_options dopt = {.selected = r->selected, .translate = cli_translate_expression, .translate_ctx = NULL};
+    FILE *review = open_out(r, "review.sql", err);
+    if (!review) return err->code;
+    fputs("-- What bak2pg left out of the load scripts, and why. Nothing here runs: each item is\n"
+          "-- commented out; translate it by hand where it matters.\n\n", review);
+    FILE *pre = open_out(r, "pre-data.sql", err);
+    b2p_status st = pre ? b2p_write_pre_data(r->in.cat, r->nm, &dopt, pre, review, &r->ddl, err) : err->code;
+    if (pre) {
+        b2p_status cst = close_out(pre, r, "pre-data.sql", err);
+        if (!st) st = cst;
+    }
+    FILE *post = st ? NULL : open_out(r, "post-data.sql", err);
+    if (!st) st = post ? b2p_write_post_data(r->in.cat, r->nm, &dopt, post, review, &r->ddl, err) : err->code;
+    if (post) {
+        b2p_status cst = close_out(post, r, "post-data.sql", err);
+        if (!st) st = cst;
+    }
+    b2p_status cst = close_out(review, r, "review.sql", err);
+    return st ? st : cst;
+}
+
+static b2p_status select_tables(run *r) {
+    const b2p_catalog *cat = r->in.cat;
+    r->selected = calloc(cat->ntables ? cat->ntables : 1, sizeof *r->selected);
+    r->order = calloc(cat->ntables ? cat->ntables : 1, sizeof *r->order);
+    r->results = calloc(cat->ntables ? cat->ntables : 1, sizeof *r->results);
+    if (!r->selected || !r->order || !r->results) return B2P_ERR_NOMEM;
+    for (size_t i = 0; i < cat->ntables; i++) {
+        const b2p_cat_table *t = &cat->tables[i];
+        r->selected[i] = (!r->o->ninclude || matches_any(t, r->o->include, r->o->ninclude)) &&
+                         !matches_any(t, r->o->exclude, r->o->nexclude);
+    }
+    r->norder = b2p_load_order(cat, r->selected, r->order);
+    for (size_t i = 0; i < r->norder; i++) r->prog.rows_total += b2p_table_rows(&cat->tables[r->order[i]]);
+    r->prog.tables_total = r->norder;
+    return B2P_OK;
+}
+
+static b2p_status convert(run *r, b2p_error *err) {
+    b2p_status st = select_tables(r);
+    if (st) return b2p_fail(err, st, "out of memory");
+    char data_dir[4096];
+    snprintf(data_dir, sizeof data_dir, "%s/data", r->o->outdir);
+    if (cli_mkdir_p(data_dir) != 0)
+        return b2p_fail(err, B2P_ERR_IO, "'%s': cannot create the output directory: %s", data_dir, strerror(errno));
+    if ((st = b2p_names_build(r->in.cat, &r->o->naming, &r->nm, err)) || (st = write_ddl(r, err))) return st;
+    r->prog.on = isatty(STDERR_FILENO);
+    r->prog.start = now();
+    for (size_t i = 0; i < r->norder && !st; i++) st = export_one(r, r->order[i], err);
+    progress_show(&r->prog, true);
+    if (!st) st = write_load_script(r, err);
+    if (!st) st = write_manifest(r, err);
+    return st;
+}
+
+static void print_summary(const run *r, double seconds) {
+    printf("converted %s: %zu tables (%u skipped), %llu rows, %.1f MB of data in %.1f s -> %s\n",
+           b2p_pages_set(r->in.src)->database_name, r->prog.tables_done, r->skipped,
+           (unsigned long long)r->prog.rows_done, r->prog.bytes_done / 1e6, seconds, r->o->outdir);
+    printf("  %u keys, %u indexes, %u foreign keys, %u checks; %u expressions translated, %u items in review.sql\n",
+           r->ddl.keys, r->ddl.indexes, r->ddl.foreign_keys, r->ddl.checks, r->ddl.translated, r->ddl.review_items);
+    printf("  load with: cd %s && psql -d TARGET -f load.sql\n", r->o->outdir);
+}
+
+int cmd_convert(int argc, char **argv) {
+    convert_opts o = {0};
+    int rc = parse_args(argc, argv, &o);
+    if (rc) return rc < 0 ? 0 : rc;
+    b2p_error err = {0};
+    run r = {.o = &o};
+    double t0 = now();
+    if (cli_open_catalog(&r.in, argv + optind, (size_t)(argc - optind), o.backup_set, o.allow_missing, &err))
+        return cli_report(&err);
+    b2p_status st = convert(&r, &err);
+    if (!st) print_summary(&r, now() - t0);
+    b2p_names_free(r.nm);
+    free(r.selected);
+    free(r.order);
+    free(r.results);
+    cli_close(&r.in);
+    if (st) return cli_report(&err);
+    return r.skipped ? B2P_ERR_UNSUPPORTED : 0;
+}
