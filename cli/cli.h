@@ -15,9 +15,6 @@ int cmd_schema(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
 
-/* The expression translator convert uses (a b2p_translate_fn). */
-bool cli_translate_expression(void *ctx, const b2p_names *nm, const b2p_cat_table *t, b2p_expr_kind kind,
-                              const char *tsql, const char *pg_type, b2p_buf *out, char *why, size_t whylen);
 
 /* A backup opened down to its catalog. */
 typedef struct cli_source {

@@ -347,7 +347,7 @@ static b2p_status write_manifest(run *r, b2p_error *err) {
 }
 
 static b2p_status write_ddl(run *r, b2p_error *err) {
-    b2p_ddl_options dopt = {.selected = r->selected, .translate = cli_translate_expression, .translate_ctx = NULL};
+    b2p_ddl_options dopt = {.selected = r->selected};
     FILE *review = open_out(r, "review.sql", err);
     if (!review) return err->code;
     fputs("-- What bak2pg left out of the load scripts, and why. Nothing here runs: each item is\n"

@@ -49,10 +49,3 @@ int cli_mkdir_p(const char *path) {
     }
     return mkdir(buf, 0777) != 0 && errno != EEXIST ? -1 : 0;
 }
-
-bool cli_translate_expression(void *ctx, const b2p_names *nm, const b2p_cat_table *t, b2p_expr_kind kind,
-                              const char *tsql, const char *pg_type, b2p_buf *out, char *why, size_t whylen) {
-    (void)ctx, (void)nm, (void)t, (void)kind, (void)tsql, (void)pg_type, (void)out;
-    snprintf(why, whylen, "T-SQL translation not integrated yet");
-    return false;
-}

@@ -10,8 +10,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "emit.h"
+#include "tsql.h"
+
+/* Collation id bit for "case-insensitive" (pages.md 6.1): string comparisons in expressions follow
+ * the database's default. */
+#define COLLATION_IGNORE_CASE 0x1000u
 
 typedef struct ddl {
     const b2p_catalog *cat;
@@ -68,15 +74,44 @@ static void review(ddl *d, const b2p_cat_table *t, const char *what, const char 
     fputc('\n', d->review);
 }
 
-/* Translates a T-SQL expression of t into PostgreSQL (appended to d->tmp), or says why not. */
+/* What the translator needs to know of the table's columns: their PostgreSQL identifier and type. */
+typedef struct lookup_ctx {
+    ddl *d;
+    const b2p_cat_table *t;
+    char ident[300];
+    char type[64];
+} lookup_ctx;
+
+static bool lookup_column(void *vctx, const char *name, b2p_tsql_column *out) {
+    lookup_ctx *lc = vctx;
+    const b2p_cat_table *t = lc->t;
+    for (size_t i = 0; i < t->ncolumns; i++) {
+        if (strcasecmp(t->columns[i].name, name) != 0) continue; /* SQL Server names are case-insensitive here */
+        b2p_buf q = {0};
+        if (b2p_quote_ident(b2p_names_column(lc->d->nm, t, t->columns[i].column_id), &q, lc->d->err)) return false;
+        snprintf(lc->ident, sizeof lc->ident, "%s", q.data);
+        b2p_buf_free(&q);
+        char buf[64];
+        snprintf(lc->type, sizeof lc->type, "%s", b2p_pg_type(&t->columns[i], buf, sizeof buf));
+        *out = (b2p_tsql_column){.ident = lc->ident, .pg_type = lc->type, .generated = t->columns[i].is_computed};
+        return true;
+    }
+    return false;
+}
+
+/* Translates a T-SQL expression of t into PostgreSQL (into d->tmp), or says why not. Filters of
+ * partial indexes translate like checks: boolean predicates over the row. */
 static bool translate(ddl *d, const b2p_cat_table *t, b2p_expr_kind kind, const char *tsql, const char *pg_type,
                       char *why, size_t whylen) {
+    static const b2p_tsql_kind kinds[] = {
+        [B2P_EXPR_DEFAULT] = B2P_TSQL_DEFAULT, [B2P_EXPR_CHECK] = B2P_TSQL_CHECK,
+        [B2P_EXPR_COMPUTED] = B2P_TSQL_COMPUTED, [B2P_EXPR_FILTER] = B2P_TSQL_CHECK,
+    };
+    lookup_ctx lc = {.d = d, .t = t};
+    b2p_tsql_context cx = {.kind = kinds[kind], .target_type = pg_type, .lookup = lookup_column, .lookup_ctx = &lc,
+                           .case_sensitive = !(d->cat->collation_id & COLLATION_IGNORE_CASE)};
     b2p_buf_clear(&d->tmp);
-    if (!d->opt->translate) {
-        snprintf(why, whylen, "no expression translator");
-        return false;
-    }
-    return d->opt->translate(d->opt->translate_ctx, d->nm, t, kind, tsql, pg_type, &d->tmp, why, whylen);
+    return b2p_tsql_translate(&cx, tsql, &d->tmp, why, whylen) == B2P_OK;
 }
 
 /* ---- pre-data --------------------------------------------------------------------------- */

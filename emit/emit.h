@@ -99,15 +99,10 @@ b2p_status b2p_qualified(const b2p_names *nm, const b2p_cat_table *t, b2p_buf *o
 
 typedef enum b2p_expr_kind { B2P_EXPR_DEFAULT, B2P_EXPR_CHECK, B2P_EXPR_COMPUTED, B2P_EXPR_FILTER } b2p_expr_kind;
 
-/* Translates one T-SQL expression of table t (kind; the PostgreSQL type it must yield) into
- * PostgreSQL appended to out; false with a one-line reason in why when it cannot. */
-typedef bool (*b2p_translate_fn)(void *ctx, const b2p_names *nm, const b2p_cat_table *t, b2p_expr_kind kind,
-                                 const char *tsql, const char *pg_type, b2p_buf *out, char *why, size_t whylen);
-
+/* Defaults, checks, computed columns and index filters are translated from T-SQL by
+ * emit/tsql.c; what does not translate goes to review.sql with the reason. */
 typedef struct b2p_ddl_options {
     const bool *selected;            /* per catalog table: convert it? (NULL: all) */
-    b2p_translate_fn translate;
-    void *translate_ctx;
 } b2p_ddl_options;
 
 typedef struct b2p_ddl_stats {
