@@ -316,10 +316,31 @@ static void test_identity_continues_above_loaded_values(void **state) {
                                           "RETURNING orderid) SELECT orderid FROM i"), 11078);
 }
 
+static void test_zstd_files_load_the_same(void **state) {
+    (void)state;
+    char dir[600], cmd[8192];
+    snprintf(dir, sizeof dir, "%s/zstd", tmpdir);
+    snprintf(cmd, sizeof cmd, "'%s' convert --compress zstd --schema-map dbo=nw --no-single-transaction -o '%s' '%s' >/dev/null",
+             bin(), dir, fixture_path("northwind_2008rtm_thuyluv.bak"));
+    assert_int_equal(system(cmd), 0);
+    snprintf(cmd, sizeof cmd, "%s/data/nw.order details.copy.zst", dir);
+    assert_int_equal(access(cmd, R_OK), 0);
+    char *output = NULL;
+    int rc = load(dir, "zstd", &output);
+    if (rc) fail_msg("load.sql: %s", output ? output : "");
+    free(output);
+    assert_int_equal(count_query("zstd", "SELECT count(*) FROM nw.\"order details\""), 2155);
+    assert_int_equal(count_query("zstd", "SELECT count(*) FROM pg_namespace WHERE nspname = 'nw'"), 1);
+    /* the manifest's checksum is that of the compressed file as stored */
+    snprintf(cmd, sizeof cmd, "cd '%s' && grep -q \"$(sha256sum 'data/nw.orders.copy.zst' | cut -c1-64)\" manifest.json", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_full_backup_loads),
         cmocka_unit_test(test_identity_continues_above_loaded_values),
+        cmocka_unit_test(test_zstd_files_load_the_same),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
