@@ -31,6 +31,9 @@ void cli_close(cli_source *s);
 /* Whether "schema.name" or "name" matches the shell pattern (NULL matches every table). */
 bool cli_table_selected(const b2p_cat_table *t, const char *pattern);
 
+/* Parses --backup-set's argument (a position, 1..65535) into *out; B2P_ERR_USAGE (reported) if bad. */
+int cli_parse_backup_set(const char *cmd, const char *arg, int *out);
+
 /* Creates directory path and its missing parents; 0, or -1 with errno set. */
 int cli_mkdir_p(const char *path);
 

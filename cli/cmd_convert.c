@@ -103,13 +103,9 @@ static int parse_args(int argc, char **argv, convert_opts *o) {
             else if (!strcmp(optarg, "replace")) o->ex.nul_policy = B2P_NUL_REPLACE;
             else rc = cli_usage_error("convert", "--nul takes error, strip or replace, not '%s'", optarg);
             break;
-        case 'b': {
-            char *end;
-            long n = strtol(optarg, &end, 10);
-            if (*end || n < 1 || n > 65535) rc = cli_usage_error("convert", "--backup-set takes 1 to 65535, not '%s'", optarg);
-            o->backup_set = (int)n;
+        case 'b':
+            if (cli_parse_backup_set("convert", optarg, &o->backup_set)) return B2P_ERR_USAGE;
             break;
-        }
         case 'h': fputs(USAGE, stdout); return -1;
         default: return cli_usage_error("convert", "unknown option");
         }

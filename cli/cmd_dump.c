@@ -78,13 +78,9 @@ static int parse_args(int argc, char **argv, dump_opts *o) {
         case 'f': if (!(rc = parse_choice("--format", optarg, formats, 3, &v))) o->ex.format = (b2p_format)v; break;
         case 'n': if (!(rc = parse_choice("--nul", optarg, nuls, 3, &v))) o->ex.nul_policy = (b2p_nul_policy)v; break;
         case 's': if (!(rc = parse_choice("--spatial", optarg, spatial, 2, &v))) o->ex.spatial_wkt = v == 1; break;
-        case 'b': {
-            char *end;
-            long n = strtol(optarg, &end, 10);
-            if (*end || n < 1 || n > 65535) return cli_usage_error("dump", "--backup-set takes a position from 1 to 65535, not '%s'", optarg);
-            o->backup_set = (int)n;
+        case 'b':
+            if (cli_parse_backup_set("dump", optarg, &o->backup_set)) return B2P_ERR_USAGE;
             break;
-        }
         case 'h': fputs(USAGE, stdout); return -1;
         default: return cli_usage_error("dump", "unknown option");
         }

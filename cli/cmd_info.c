@@ -260,13 +260,9 @@ static int parse_args(int argc, char **argv, info_opts *o) {
         case 'j': o->json = true; break;
         case 'c': o->check = true; break;
         case 'm': o->allow_missing = true; break;
-        case 'b': {
-            char *end;
-            long n = strtol(optarg, &end, 10);
-            if (*end || n < 1 || n > 65535) return cli_usage_error("info", "--backup-set takes a position from 1 to 65535, not '%s'", optarg);
-            o->backup_set = (int)n;
+        case 'b':
+            if (cli_parse_backup_set("info", optarg, &o->backup_set)) return B2P_ERR_USAGE;
             break;
-        }
         case 'h': fputs(USAGE, stdout); return -1;
         default: return cli_usage_error("info", "unknown option");
         }

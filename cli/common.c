@@ -1,5 +1,6 @@
 /* What several commands share: opening a backup down to its catalog, choosing tables. */
 #include <errno.h>
+#include <stdlib.h>
 #include <fnmatch.h>
 #include <stdio.h>
 #include <string.h>
@@ -48,4 +49,13 @@ int cli_mkdir_p(const char *path) {
         *p = '/';
     }
     return mkdir(buf, 0777) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+int cli_parse_backup_set(const char *cmd, const char *arg, int *out) {
+    char *end;
+    long n = strtol(arg, &end, 10);
+    if (*end || end == arg || n < 1 || n > 65535)
+        return cli_usage_error(cmd, "--backup-set takes a position from 1 to 65535, not '%s'", arg);
+    *out = (int)n;
+    return 0;
 }

@@ -28,8 +28,7 @@ static pgserver *server;
 
 static int setup(void **state) {
     (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "%s/b2p-convert-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(tmpdir)) return -1;
+    if (tmpdir_make(tmpdir, sizeof tmpdir, "b2p-convert")) return -1;
     server = pgserver_start();
     if (!server) {
         fprintf(stderr, "test_convert: %s\n", pgserver_error());
@@ -41,9 +40,7 @@ static int setup(void **state) {
 static int teardown(void **state) {
     (void)state;
     int rc = pgserver_stop(server);
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 && rc == 0 ? 0 : -1;
+    return tmpdir_remove(tmpdir) == 0 && rc == 0 ? 0 : -1;
 }
 
 static const char *bin(void) {

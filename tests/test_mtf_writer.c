@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "mtf/mtf.h"
+#include "tests/support/fixtures.h"
 #include "tests/support/mtf_writer.h"
 
 static char dir[256];

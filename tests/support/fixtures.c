@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 const char *fixtures_dir(void) {
@@ -57,4 +58,16 @@ size_t manifest_read(manifest_row **rows) {
     }
     fclose(f);
     return n;
+}
+
+int tmpdir_make(char *dir, size_t len, const char *prefix) {
+    const char *t = getenv("TMPDIR");
+    snprintf(dir, len, "%s/%s-XXXXXX", t && *t ? t : "/tmp", prefix);
+    return mkdtemp(dir) ? 0 : -1;
+}
+
+int tmpdir_remove(const char *dir) {
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
 }

@@ -21,4 +21,9 @@ typedef struct manifest_row {
 /* Reads MANIFEST.tsv; returns the number of rows (0 if it cannot be read). Caller frees *rows. */
 size_t manifest_read(manifest_row **rows);
 
+/* Makes a fresh directory $TMPDIR/<prefix>-XXXXXX (default /tmp) into dir; 0, or -1. */
+int tmpdir_make(char *dir, size_t len, const char *prefix);
+/* Removes it and everything in it; 0, or -1. */
+int tmpdir_remove(const char *dir);
+
 #endif
