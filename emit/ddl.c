@@ -74,13 +74,24 @@ static void review(ddl *d, const b2p_cat_table *t, const char *what, const char 
     fputc('\n', d->review);
 }
 
-/* What the translator needs to know of the table's columns: their PostgreSQL identifier and type. */
+/* What the translator needs to know of the table's columns: their PostgreSQL identifier and type.
+ * The translator keeps the strings it is given until it returns, so each lookup's strings live in
+ * storage of their own (freed after the translation). */
+enum { MAX_LOOKUPS = 256 };
+
 typedef struct lookup_ctx {
     ddl *d;
     const b2p_cat_table *t;
-    char ident[300];
-    char type[64];
+    char *strings[2 * MAX_LOOKUPS];
+    size_t nstrings;
 } lookup_ctx;
+
+static const char *keep_string(lookup_ctx *lc, const char *s) {
+    if (lc->nstrings == sizeof lc->strings / sizeof lc->strings[0]) return NULL;
+    char *copy = strdup(s);
+    if (copy) lc->strings[lc->nstrings++] = copy;
+    return copy;
+}
 
 static bool lookup_column(void *vctx, const char *name, b2p_tsql_column *out) {
     lookup_ctx *lc = vctx;
@@ -88,12 +99,13 @@ static bool lookup_column(void *vctx, const char *name, b2p_tsql_column *out) {
     for (size_t i = 0; i < t->ncolumns; i++) {
         if (strcasecmp(t->columns[i].name, name) != 0) continue; /* SQL Server names are case-insensitive here */
         b2p_buf q = {0};
+        char type[64];
         if (b2p_quote_ident(b2p_names_column(lc->d->nm, t, t->columns[i].column_id), &q, lc->d->err)) return false;
-        snprintf(lc->ident, sizeof lc->ident, "%s", q.data);
+        const char *ident = keep_string(lc, q.data);
+        const char *pg_type = keep_string(lc, b2p_pg_type(&t->columns[i], type, sizeof type));
         b2p_buf_free(&q);
-        char buf[64];
-        snprintf(lc->type, sizeof lc->type, "%s", b2p_pg_type(&t->columns[i], buf, sizeof buf));
-        *out = (b2p_tsql_column){.ident = lc->ident, .pg_type = lc->type, .generated = t->columns[i].is_computed};
+        if (!ident || !pg_type) return false;
+        *out = (b2p_tsql_column){.ident = ident, .pg_type = pg_type, .generated = t->columns[i].is_computed};
         return true;
     }
     return false;
@@ -111,7 +123,9 @@ static bool translate(ddl *d, const b2p_cat_table *t, b2p_expr_kind kind, const 
     b2p_tsql_context cx = {.kind = kinds[kind], .target_type = pg_type, .lookup = lookup_column, .lookup_ctx = &lc,
                            .case_sensitive = !(d->cat->collation_id & COLLATION_IGNORE_CASE)};
     b2p_buf_clear(&d->tmp);
-    return b2p_tsql_translate(&cx, tsql, &d->tmp, why, whylen) == B2P_OK;
+    bool ok = b2p_tsql_translate(&cx, tsql, &d->tmp, why, whylen) == B2P_OK;
+    for (size_t i = 0; i < lc.nstrings; i++) free(lc.strings[i]);
+    return ok;
 }
 
 /* ---- pre-data --------------------------------------------------------------------------- */

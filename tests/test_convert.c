@@ -214,7 +214,7 @@ typedef struct conv_case {
     const char *truth;    /* truth database whose schema.json this backup matches exactly, or NULL */
 } conv_case;
 
-static long translated_total, review_total;
+static long translated_total, review_total, known_not_valid;
 
 /* Adds the manifest's counts of translated expressions and review items to the totals. */
 static void count_expressions(const char *dir) {
@@ -248,6 +248,19 @@ static void run_case(const conv_case *c, int *loaded, int *tables) {
     char *output = NULL;
     rc = load(dir, db, &output);
     if (rc != 0) fail_msg("%s: psql -f load.sql exited %d:\n%s", c->files[0], rc, output ? output : "");
+    /* A constraint SQL Server trusted must hold in PostgreSQL too; the one known exception is a
+     * foreign key whose values differ from their keys only in case (SQL Server compared them
+     * under a case-insensitive collation). */
+    for (const char *p = output; p && (p = strstr(p, "left NOT VALID")); p++) {
+        const char *line = p;
+        while (line > output && line[-1] != '\n') line--;
+        int len = (int)strcspn(line, "\n");
+        char text[1024];
+        snprintf(text, sizeof text, "%.*s", len, line);
+        bool known = strstr(c->files[0], "quanlydiem_sv") && strstr(text, "fk_lop_giangvien");
+        if (!known) fail_msg("%s: %.*s", c->files[0], len, line);
+        known_not_valid++;
+    }
     free(output);
     int t = compare_tables(dir, db, c->files[0]);
     count_expressions(dir);
@@ -293,6 +306,8 @@ static void test_every_full_backup_loads(void **state) {
     printf("convert: %d backups loaded into PostgreSQL 15, %d tables equal to their data files\n", loaded, tables);
     printf("convert: %ld defaults, checks, computed columns and filters translated (the loads prove them), "
            "%ld items in review.sql\n", translated_total, review_total);
+    printf("convert: %ld constraint(s) left NOT VALID, each the known case-insensitive foreign key\n", known_not_valid);
+    assert_int_equal(known_not_valid, 1);
     free(rows);
     assert_true(loaded >= 30);
     assert_true(tables >= 250);
