@@ -14,6 +14,7 @@ int cmd_schema(int argc, char **argv);
 
 int cmd_dump(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
+int cmd_load(int argc, char **argv);
 
 
 /* A backup opened down to its catalog. */

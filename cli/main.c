@@ -16,6 +16,7 @@ typedef struct command {
 static const command commands[] = {
     {"info", cmd_info, "describe backup files: backup sets, database, files; --check verifies every page"},
     {"convert", cmd_convert, "a backup to PostgreSQL load files: DDL, COPY data, load.sql (no server needed)"},
+    {"load", cmd_load, "a backup straight into a PostgreSQL server (libpq, COPY FROM STDIN, no files)"},
     {"dump", cmd_dump, "the rows of tables, exact, as PostgreSQL COPY text, CSV or JSON lines"},
     {"schema", cmd_schema, "the tables of the backed-up database: columns, keys, indexes, row counts"},
 };
@@ -42,7 +43,8 @@ static void print_help(FILE *out) {
             "4 not a SQL Server backup; 5 truncated; 6 corrupt; 7 missing stripe;\n"
             "8 log backup where data pages are needed; 9 differential without its full;\n"
             "10 backup encryption; 11 TDE; 12 unsupported compression; 13 out of memory;\n"
-            "14 unsupported; 15 not found; 16 internal error (README.md lists them all).\n");
+            "14 unsupported; 15 not found; 16 internal error; 17 PostgreSQL unreachable;\n"
+            "18 credentials refused; 19 read-only target; 20 PostgreSQL refused a statement.\n");
 }
 
 int cli_report(const b2p_error *err) {

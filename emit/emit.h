@@ -154,6 +154,33 @@ bool b2p_file_sink_write(void *ctx, const char *data, size_t len);
 /* Finishes the file; gives the SHA-256 of its bytes. */
 b2p_status b2p_file_sink_close(b2p_file_sink *s, const char *path, char sha256_hex[65], b2p_error *err);
 
+/* ---- load: straight into PostgreSQL ----------------------------------------------------------- */
+
+typedef struct b2p_load_options {
+    const char *conninfo;            /* libpq connection string or URI; PG* variables and .pgpass apply */
+    const bool *selected;            /* per catalog table (NULL: all) */
+    b2p_export_options export;
+    /* callbacks (may be NULL), all given ctx */
+    void *ctx;
+    void (*notice)(void *ctx, const char *message);               /* server notices and warnings */
+    void (*review)(void *ctx, const char *review_sql);            /* what the DDL left out, and why */
+    void (*table_done)(void *ctx, const b2p_cat_table *t, const b2p_export_stats *st);
+    void (*skipped)(void *ctx, const b2p_cat_table *t, const char *why);
+} b2p_load_options;
+
+typedef struct b2p_load_stats {
+    unsigned tables, tables_skipped;
+    uint64_t rows, bytes;
+    b2p_ddl_stats ddl;
+} b2p_load_stats;
+
+/* Creates the schema in the target, streams every selected table through COPY FROM STDIN in a
+ * transaction of its own (a table is fully there or not at all; nothing is written to disk), then
+ * adds keys, indexes and constraints. Distinct statuses for an unreachable server, refused
+ * credentials, a read-only target and a refused statement. */
+b2p_status b2p_load(b2p_pages *src, const b2p_catalog *cat, const b2p_names *nm, const b2p_load_options *opt,
+                    b2p_load_stats *stats, b2p_error *err);
+
 /* ---- types --------------------------------------------------------------------------------- */
 
 /* The PostgreSQL type of a column under bak2pg's mapping (README.md "Type mapping"), e.g.

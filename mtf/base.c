@@ -34,8 +34,12 @@ const char *b2p_status_name(b2p_status code) {
         [B2P_ERR_UNSUPPORTED] = "unsupported",
         [B2P_ERR_NOT_FOUND] = "not found",
         [B2P_ERR_INTERNAL] = "internal error",
+        [B2P_ERR_PG_CONNECT] = "cannot connect",
+        [B2P_ERR_PG_AUTH] = "authentication failed",
+        [B2P_ERR_PG_READONLY] = "read-only target",
+        [B2P_ERR_PG_SQL] = "refused by PostgreSQL",
     };
-    _Static_assert(sizeof names / sizeof names[0] == B2P_ERR_INTERNAL + 1, "a status has no name");
+    _Static_assert(sizeof names / sizeof names[0] == B2P_ERR_PG_SQL + 1, "a status has no name");
     if ((unsigned)code < sizeof names / sizeof names[0] && names[code]) return names[code];
     return "unknown";
 }

@@ -32,7 +32,11 @@ typedef enum b2p_status {
     B2P_ERR_NOMEM = 13,          /* out of memory */
     B2P_ERR_UNSUPPORTED = 14,    /* recognised but not (yet) supported */
     B2P_ERR_NOT_FOUND = 15,      /* the requested backup set, file, page or table is absent */
-    B2P_ERR_INTERNAL = 16        /* a bug in bak2pg */
+    B2P_ERR_INTERNAL = 16,       /* a bug in bak2pg */
+    B2P_ERR_PG_CONNECT = 17,     /* the PostgreSQL server cannot be reached */
+    B2P_ERR_PG_AUTH = 18,        /* PostgreSQL refused the credentials */
+    B2P_ERR_PG_READONLY = 19,    /* the target is read-only (a standby, or read-only transactions) */
+    B2P_ERR_PG_SQL = 20          /* PostgreSQL refused a statement or rows */
 } b2p_status;
 
 typedef struct b2p_error {

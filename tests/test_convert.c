@@ -21,6 +21,7 @@
 
 #include "tests/support/fixtures.h"
 #include "tests/support/minijson.h"
+#include "tests/support/pgcompare.h"
 #include "tests/support/pgserver.h"
 
 static char tmpdir[256];
@@ -72,83 +73,6 @@ static int load(const char *dir, const char *db, char **output) {
     int rc = pgserver_psql_file(server, db, "load.sql", output);
     if (chdir(cwd) != 0) fail_msg("cannot return to %s", cwd);
     return rc;
-}
-
-static char *slurp(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *d = malloc((size_t)n + 1);
-    *len = d ? fread(d, 1, (size_t)n, f) : 0;
-    if (d) d[*len] = 0;
-    fclose(f);
-    return d;
-}
-
-static int cmp_line(const void *a, const void *b) {
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Sorts the lines of text in place (joined again by newlines). */
-static void sort_lines(char *text, size_t len) {
-    size_t n = 0;
-    for (size_t i = 0; i < len; i++) n += text[i] == '\n';
-    char **v = malloc((n + 1) * sizeof *v), *copy = malloc(len + 1);
-    memcpy(copy, text, len + 1);
-    size_t k = 0;
-    for (char *p = copy, *e; k < n && (e = strchr(p, '\n')); p = e + 1) {
-        *e = 0;
-        v[k++] = p;
-    }
-    qsort(v, k, sizeof *v, cmp_line);
-    size_t o = 0;
-    for (size_t i = 0; i < k; i++) {
-        size_t l = strlen(v[i]);
-        memcpy(text + o, v[i], l);
-        text[o + l] = '\n';
-        o += l + 1;
-    }
-    free(v);
-    free(copy);
-}
-
-/* Every table of manifest.json: COPY TO STDOUT equals its data file. Returns the tables compared. */
-static int compare_tables(const char *dir, const char *db, const char *label) {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/manifest.json", dir);
-    mj_value *m = mj_parse_file(path);
-    if (!m) fail_msg("%s: unreadable manifest", label);
-    const mj_value *tables = mj_get(m, "tables");
-    PGconn *conn = pgserver_connect(server, db);
-    assert_non_null(conn);
-    int compared = 0;
-    for (size_t i = 0; tables && i < tables->n; i++) {
-        const mj_value *t = &tables->items[i];
-        const char *file = mj_get_string(t, "file"), *target = mj_get_string(t, "target");
-        if (!file || !*file) continue;
-        size_t flen, plen;
-        snprintf(path, sizeof path, "%s/%s", dir, file);
-        char *want = slurp(path, &flen);
-        assert_non_null(want);
-        /* target is schema.table, unquoted; quote both parts for the query */
-        char q[2048];
-        const char *dot = strchr(target, '.');
-        snprintf(q, sizeof q, "COPY \"%.*s\".\"%s\" TO STDOUT", (int)(dot - target), target, dot + 1);
-        char *got = pgserver_copy_out(conn, q, &plen);
-        if (!got) fail_msg("%s: %s: %s", label, q, pgserver_error());
-        sort_lines(want, flen);
-        sort_lines(got, plen);
-        if (flen != plen || memcmp(want, got, flen) != 0)
-            fail_msg("%s: table %s: PostgreSQL holds other rows than %s", label, target, file);
-        free(want);
-        free(got);
-        compared++;
-    }
-    PQfinish(conn);
-    mj_free(m);
-    return compared;
 }
 
 /* ---- the truth databases' constraints ------------------------------------------------------- */
@@ -237,7 +161,7 @@ static void run_case(const conv_case *c, int *loaded, int *tables) {
         char p[700];
         size_t len;
         snprintf(p, sizeof p, "%s.out", dir);
-        char *out = slurp(p, &len);
+        char *out = read_file(p, &len);
         if (rc == 15 && out && strstr(out, "no catalog")) { /* a lone stripe without its catalog */
             printf("  %-50s no catalog on this stripe: not convertible\n", c->files[0]);
             free(out);
@@ -262,7 +186,7 @@ static void run_case(const conv_case *c, int *loaded, int *tables) {
         known_not_valid++;
     }
     free(output);
-    int t = compare_tables(dir, db, c->files[0]);
+    int t = pg_compare_manifest(server, dir, db, c->files[0]);
     count_expressions(dir);
     (*loaded)++;
     *tables += t;

@@ -1,0 +1,148 @@
+/* bak2pg load, into a real PostgreSQL 15 the test starts itself:
+ *   - a load holds exactly the rows convert writes to files (every table, byte for byte),
+ *     with the same keys, indexes and constraints;
+ *   - an unreachable server, refused credentials, a read-only target and tables that already
+ *     exist each give a one-line error and a distinct exit status, and a failed load leaves no
+ *     half-loaded table behind. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include <cmocka.h>
+
+#include "mtf/base.h"
+#include "tests/support/fixtures.h"
+#include "tests/support/pgcompare.h"
+#include "tests/support/pgserver.h"
+
+static char tmpdir[256];
+static pgserver *server;
+static char err_text[8192];
+
+static int setup(void **state) {
+    (void)state;
+    if (tmpdir_make(tmpdir, sizeof tmpdir, "b2p-load")) return -1;
+    server = pgserver_start();
+    if (!server) fprintf(stderr, "test_load: %s\n", pgserver_error());
+    return server ? 0 : -1;
+}
+
+static int teardown(void **state) {
+    (void)state;
+    int rc = pgserver_stop(server);
+    return tmpdir_remove(tmpdir) == 0 && rc == 0 ? 0 : -1;
+}
+
+static const char *bin(void) {
+    const char *b = getenv("B2P_BIN");
+    return b && *b ? b : "./bak2pg";
+}
+
+/* Runs bak2pg with args (shell-quoted by the caller); stderr goes to err_text. */
+static int run(const char *fmt, ...) {
+    char args[8192], cmd[12288], errfile[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    snprintf(errfile, sizeof errfile, "%s/stderr", tmpdir);
+    snprintf(cmd, sizeof cmd, "'%s' %s >/dev/null 2>'%s'", bin(), args, errfile);
+    int st = system(cmd);
+    size_t len;
+    char *e = read_file(errfile, &len);
+    snprintf(err_text, sizeof err_text, "%s", e ? e : "");
+    free(e);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+static long count(const char *db, const char *sql) {
+    PGconn *conn = pgserver_connect(server, db);
+    PGresult *r = PQexec(conn, sql);
+    long n = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 ? atol(PQgetvalue(r, 0, 0)) : -1;
+    PQclear(r);
+    PQfinish(conn);
+    return n;
+}
+
+static void test_load_holds_what_convert_writes(void **state) {
+    (void)state;
+    static const char *const backups[] = {"northwind_2005rtm_attached2000_xandelima.bak", "pubs_2012rtm_modified_ugr95.bak",
+                                          "tsqlv4_2016sp1_COMPRESSED_joeycheung.bak", "quanlydiem_sv_2012rtm_vietnamese_worklong.bak"};
+    for (size_t i = 0; i < sizeof backups / sizeof backups[0]; i++) {
+        char dir[600], db[32], conninfo[1024], bak[4096];
+        snprintf(dir, sizeof dir, "%s/%s", tmpdir, backups[i]);
+        snprintf(db, sizeof db, "load%zu", i);
+        snprintf(bak, sizeof bak, "%s", fixture_path(backups[i]));
+        assert_int_equal(run("convert -o '%s' '%s'", dir, bak), 0);
+        assert_int_equal(pgserver_create_db(server, db), 0);
+        pgserver_conninfo_db(server, db, conninfo, sizeof conninfo);
+        int rc = run("load --dsn '%s' '%s'", conninfo, bak);
+        if (rc) fail_msg("%s: load exited %d: %s", backups[i], rc, err_text);
+        int tables = pg_compare_manifest(server, dir, db, backups[i]);
+        long constraints = count(db, "SELECT count(*) FROM pg_constraint k JOIN pg_namespace n ON n.oid = k.connamespace "
+                                     "WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')");
+        printf("  %-48s loaded: %d tables equal to convert's files, %ld constraints\n", backups[i], tables, constraints);
+        assert_true(tables > 0);
+        assert_true(constraints > 0);
+    }
+}
+
+static void test_connection_failures_are_distinct(void **state) {
+    (void)state;
+    char bak[4096], conninfo[1024];
+    snprintf(bak, sizeof bak, "%s", fixture_path("northwind_2005sp4_salman.bak"));
+    /* nothing listens there */
+    assert_int_equal(run("load --dsn 'host=/nonexistent-b2p port=1 dbname=x' '%s'", bak), B2P_ERR_PG_CONNECT);
+    assert_non_null(strstr(err_text, "cannot connect to PostgreSQL"));
+    assert_ptr_equal(strchr(err_text, '\n'), err_text + strlen(err_text) - 1); /* one line */
+
+    /* a role that must give a password: pg_hba asks for scram before the harness's trust line */
+    char hba[1024], line[256];
+    snprintf(hba, sizeof hba, "%s/pg_hba.conf", pgserver_datadir(server));
+    size_t len;
+    char *old = read_file(hba, &len);
+    assert_non_null(old);
+    FILE *f = fopen(hba, "w");
+    assert_non_null(f);
+    snprintf(line, sizeof line, "local all pwuser scram-sha-256\n");
+    fputs(line, f);
+    fputs(old, f);
+    fclose(f);
+    free(old);
+    assert_int_equal(pgserver_exec(server, NULL, "SELECT pg_reload_conf(); CREATE ROLE pwuser LOGIN PASSWORD 'right'"), 0);
+    assert_int_equal(pgserver_create_db(server, "pw"), 0);
+    snprintf(conninfo, sizeof conninfo, "host=%s port=%d dbname=pw user=pwuser password=wrong", pgserver_socket_dir(server),
+             pgserver_port(server));
+    assert_int_equal(run("load --dsn '%s' '%s'", conninfo, bak), B2P_ERR_PG_AUTH);
+    assert_non_null(strstr(err_text, "password"));
+
+    /* a read-only target */
+    assert_int_equal(pgserver_create_db(server, "ro"), 0);
+    assert_int_equal(pgserver_exec(server, NULL, "ALTER DATABASE ro SET default_transaction_read_only = on"), 0);
+    pgserver_conninfo_db(server, "ro", conninfo, sizeof conninfo);
+    assert_int_equal(run("load --dsn '%s' '%s'", conninfo, bak), B2P_ERR_PG_READONLY);
+    assert_non_null(strstr(err_text, "read-only"));
+
+    /* tables that exist already: refused, and nothing of the second run stays */
+    assert_int_equal(pgserver_create_db(server, "twice"), 0);
+    pgserver_conninfo_db(server, "twice", conninfo, sizeof conninfo);
+    assert_int_equal(run("load --dsn '%s' '%s'", conninfo, bak), 0);
+    long orders = count("twice", "SELECT count(*) FROM public.orders");
+    assert_int_equal(orders, 830);
+    assert_int_equal(run("load --dsn '%s' '%s'", conninfo, bak), B2P_ERR_PG_SQL);
+    assert_non_null(strstr(err_text, "already exists"));
+    assert_int_equal(count("twice", "SELECT count(*) FROM public.orders"), orders);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_load_holds_what_convert_writes),
+        cmocka_unit_test(test_connection_failures_are_distinct),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
