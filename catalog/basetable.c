@@ -417,6 +417,17 @@ typedef struct bt_ctx {
     b2p_status st;
 } bt_ctx;
 
+/* Bytes of the integer types the base tables use (0: not an integer). */
+static size_t integer_width(uint8_t xtype) {
+    switch (xtype) {
+    case XT_TINYINT: return 1;
+    case XT_SMALLINT: return 2;
+    case XT_INT: return 4;
+    case XT_BIGINT: return 8;
+    default: return 0;
+    }
+}
+
 static int64_t decode_integer(uint8_t xtype, const uint8_t *p) {
     switch (xtype) {
     case XT_TINYINT: return p[0];
@@ -440,11 +451,17 @@ static b2p_status read_field(bt_ctx *c, const b2p_record *rec, size_t f, bt_row 
         return B2P_OK;
     }
     const b2p_column_layout *l = &c->layout[f];
+    /* A damaged layout can place an integer where the record holds fewer bytes (an empty
+     * variable column): never read past what the record gave. */
+    size_t width = l->is_bit ? 1 : integer_width(l->xtype);
+    if (cb.len < width || (width && !cb.bytes))
+        return b2p_fail(c->err, B2P_ERR_CORRUPT, "%zu bytes where a value of type %u needs %zu", cb.len, l->xtype,
+                        width);
     if (l->is_bit) {
         row->num[f] = (cb.bytes[0] >> l->bit_pos) & 1;
         return B2P_OK;
     }
-    row->num[f] = decode_integer(l->xtype, cb.bytes);
+    if (width) row->num[f] = decode_integer(l->xtype, cb.bytes);
     row->complex[f] = cb.complex;
     row->len[f] = cb.len;
     uint8_t *copy = cat_alloc(c->r->arena, cb.len ? cb.len : 1, 1);
@@ -510,14 +527,24 @@ static b2p_status resolve_layout(bt_ctx *c, uint64_t rsid, b2p_error *err) {
     return B2P_OK;
 }
 
-b2p_status cat_read_base_table(cat_reader *r, const bt_def *def, bt_rows *out, b2p_error *err) {
-    memset(out, 0, sizeof *out);
-    /* Clustered base tables carry index id 1 in their AU id, heaps 0 (pages.md 3.1). */
+/* Clustered base tables carry index id 1 in their AU id, heaps 0 (pages.md 3.1). */
+static const cat_au_row *base_table_au(cat_reader *r, const bt_def *def, b2p_error *err) {
     const cat_au_row *a = cat_find_au(r, BASE_AU(def->object_id, 1));
     if (!a) a = cat_find_au(r, BASE_AU(def->object_id, 0));
     if (!a)
-        return b2p_fail(err, B2P_ERR_CORRUPT, "sysallocunits lists no allocation unit for %s (object %d)",
-                        def->name, def->object_id);
+        b2p_fail(err, B2P_ERR_CORRUPT, "sysallocunits lists no allocation unit for %s (object %d)",
+                 def->name, def->object_id);
+    return a;
+}
+
+bool cat_base_table_has_au(cat_reader *r, const bt_def *def) {
+    return cat_find_au(r, BASE_AU(def->object_id, 1)) || cat_find_au(r, BASE_AU(def->object_id, 0));
+}
+
+b2p_status cat_read_base_table(cat_reader *r, const bt_def *def, bt_rows *out, b2p_error *err) {
+    memset(out, 0, sizeof *out);
+    const cat_au_row *a = base_table_au(r, def, err);
+    if (!a) return B2P_ERR_CORRUPT;
     bt_ctx *c = calloc(1, sizeof *c);
     if (!c) return b2p_fail(err, B2P_ERR_NOMEM, "out of memory");
     c->r = r;

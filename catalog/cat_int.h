@@ -100,6 +100,10 @@ const cat_au_row *cat_find_au(const cat_reader *r, uint64_t auid);
 void cat_rscols_of(const cat_reader *r, uint64_t rsid, size_t *first, size_t *count);
 /* The physical layout of a sysrscols row. */
 b2p_column_layout cat_rscol_layout(const cat_rscol_row *c);
+/* Whether sysallocunits lists an allocation unit for the base table: from SQL Server 2008 R2 on,
+ * a base table that never held a row may have none (sysxprops of a database without extended
+ * properties), which means empty, not damaged. */
+bool cat_base_table_has_au(cat_reader *r, const bt_def *def);
 /* Reads every live row of a base table through its own sysrscols layout. */
 b2p_status cat_read_base_table(cat_reader *r, const bt_def *def, bt_rows *out, b2p_error *err);
 

@@ -1,5 +1,6 @@
 /* The schema model: user tables, columns, keys, constraints, indexes and partitions, built from
  * the base-table rows (pages.md 3.4). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +24,7 @@
 #define COL_IDENTITY 0x4
 #define COL_ROWGUID 0x8
 #define COL_COMPUTED 0x10
+#define COL_FILESTREAM 0x20
 #define COL_HIDDEN 0x2000
 #define COL_SPARSE 0x1000000
 /* sysidxstats.status (pages.md 3.3). */
@@ -37,11 +39,18 @@
 #define RSCOLID_INTERNAL 0x08000000u
 #define RSCOL_STATUS_DROPPED 0x2u
 
+/* sysrowsets.status: set on the rowsets of memory-optimized (XTP) tables (pages.md 3.3, [C1],
+ * not seen on any fixture: none holds such a table). */
+#define RS_STATUS_XTP 0x100
+/* sysidxstats.type of indexes of memory-optimized tables (nonclustered hash). */
+#define IDX_TYPE_HASH 7
+
 /* sysiscols.status. */
 #define ISC_DESCENDING 0x4
 #define ISC_INCLUDED 0x10
-/* The schema_id of sys. */
+/* The schema_ids of sys and INFORMATION_SCHEMA (whose views live in the resource database). */
 #define SCHEMA_SYS 4
+#define SCHEMA_INFORMATION 3
 /* sysschobjs.status (pages.md 3.4). */
 #define OBJ_MS_SHIPPED 0x1
 #define OBJ_DISABLED 0x100
@@ -56,7 +65,8 @@
 
 typedef struct tables {
     bt_rows rowsets, schobjs, colpars, scalartypes, idxstats, iscols, objvalues, clsobjs, objrefs;
-    bool have_objrefs;
+    bt_rows xprops, ftinds;
+    bool have_objrefs, have_xprops, have_ftinds;
 } tables;
 
 /* Rows of a base table ordered by one key (an object id), so that each table's rows are found
@@ -80,6 +90,7 @@ typedef struct builder {
     cat_reader r;
     tables t;
     indexes ix;
+    size_t texts_unreadable;  /* off-row texts whose LOB pages could not be read */
     b2p_catalog *cat;
     b2p_error *err;
 } builder;
@@ -160,14 +171,27 @@ static char *decode_text(builder *b, const uint8_t *p, size_t len) {
     return s;
 }
 
-/* The text of (objid, subobjid), or NULL when absent or stored off-row. */
+/* The text of (objid, subobjid), or NULL when absent or stored off-row in pages the backup
+ * does not hold. */
 static char *object_text(builder *b, int32_t objid, int32_t subobjid) {
     for (size_t k = first_with(&b->ix.objvalues_by_obj, objid), end = end_with(&b->ix.objvalues_by_obj, objid);
          k < end; k++) {
         const bt_row *w = row_at(&b->t.objvalues, &b->ix.objvalues_by_obj, k);
-        if (w->num[OV_SUBOBJID] != subobjid ||
-            w->num[OV_VALCLASS] != VALCLASS_TEXT || w->null[OV_IMAGEVAL] || w->complex[OV_IMAGEVAL])
+        if (w->num[OV_SUBOBJID] != subobjid || w->num[OV_VALCLASS] != VALCLASS_TEXT || w->null[OV_IMAGEVAL])
             continue;
+        if (w->complex[OV_IMAGEVAL]) {
+            /* text longer than fits in the row (about 4000 characters and up): a LOB */
+            uint8_t *lob = NULL;
+            size_t len = 0;
+            b2p_error ignored = {0};
+            if (b2p_lob_value(b->r.src, w->bytes[OV_IMAGEVAL], w->len[OV_IMAGEVAL], &lob, &len, &ignored)) {
+                b->texts_unreadable++;
+                return NULL;
+            }
+            char *text = decode_text(b, lob, len);
+            free(lob);
+            return text;
+        }
         return decode_text(b, w->bytes[OV_IMAGEVAL], w->len[OV_IMAGEVAL]);
     }
     return NULL;
@@ -191,6 +215,11 @@ static b2p_status load_tables(builder *b) {
     /* Foreign-key columns only: a catalog without them is still useful (salvage). */
     b2p_error ignored = {0};
     b->t.have_objrefs = cat_read_base_table(&b->r, &DEF_SINGLEOBJREFS, &b->t.objrefs, &ignored) == B2P_OK;
+    /* Descriptions and the full-text listing: optional in the same way. */
+    b->t.have_xprops = !cat_base_table_has_au(&b->r, &DEF_XPROPS) ||
+                       cat_read_base_table(&b->r, &DEF_XPROPS, &b->t.xprops, &ignored) == B2P_OK;
+    b->t.have_ftinds = !cat_base_table_has_au(&b->r, &DEF_FTINDS) ||
+                       cat_read_base_table(&b->r, &DEF_FTINDS, &b->t.ftinds, &ignored) == B2P_OK;
     return B2P_OK;
 }
 
@@ -338,6 +367,8 @@ static b2p_status build_columns(builder *b, b2p_cat_table *t) {
         c->is_rowguidcol = (status & COL_ROWGUID) != 0;
         c->is_sparse = (status & COL_SPARSE) != 0;
         c->is_hidden = (status & COL_HIDDEN) != 0;
+        c->is_filestream = (status & COL_FILESTREAM) != 0;
+        t->has_filestream |= c->is_filestream;
         find_default(b, t->object_id, c);
     }
     qsort(t->columns, t->ncolumns, sizeof *t->columns, cmp_column);
@@ -503,6 +534,8 @@ static b2p_status partition_storage(builder *b, b2p_cat_partition *p) {
         x->used_pages = a->used;
         x->data_pages = a->data;
         x->total_pages = a->total;
+        p->has_lob |= a->type == B2P_AU_LOB && a->used > 0;
+        p->has_row_overflow |= a->type == B2P_AU_ROW_OVERFLOW && a->used > 0;
     }
     size_t count;
     cat_rscols_of(&b->r, p->rowset_id, &first, &count);
@@ -546,9 +579,15 @@ static b2p_status build_partitions(builder *b, b2p_cat_table *t) {
         p->partition_number = (int32_t)w->num[RS_NUMPART];
         p->rows = (uint64_t)w->num[RS_RCROWS];
         p->compression = (uint8_t)w->num[RS_CMPRLEVEL];
+        if (w->num[RS_STATUS] & RS_STATUS_XTP) t->is_memory_optimized = true;
         b2p_status st = partition_storage(b, p);
         if (st) return st;
     }
+    t->is_heap = true;
+    for (size_t i = 0; i < t->nindexes; i++)
+        if (t->indexes[i].index_id == 1) t->is_heap = false;
+    for (size_t i = 0; i < t->npartitions; i++)
+        if (t->partitions[i].index_id == 1) t->is_heap = false;
     return B2P_OK;
 }
 
@@ -587,6 +626,415 @@ static b2p_status build_tables(builder *b) {
             return st;
     }
     qsort(b->cat->tables, b->cat->ntables, sizeof *b->cat->tables, cmp_table);
+    return B2P_OK;
+}
+
+/* ---- modules, types, extended properties, and what the model cannot represent ----------- */
+
+static bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v'; }
+
+/* The next word of T-SQL text: an identifier or keyword, a bracketed or quoted name, or one
+ * punctuation character; comments and white space skipped. *len 0 at the end. */
+static const char *next_token(const char *p, size_t *len) {
+    for (;;) {
+        while (*p && is_space(*p)) p++;
+        if (p[0] == '-' && p[1] == '-') {
+            while (*p && *p != '\n') p++;
+            continue;
+        }
+        if (p[0] == '/' && p[1] == '*') {
+            int depth = 0; /* T-SQL block comments nest */
+            do {
+                if (p[0] == '/' && p[1] == '*') depth++, p += 2;
+                else if (p[0] == '*' && p[1] == '/') depth--, p += 2;
+                else p++;
+            } while (*p && depth > 0);
+            continue;
+        }
+        break;
+    }
+    const char *q = p;
+    if (!*q) {
+        *len = 0;
+        return q;
+    }
+    if (*q == '[' || *q == '"') {
+        char close = *q == '[' ? ']' : '"';
+        for (q++; *q; q++)
+            if (*q == close) {
+                if (q[1] == close) q++;
+                else {
+                    q++;
+                    break;
+                }
+            }
+    } else if ((*q >= 'A' && *q <= 'Z') || (*q >= 'a' && *q <= 'z') || *q == '_' || *q == '#' ||
+               *q == '@' || (unsigned char)*q >= 0x80 || (*q >= '0' && *q <= '9')) {
+        while ((*q >= 'A' && *q <= 'Z') || (*q >= 'a' && *q <= 'z') || *q == '_' || *q == '#' ||
+               *q == '@' || *q == '$' || (unsigned char)*q >= 0x80 || (*q >= '0' && *q <= '9'))
+            q++;
+    } else q++;
+    *len = (size_t)(q - p);
+    return p;
+}
+
+static bool token_is(const char *t, size_t len, const char *word) {
+    size_t n = strlen(word);
+    if (len != n) return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = t[i];
+        if (c >= 'a' && c <= 'z') c = (char)(c - 32);
+        if (c != word[i]) return false;
+    }
+    return true;
+}
+
+/* CREATE TRIGGER name ON table [WITH ...] {FOR | AFTER | INSTEAD OF} event [, event...] ... AS:
+ * timing and events from the definition text (sysschobjs does not hold them in a documented
+ * place). Leaves trigger_timing_known false when the text does not parse. */
+static void parse_trigger(b2p_cat_module *m) {
+    if (!m->definition) return;
+    const char *p = m->definition;
+    size_t len;
+    int state = 0; /* 0: before TRIGGER, 1: before ON, 2: before FOR/AFTER/INSTEAD, 3: events */
+    unsigned guard = 0;
+    for (const char *t = next_token(p, &len); len && guard < 10000; t = next_token(t + len, &len), guard++) {
+        if (state == 0 && token_is(t, len, "TRIGGER")) state = 1;
+        else if (state == 1 && token_is(t, len, "ON")) state = 2;
+        else if (state == 2 && (token_is(t, len, "FOR") || token_is(t, len, "AFTER"))) state = 3;
+        else if (state == 2 && token_is(t, len, "INSTEAD")) {
+            m->instead_of = true;
+            state = 3;
+        } else if (state == 3) {
+            if (token_is(t, len, "INSERT")) m->trigger_events |= B2P_TRIGGER_INSERT;
+            else if (token_is(t, len, "UPDATE")) m->trigger_events |= B2P_TRIGGER_UPDATE;
+            else if (token_is(t, len, "DELETE")) m->trigger_events |= B2P_TRIGGER_DELETE;
+            else if (token_is(t, len, "OF") || (len == 1 && *t == ',')) continue;
+            else break;
+        }
+    }
+    m->trigger_timing_known = state == 3 && m->trigger_events != 0;
+    if (!m->trigger_timing_known) {
+        m->instead_of = false;
+        m->trigger_events = 0;
+    }
+}
+
+static bool module_kind_of(const bt_row *w, b2p_module_kind *kind) {
+    if (type_is(w, "V ")) *kind = B2P_MODULE_VIEW;
+    else if (type_is(w, "P ")) *kind = B2P_MODULE_PROCEDURE;
+    else if (type_is(w, "FN")) *kind = B2P_MODULE_SCALAR_FUNCTION;
+    else if (type_is(w, "IF")) *kind = B2P_MODULE_INLINE_FUNCTION;
+    else if (type_is(w, "TF")) *kind = B2P_MODULE_TABLE_FUNCTION;
+    else if (type_is(w, "TR")) *kind = B2P_MODULE_TRIGGER;
+    else return false;
+    return true;
+}
+
+static int cmp_module(const void *a, const void *b) {
+    const b2p_cat_module *x = a, *y = b;
+    if (x->kind != y->kind) return x->kind < y->kind ? -1 : 1;
+    int c = strcmp(x->schema, y->schema);
+    return c ? c : strcmp(x->name, y->name);
+}
+
+static b2p_status build_modules(builder *b) {
+    size_t n = 0;
+    b2p_module_kind kind;
+    for (size_t i = 0; i < b->t.schobjs.n; i++) {
+        const bt_row *w = &b->t.schobjs.rows[i];
+        n += module_kind_of(w, &kind) && w->num[SO_NSID] != SCHEMA_SYS && w->num[SO_NSID] != SCHEMA_INFORMATION;
+    }
+    b->cat->modules = cat_alloc(b->r.arena, n, sizeof *b->cat->modules);
+    if (!b->cat->modules) return nomem(b);
+    for (size_t i = 0; i < b->t.schobjs.n; i++) {
+        const bt_row *w = &b->t.schobjs.rows[i];
+        if (!module_kind_of(w, &kind) || w->num[SO_NSID] == SCHEMA_SYS || w->num[SO_NSID] == SCHEMA_INFORMATION)
+            continue;
+        b2p_cat_module *m = &b->cat->modules[b->cat->nmodules++];
+        m->object_id = (int32_t)w->num[SO_ID];
+        m->kind = kind;
+        m->schema = schema_name(b->cat, (int32_t)w->num[SO_NSID]);
+        m->name = row_name(b, w, SO_NAME);
+        if (!m->name && !(m->name = cat_strndup(b->r.arena, "?", 1))) return nomem(b);
+        m->ms_shipped = (w->num[SO_STATUS] & OBJ_MS_SHIPPED) != 0;
+        /* Procedures keep their text under their procedure number (subobjid 1: "name;1"), the
+         * other modules under 0 (found on the fixtures; pages.md 3.4 says 0 for all). */
+        m->definition = object_text(b, m->object_id, 0);
+        if (!m->definition) m->definition = object_text(b, m->object_id, 1);
+        if (kind == B2P_MODULE_TRIGGER) {
+            m->parent_id = (int32_t)w->num[SO_PID];
+            m->disabled = (w->num[SO_STATUS] & OBJ_DISABLED) != 0;
+            parse_trigger(m);
+        }
+    }
+    if (b->cat->nmodules) qsort(b->cat->modules, b->cat->nmodules, sizeof *b->cat->modules, cmp_module);
+    return B2P_OK;
+}
+
+/* sysscalartypes: user types have ids above 256 (pages.md 3.3). */
+#define FIRST_USER_TYPE 257
+#define XT_CLR 240
+#define XT_TABLE_TYPE 243
+#define TYPE_NOT_NULL 0x1
+
+static int cmp_type(const void *a, const void *b) {
+    const b2p_cat_type *x = a, *y = b;
+    int c = strcmp(x->schema, y->schema);
+    return c ? c : strcmp(x->name, y->name);
+}
+
+static b2p_status build_types(builder *b) {
+    size_t n = 0;
+    for (size_t i = 0; i < b->t.scalartypes.n; i++) n += b->t.scalartypes.rows[i].num[ST_ID] >= FIRST_USER_TYPE;
+    b->cat->types = cat_alloc(b->r.arena, n, sizeof *b->cat->types);
+    if (!b->cat->types) return nomem(b);
+    for (size_t i = 0; i < b->t.scalartypes.n; i++) {
+        const bt_row *w = &b->t.scalartypes.rows[i];
+        if (w->num[ST_ID] < FIRST_USER_TYPE) continue;
+        b2p_cat_type *t = &b->cat->types[b->cat->ntypes++];
+        t->type_id = (int32_t)w->num[ST_ID];
+        t->schema = schema_name(b->cat, (int32_t)w->num[ST_SCHID]);
+        t->name = row_name(b, w, ST_NAME);
+        if (!t->name && !(t->name = cat_strndup(b->r.arena, "?", 1))) return nomem(b);
+        t->xtype = (uint8_t)w->num[ST_XTYPE];
+        t->kind = t->xtype == XT_CLR ? B2P_TYPE_CLR : t->xtype == XT_TABLE_TYPE ? B2P_TYPE_TABLE : B2P_TYPE_ALIAS;
+        t->base_name = b2p_type_name(t->xtype);
+        t->max_length = (int16_t)w->num[ST_LENGTH];
+        t->precision = (uint8_t)w->num[ST_PREC];
+        t->scale = (uint8_t)w->num[ST_SCALE];
+        t->nullable = w->null[ST_STATUS] || !(w->num[ST_STATUS] & TYPE_NOT_NULL);
+    }
+    if (b->cat->ntypes) qsort(b->cat->types, b->cat->ntypes, sizeof *b->cat->types, cmp_type);
+    return B2P_OK;
+}
+
+/* ---- extended properties ---------------------------------------------------------------- */
+
+#define XPROP_CLASS_OBJECT 1
+#define XT_VARCHAR 167
+#define XT_NCHAR 239
+#define XT_BINARY 173
+#define XT_BIT 104
+
+/* A sql_variant value as text: base type byte, version byte, the type's properties (strings:
+ * max length u16 + collation u32; binary: max length u16; decimal: precision, scale), then the
+ * value. Strings as UTF-8; integers in decimal; binary in hex; other types named. */
+static char *variant_text(builder *b, const uint8_t *p, size_t len) {
+    if (len < 2) return NULL;
+    uint8_t type = p[0];
+    char buf[64];
+    switch (type) {
+    case XT_VARCHAR:
+    case XT_CHAR:
+        if (len < 8) return NULL;
+        return decode_text(b, p + 8, len - 8);
+    case XT_NVARCHAR:
+    case XT_NCHAR:
+        if (len < 8) return NULL;
+        return cat_utf16_to_utf8(b->r.arena, p + 8, len - 8);
+    case XT_TINYINT: case XT_SMALLINT: case XT_INT: case XT_BIGINT: case XT_BIT: {
+        size_t w = type == XT_TINYINT || type == XT_BIT ? 1 : type == XT_SMALLINT ? 2 : type == XT_INT ? 4 : 8;
+        if (len < 2 + w) return NULL;
+        int64_t v = w == 1 ? p[2] : le_signed(p + 2, w);
+        snprintf(buf, sizeof buf, "%lld", (long long)v);
+        return cat_strndup(b->r.arena, buf, strlen(buf));
+    }
+    case XT_VARBINARY:
+    case XT_BINARY: {
+        if (len < 4) return NULL;
+        size_t n = len - 4;
+        char *out = cat_alloc(b->r.arena, 2 * n + 3, 1);
+        if (!out) return NULL;
+        out[0] = '0';
+        out[1] = 'x';
+        for (size_t i = 0; i < n; i++) snprintf(out + 2 + 2 * i, 3, "%02X", p[4 + i]);
+        return out;
+    }
+    default:
+        snprintf(buf, sizeof buf, "(sql_variant of type %s)", b2p_type_name(type));
+        return cat_strndup(b->r.arena, buf, strlen(buf));
+    }
+}
+
+static b2p_status build_xprops(builder *b) {
+    b->cat->xprops_unreadable = !b->t.have_xprops;
+    b->cat->xprops = cat_alloc(b->r.arena, b->t.xprops.n, sizeof *b->cat->xprops);
+    if (!b->cat->xprops) return nomem(b);
+    for (size_t i = 0; i < b->t.xprops.n; i++) {
+        const bt_row *w = &b->t.xprops.rows[i];
+        b2p_cat_xprop *x = &b->cat->xprops[b->cat->nxprops++];
+        x->class_ = (uint8_t)w->num[XP_CLASS];
+        x->major_id = (int32_t)w->num[XP_ID];
+        x->minor_id = (int32_t)w->num[XP_SUBID];
+        x->name = row_name(b, w, XP_NAME);
+        if (!x->name && !(x->name = cat_strndup(b->r.arena, "", 0))) return nomem(b);
+        x->value = w->null[XP_VALUE] || w->complex[XP_VALUE] ? NULL : variant_text(b, w->bytes[XP_VALUE], w->len[XP_VALUE]);
+    }
+    return B2P_OK;
+}
+
+/* MS_Description on tables, columns and modules; the SSMS marker on tables. Tables and modules
+ * are found through an index by object id (a database may have thousands of each). */
+static b2p_status apply_xprops(builder *b) {
+    b2p_catalog *cat = b->cat;
+    int64_t *ids = cat_alloc(b->r.arena, cat->ntables + cat->nmodules, sizeof *ids);
+    key_index by_id;
+    if (!ids) return nomem(b);
+    for (size_t i = 0; i < cat->ntables; i++) ids[i] = cat->tables[i].object_id;
+    for (size_t i = 0; i < cat->nmodules; i++) ids[cat->ntables + i] = cat->modules[i].object_id;
+    b2p_status st = index_keys(b, ids, sizeof *ids, cat->ntables + cat->nmodules, &by_id);
+    if (st) return st;
+    for (size_t i = 0; i < cat->nxprops; i++) {
+        const b2p_cat_xprop *x = &cat->xprops[i];
+        if (x->class_ != XPROP_CLASS_OBJECT) continue;
+        size_t k = first_with(&by_id, x->major_id);
+        if (k == end_with(&by_id, x->major_id)) continue;
+        size_t at = by_id.e[k].row;
+        b2p_cat_table *t = at < cat->ntables ? &cat->tables[at] : NULL;
+        b2p_cat_module *m = at < cat->ntables ? NULL : &cat->modules[at - cat->ntables];
+        if (!strcmp(x->name, "microsoft_database_tools_support") && x->minor_id == 0) {
+            if (t) t->tools_support = true;
+            if (m) m->tools_support = true;
+        }
+        if (strcmp(x->name, "MS_Description")) continue;
+        if (t && x->minor_id == 0) t->description = x->value;
+        else if (t) {
+            for (size_t c = 0; c < t->ncolumns; c++)
+                if (t->columns[c].column_id == x->minor_id) t->columns[c].description = x->value;
+        } else if (m && x->minor_id == 0) {
+            m->description = x->value;
+        }
+    }
+    return B2P_OK;
+}
+
+/* ---- unsupported objects ---------------------------------------------------------------- */
+
+typedef struct unsup_list {
+    size_t cap;
+} unsup_list;
+
+static b2p_status add_unsupported(builder *b, unsup_list *u, const char *kind, const char *schema, char *name,
+                                  const char *detail) {
+    b2p_catalog *cat = b->cat;
+    if (cat->nunsupported == u->cap) {
+        size_t ncap = u->cap ? u->cap * 2 : 16;
+        b2p_cat_unsupported *n = cat_alloc(b->r.arena, ncap, sizeof *n);
+        if (!n) return nomem(b);
+        if (cat->nunsupported) memcpy(n, cat->unsupported, cat->nunsupported * sizeof *n);
+        cat->unsupported = n;
+        u->cap = ncap;
+    }
+    if (!name && !(name = cat_strndup(b->r.arena, "?", 1))) return nomem(b);
+    cat->unsupported[cat->nunsupported++] = (b2p_cat_unsupported){.kind = kind, .schema = schema, .name = name, .detail = detail};
+    return B2P_OK;
+}
+
+/* sysschobjs types the model does not represent (sys.objects type codes). Internal tables (IT),
+ * system tables (S) and the parts of tables (PK, UQ, F, C, D with a parent) are represented or
+ * are not the user's; objects SQL Server ships (Service Broker's default queues) are left out. */
+static const struct {
+    char code[3];
+    const char *kind;
+} OBJECT_KINDS[] = {
+    {"SO", "sequence"}, {"SN", "synonym"}, {"R ", "rule"}, {"D ", "default (bound)"},
+    {"AF", "CLR aggregate"}, {"FS", "CLR scalar function"}, {"FT", "CLR table function"},
+    {"PC", "CLR procedure"}, {"TA", "CLR trigger"}, {"X ", "extended procedure"},
+    {"SQ", "service queue"}, {"ET", "external table"}, {"EC", "edge constraint"},
+    {"PG", "plan guide"}, {"RF", "replication filter procedure"},
+};
+
+static b2p_status unsupported_objects(builder *b, unsup_list *u) {
+    for (size_t i = 0; i < b->t.schobjs.n; i++) {
+        const bt_row *w = &b->t.schobjs.rows[i];
+        if (w->num[SO_NSID] == SCHEMA_SYS || (w->num[SO_STATUS] & OBJ_MS_SHIPPED)) continue;
+        for (size_t k = 0; k < sizeof OBJECT_KINDS / sizeof *OBJECT_KINDS; k++) {
+            if (!type_is(w, OBJECT_KINDS[k].code)) continue;
+            if (type_is(w, "D ") && w->num[SO_PID] != 0) break; /* a column's DEFAULT constraint */
+            b2p_status st = add_unsupported(b, u, OBJECT_KINDS[k].kind, schema_name(b->cat, (int32_t)w->num[SO_NSID]),
+                                            row_name(b, w, SO_NAME), NULL);
+            if (st) return st;
+            break;
+        }
+    }
+    return B2P_OK;
+}
+
+/* sysclsobjs classes (pages.md 3.3): 10 assembly, 30 partition function, 31 partition scheme
+ * (type PS; filegroups share the class with types FG/FD/FL), 32 full-text catalog. */
+static b2p_status unsupported_classes(builder *b, unsup_list *u) {
+    for (size_t i = 0; i < b->t.clsobjs.n; i++) {
+        const bt_row *w = &b->t.clsobjs.rows[i];
+        const char *kind = NULL;
+        bool ps = !w->null[CL_TYPE] && w->len[CL_TYPE] == 2 && w->bytes[CL_TYPE][0] == 'P' && w->bytes[CL_TYPE][1] == 'S';
+        switch (w->num[CL_CLASS]) {
+        case 10: kind = w->num[CL_ID] > 1 ? "assembly" : NULL; break; /* 1: Microsoft.SqlServer.Types */
+        case 30: kind = "partition function"; break;
+        case 31: kind = ps ? "partition scheme" : NULL; break;
+        case 32: kind = "full-text catalog"; break;
+        default: break;
+        }
+        if (!kind) continue;
+        b2p_status st = add_unsupported(b, u, kind, NULL, row_name(b, w, CL_NAME), NULL);
+        if (st) return st;
+    }
+    return B2P_OK;
+}
+
+static b2p_status unsupported_in_tables(builder *b, unsup_list *u) {
+    b2p_status st;
+    for (size_t i = 0; i < b->cat->ntables; i++) {
+        b2p_cat_table *t = &b->cat->tables[i];
+        for (size_t k = 0; k < t->nindexes; k++) {
+            const b2p_cat_index *ix = &t->indexes[k];
+            if (ix->type == IDX_TYPE_HASH) t->is_memory_optimized = true;
+            const char *kind = ix->type == 5 ? "clustered columnstore index" : ix->type == 6 ? "nonclustered columnstore index"
+                             : ix->type == 3 ? "xml index" : ix->type == 4 ? "spatial index" : ix->type == 9 ? "json index" : NULL;
+            if (kind && (st = add_unsupported(b, u, kind, t->schema, ix->name, t->name))) return st;
+        }
+        if (t->is_memory_optimized && (st = add_unsupported(b, u, "memory-optimized table", t->schema, t->name, NULL)))
+            return st;
+        for (size_t k = 0; k < t->ncolumns; k++)
+            if (t->columns[k].is_filestream && (st = add_unsupported(b, u, "filestream column", t->schema, t->columns[k].name, t->name)))
+                return st;
+        bool columnstore = false;
+        for (size_t k = 0; k < t->npartitions; k++) columnstore |= t->partitions[k].compression >= 3;
+        if (columnstore && (st = add_unsupported(b, u, "columnstore storage", t->schema, t->name, NULL))) return st;
+    }
+    for (size_t i = 0; i < b->t.ftinds.n; i++) {
+        const b2p_cat_table *t = b2p_catalog_table_by_id(b->cat, (int32_t)b->t.ftinds.rows[i].num[FT_ID]);
+        char *name = t ? t->name : NULL;
+        if ((st = add_unsupported(b, u, "full-text index", t ? t->schema : NULL, name, NULL))) return st;
+    }
+    for (size_t i = 0; i < b->cat->ntypes; i++) {
+        b2p_cat_type *ty = &b->cat->types[i];
+        if (ty->kind == B2P_TYPE_ALIAS) continue;
+        if ((st = add_unsupported(b, u, ty->kind == B2P_TYPE_TABLE ? "table type" : "CLR type", ty->schema, ty->name, NULL)))
+            return st;
+    }
+    if (!b->t.have_xprops && (st = add_unsupported(b, u, "extended properties", NULL, NULL, "sysxprops unreadable")))
+        return st;
+    return B2P_OK;
+}
+
+static int cmp_unsupported(const void *a, const void *b) {
+    const b2p_cat_unsupported *x = a, *y = b;
+    int c = strcmp(x->kind, y->kind);
+    if (!c) c = strcmp(x->schema ? x->schema : "", y->schema ? y->schema : "");
+    if (!c) c = strcmp(x->detail ? x->detail : "", y->detail ? y->detail : "");
+    return c ? c : strcmp(x->name, y->name);
+}
+
+static b2p_status build_objects(builder *b) {
+    unsup_list u = {0};
+    b2p_status st;
+    if ((st = build_modules(b)) || (st = build_types(b)) || (st = build_xprops(b)) || (st = apply_xprops(b)))
+        return st;
+    if ((st = unsupported_objects(b, &u)) || (st = unsupported_classes(b, &u)) || (st = unsupported_in_tables(b, &u)))
+        return st;
+    if (b->cat->nunsupported)
+        qsort(b->cat->unsupported, b->cat->nunsupported, sizeof *b->cat->unsupported, cmp_unsupported);
     return B2P_OK;
 }
 
@@ -641,6 +1089,7 @@ b2p_status b2p_catalog_load(b2p_pages *src, b2p_catalog **out, b2p_error *err) {
     if (!st) st = index_tables(b);
     if (!st) st = build_schemas(b);
     if (!st) st = build_tables(b);
+    if (!st) st = build_objects(b);
     free(b->r.aus);
     free(b->r.rscols);
     if (st) {
@@ -654,6 +1103,7 @@ b2p_status b2p_catalog_load(b2p_pages *src, b2p_catalog **out, b2p_error *err) {
     b->cat->collation_id = b->r.boot.collation;
     b->cat->compat_level = b->r.boot.compat;
     b->cat->foreign_keys_incomplete = !b->t.have_objrefs;
+    b->cat->texts_unreadable = b->texts_unreadable;
     b->cat->internal = b->r.arena;
     *out = b->cat;
     free(b);
@@ -682,6 +1132,35 @@ const b2p_cat_column *b2p_table_column(const b2p_cat_table *t, int32_t column_id
     for (size_t i = 0; i < t->ncolumns; i++)
         if (t->columns[i].column_id == column_id) return &t->columns[i];
     return NULL;
+}
+
+const b2p_cat_module *b2p_catalog_find_module(const b2p_catalog *cat, const char *schema,
+                                              const char *name) {
+    for (size_t i = 0; i < cat->nmodules; i++)
+        if (!strcmp(cat->modules[i].schema, schema) && !strcmp(cat->modules[i].name, name))
+            return &cat->modules[i];
+    return NULL;
+}
+
+const char *b2p_module_kind_name(b2p_module_kind kind) {
+    switch (kind) {
+    case B2P_MODULE_VIEW: return "view";
+    case B2P_MODULE_PROCEDURE: return "procedure";
+    case B2P_MODULE_SCALAR_FUNCTION: return "scalar function";
+    case B2P_MODULE_INLINE_FUNCTION: return "inline table function";
+    case B2P_MODULE_TABLE_FUNCTION: return "table function";
+    case B2P_MODULE_TRIGGER: return "trigger";
+    }
+    return "?";
+}
+
+const char *b2p_type_kind_name(b2p_type_kind kind) {
+    return kind == B2P_TYPE_ALIAS ? "alias" : kind == B2P_TYPE_CLR ? "clr" : kind == B2P_TYPE_TABLE ? "table" : "?";
+}
+
+const char *b2p_compression_name(uint8_t level) {
+    static const char *const NAMES[] = {"none", "row", "page", "columnstore", "columnstore_archive"};
+    return level < sizeof NAMES / sizeof *NAMES ? NAMES[level] : "?";
 }
 
 uint64_t b2p_table_rows(const b2p_cat_table *t) {

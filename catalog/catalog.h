@@ -3,10 +3,14 @@
  * What this layer offers:
  *   - b2p_catalog_load(): bootstraps from the boot page (1:9) through sysallocunits and
  *     sysrscols to the other base tables (sysrowsets, sysschobjs, syscolpars, sysclsobjs,
- *     sysscalartypes, sysidxstats, sysiscols, sysobjvalues, syssingleobjrefs) and builds a
- *     model: schemas, user tables with their columns, keys, foreign keys, checks, defaults,
- *     indexes, and per table its partitions (row counts, physical column layout, allocation
- *     units) so that a row reader can find and decode the data pages.
+ *     sysscalartypes, sysidxstats, sysiscols, sysobjvalues, syssingleobjrefs, sysxprops,
+ *     sysftinds) and builds a model: schemas, user tables with their columns, keys, foreign
+ *     keys, checks, defaults, indexes, descriptions, and per table its storage (heap or
+ *     clustered) and partitions (row counts, compression, LOB / row-overflow data, physical
+ *     column layout, allocation units) so that a row reader can find and decode the data
+ *     pages; views, procedures, functions and triggers with their text (off-row text read
+ *     through its LOB chain); user-defined types; extended properties; and, by kind and name,
+ *     what the model does not represent yet (b2p_cat_unsupported).
  *   - b2p_type_name(): the SQL Server name of a system type id.
  *
  * Every base-table column is located through that base table's own sysrscols rows (leaf
@@ -60,7 +64,9 @@ typedef struct b2p_cat_partition {
     int32_t index_id;            /* 0 heap, 1 clustered */
     int32_t partition_number;
     uint64_t rows;               /* sysrowsets.rcrows */
-    uint8_t compression;         /* 0 none, 1 row, 2 page, 3/4 columnstore */
+    uint8_t compression;         /* 0 none, 1 row, 2 page, 3/4 columnstore (b2p_compression_name) */
+    bool has_lob;                /* a LOB_DATA unit with pages in use */
+    bool has_row_overflow;       /* a ROW_OVERFLOW_DATA unit with pages in use */
     size_t naus;
     b2p_cat_au *aus;
     size_t nrscols;
@@ -88,6 +94,9 @@ typedef struct b2p_cat_column {
     bool is_rowguidcol, is_sparse, is_hidden;
     char *default_name;          /* DEFAULT constraint, or NULL */
     char *default_text;
+    bool is_filestream;          /* varbinary(max) FILESTREAM: the data is outside the backup's
+                                  * data files (syscolpars.status 0x20) */
+    char *description;           /* extended property MS_Description, or NULL */
 } b2p_cat_column;
 
 typedef struct b2p_cat_index {
@@ -127,6 +136,12 @@ typedef struct b2p_cat_table {
     const char *schema;          /* points into the catalog's schema list */
     char *name;
     bool ms_shipped;             /* created by SQL Server itself (e.g. dbo.sysdiagrams) */
+    bool tools_support;          /* extended property microsoft_database_tools_support: an object
+                                  * of SSMS's own (dbo.sysdiagrams), left out by default later */
+    bool is_heap;                /* no clustered index: the rows live in a heap (index 0) */
+    bool is_memory_optimized;    /* In-Memory OLTP: no rows in the data files' pages */
+    bool has_filestream;         /* a FILESTREAM column */
+    char *description;           /* extended property MS_Description, or NULL */
     size_t ncolumns;
     b2p_cat_column *columns;     /* ordered by column_id */
     size_t nindexes;
@@ -138,6 +153,72 @@ typedef struct b2p_cat_table {
     size_t npartitions;
     b2p_cat_partition *partitions; /* of the heap or clustered index (index 0 or 1) */
 } b2p_cat_table;
+
+/* Views, procedures, functions and triggers (sysschobjs V, P, FN, IF, TF, TR). */
+typedef enum b2p_module_kind {
+    B2P_MODULE_VIEW,
+    B2P_MODULE_PROCEDURE,
+    B2P_MODULE_SCALAR_FUNCTION,  /* FN */
+    B2P_MODULE_INLINE_FUNCTION,  /* IF: inline table-valued */
+    B2P_MODULE_TABLE_FUNCTION,   /* TF: multi-statement table-valued */
+    B2P_MODULE_TRIGGER,
+} b2p_module_kind;
+
+/* Trigger events (b2p_cat_module.trigger_events). */
+enum { B2P_TRIGGER_INSERT = 1, B2P_TRIGGER_UPDATE = 2, B2P_TRIGGER_DELETE = 4 };
+
+typedef struct b2p_cat_module {
+    int32_t object_id;
+    b2p_module_kind kind;
+    const char *schema;
+    char *name;
+    char *definition;            /* the CREATE statement as submitted (sysobjvalues valclass 1,
+                                  * in-row or off-row), or NULL when not readable */
+    bool ms_shipped;
+    bool tools_support;          /* microsoft_database_tools_support: SSMS's diagram procedures */
+    char *description;           /* MS_Description, or NULL */
+    /* triggers */
+    int32_t parent_id;           /* the table (or view) the trigger is on; 0 for others */
+    bool disabled;
+    bool trigger_timing_known;   /* instead_of and trigger_events were read from the text */
+    bool instead_of;             /* INSTEAD OF, else AFTER (FOR) */
+    uint8_t trigger_events;      /* B2P_TRIGGER_* */
+} b2p_cat_module;
+
+/* User-defined types of sysscalartypes (id > 256). */
+typedef enum b2p_type_kind {
+    B2P_TYPE_ALIAS,              /* CREATE TYPE x FROM base: a base type with length/nullability */
+    B2P_TYPE_CLR,                /* an assembly type (xtype 240) */
+    B2P_TYPE_TABLE,              /* a user-defined table type (xtype 243): also "unsupported" */
+} b2p_type_kind;
+
+typedef struct b2p_cat_type {
+    int32_t type_id;
+    b2p_type_kind kind;
+    const char *schema;
+    char *name;
+    uint8_t xtype;               /* base system type */
+    const char *base_name;       /* b2p_type_name(xtype) */
+    int16_t max_length;          /* bytes, -1 = (max) */
+    uint8_t precision, scale;
+    bool nullable;
+} b2p_cat_type;
+
+/* An extended property (sysxprops). */
+typedef struct b2p_cat_xprop {
+    uint8_t class_;              /* 0 database, 1 object or column, 2 parameter, 3 schema, 7 index ... */
+    int32_t major_id, minor_id;  /* e.g. object id and column id (0: the object itself) */
+    char *name;
+    char *value;                 /* a string value as UTF-8; other types rendered as text; NULL */
+} b2p_cat_xprop;
+
+/* Something the catalog holds that the model cannot represent yet: never dropped silently. */
+typedef struct b2p_cat_unsupported {
+    const char *kind;            /* "sequence", "synonym", "table type", "partition function" ... */
+    const char *schema;          /* NULL when not schema-scoped */
+    char *name;
+    const char *detail;          /* a table's name for indexes / columns, or NULL */
+} b2p_cat_unsupported;
 
 typedef struct b2p_cat_schema {
     int32_t schema_id;
@@ -155,6 +236,17 @@ typedef struct b2p_catalog {
                                   * keys are listed without columns and referenced table */
     size_t ntables;
     b2p_cat_table *tables;       /* user tables (not those of schema sys), by schema then name */
+    size_t nmodules;
+    b2p_cat_module *modules;     /* user modules, by kind, schema, name */
+    size_t ntypes;
+    b2p_cat_type *types;         /* user-defined types, by schema and name */
+    size_t nxprops;
+    b2p_cat_xprop *xprops;       /* every extended property, in sysxprops order */
+    bool xprops_unreadable;      /* sysxprops could not be read: no descriptions */
+    size_t texts_unreadable;     /* definitions stored off-row whose LOB pages could not be read
+                                  * (a stripe missing): those texts are NULL */
+    size_t nunsupported;
+    b2p_cat_unsupported *unsupported; /* by kind, schema, name */
     void *internal;              /* owned allocations */
 } b2p_catalog;
 
@@ -172,6 +264,16 @@ const b2p_cat_column *b2p_table_column(const b2p_cat_table *t, int32_t column_id
 const b2p_cat_table *b2p_catalog_table_by_id(const b2p_catalog *cat, int32_t object_id);
 /* Sum of rows over the table's partitions. */
 uint64_t b2p_table_rows(const b2p_cat_table *t);
+
+/* The module with that schema and name, or NULL. */
+const b2p_cat_module *b2p_catalog_find_module(const b2p_catalog *cat, const char *schema,
+                                              const char *name);
+/* "view", "procedure", "scalar function", "inline table function", "table function", "trigger". */
+const char *b2p_module_kind_name(b2p_module_kind kind);
+/* "alias", "clr", "table". */
+const char *b2p_type_kind_name(b2p_type_kind kind);
+/* "none", "row", "page", "columnstore", "columnstore_archive", or "?" (sysrowsets.cmprlevel). */
+const char *b2p_compression_name(uint8_t level);
 
 /* "int", "nvarchar", ... for a system type id; "?" when unknown. */
 const char *b2p_type_name(uint8_t xtype);

@@ -80,15 +80,16 @@ static const bt_field COLPARS_FIELDS[] = {
 };
 
 /* sysclsobjs (64) */
-enum { CL_CLASS, CL_ID, CL_NAME };
+enum { CL_CLASS, CL_ID, CL_NAME, CL_TYPE };
 static const bt_field CLSOBJS_FIELDS[] = {
     [CL_CLASS] = {"class", 1, XT_TINYINT, false},
     [CL_ID] = {"id", 2, XT_INT, false},
     [CL_NAME] = {"name", 3, XT_NVARCHAR, false},
+    [CL_TYPE] = {"type", 5, XT_CHAR, true}, /* PF, PS, FG, FD, FL, ... */
 };
 
 /* sysscalartypes (50) */
-enum { ST_ID, ST_SCHID, ST_XTYPE, ST_LENGTH, ST_PREC, ST_SCALE, ST_NAME };
+enum { ST_ID, ST_SCHID, ST_XTYPE, ST_LENGTH, ST_PREC, ST_SCALE, ST_NAME, ST_STATUS };
 static const bt_field SCALARTYPES_FIELDS[] = {
     [ST_ID] = {"id", 1, XT_INT, false},
     [ST_SCHID] = {"schid", 2, XT_INT, false},
@@ -97,6 +98,24 @@ static const bt_field SCALARTYPES_FIELDS[] = {
     [ST_PREC] = {"prec", 6, XT_TINYINT, false},
     [ST_SCALE] = {"scale", 7, XT_TINYINT, false},
     [ST_NAME] = {"name", 3, XT_NVARCHAR, false},
+    [ST_STATUS] = {"status", 9, XT_INT, true}, /* 0x1 NOT NULL */
+};
+
+/* sysxprops (49): extended properties; found on the fixtures (2005 to 2022): class 1, id 2,
+ * subid 3, name 4, value 5 (sql_variant). */
+enum { XP_CLASS, XP_ID, XP_SUBID, XP_NAME, XP_VALUE };
+static const bt_field XPROPS_FIELDS[] = {
+    [XP_CLASS] = {"class", 1, XT_TINYINT, false},
+    [XP_ID] = {"id", 2, XT_INT, false},
+    [XP_SUBID] = {"subid", 3, XT_INT, false},
+    [XP_NAME] = {"name", 4, XT_NVARCHAR, false},
+    [XP_VALUE] = {"value", 5, XT_SQL_VARIANT, false},
+};
+
+/* sysftinds (25): one row per full-text index; id (column 1) is the table. */
+enum { FT_ID };
+static const bt_field FTINDS_FIELDS[] = {
+    [FT_ID] = {"id", 1, XT_INT, false},
 };
 
 /* sysidxstats (54) */
@@ -152,6 +171,8 @@ static const bt_def DEF_ROWSETCOLUMNS = BT_DEF("sysrowsetcolumns", 4, ROWSETCOLU
 static const bt_def DEF_ISCOLS = BT_DEF("sysiscols", 55, ISCOLS_FIELDS);
 static const bt_def DEF_OBJVALUES = BT_DEF("sysobjvalues", 60, OBJVALUES_FIELDS);
 static const bt_def DEF_CLSOBJS = BT_DEF("sysclsobjs", 64, CLSOBJS_FIELDS);
+static const bt_def DEF_XPROPS = BT_DEF("sysxprops", 49, XPROPS_FIELDS);
+static const bt_def DEF_FTINDS = BT_DEF("sysftinds", 25, FTINDS_FIELDS);
 static const bt_def DEF_SINGLEOBJREFS = BT_DEF("syssingleobjrefs", 74, OBJREFS_FIELDS);
 
 #endif

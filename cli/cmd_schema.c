@@ -1,4 +1,7 @@
-/* bak2pg schema: the tables of a backup's database, as the catalog describes them. */
+/* bak2pg schema: the tables of a backup's database, as the catalog describes them, then its
+ * views, procedures, functions and triggers with their text, its user-defined types, and by
+ * name everything the model does not represent yet ("unsupported"). */
+#include <fnmatch.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,12 +17,17 @@ static const char USAGE[] =
     "Reads the database catalog out of a full (or differential + full) backup and prints every\n"
     "user table the way psql's \\d would: columns with SQL Server type, nullability, identity,\n"
     "defaults and computed expressions, then indexes, primary and unique keys, check\n"
-    "constraints and foreign keys, and the partitions with their row counts and allocation\n"
-    "units. Nothing is restored and no SQL Server is needed.\n"
+    "constraints and foreign keys, descriptions (MS_Description), the storage (heap or clustered)\n"
+    "and the partitions with their row counts, compression and allocation units. Then the views,\n"
+    "procedures, functions and triggers with their source text, the user-defined types, and,\n"
+    "under \"Unsupported\", every object the catalog holds that bak2pg does not model yet\n"
+    "(sequences, synonyms, table types, partition schemes, full-text indexes, columnstore,\n"
+    "memory-optimized tables, FILESTREAM columns, ...). Nothing is restored and no SQL Server\n"
+    "is needed.\n"
     "\n"
     "options:\n"
-    "  --table PATTERN          only tables whose schema.name or name matches PATTERN\n"
-    "                           (shell wildcards: 'dbo.Order*', '*Customer*')\n"
+    "  --table PATTERN          only tables (and modules, types) whose schema.name or name\n"
+    "                           matches PATTERN (shell wildcards: 'dbo.Order*', '*Customer*')\n"
     "  --backup-set N           the backup set at position N (FILE = N); default: the last full\n"
     "  --allow-missing-stripes  read what is there when stripe files are missing (salvage)\n"
     "  --json                   one JSON document on stdout instead of text\n"
@@ -124,9 +132,20 @@ static void print_columns_text(const b2p_cat_table *t) {
 }
 
 static void print_table_text(const b2p_catalog *cat, const b2p_cat_table *t) {
-    printf("Table \"%s.%s\"  (%llu rows%s)\n", t->schema, t->name, (unsigned long long)b2p_table_rows(t),
-           t->ms_shipped ? "; created by SQL Server" : "");
+    printf("Table \"%s.%s\"  (%llu rows; %s%s%s%s%s)\n", t->schema, t->name, (unsigned long long)b2p_table_rows(t),
+           t->is_heap ? "heap" : "clustered", t->ms_shipped ? "; created by SQL Server" : "",
+           t->tools_support ? "; SSMS tools support object" : "",
+           t->is_memory_optimized ? "; memory-optimized: rows not in the data files" : "",
+           t->has_filestream ? "; FILESTREAM data not in the data files" : "");
+    if (t->description) printf("  Description: %s\n", t->description);
     print_columns_text(t);
+    bool described = false;
+    for (size_t i = 0; i < t->ncolumns; i++) {
+        if (!t->columns[i].description) continue;
+        if (!described) printf("Column descriptions:\n");
+        described = true;
+        printf("    %s: %s\n", t->columns[i].name ? t->columns[i].name : "?", t->columns[i].description);
+    }
     bool heading = false;
     for (size_t i = 0; i < t->nindexes; i++) {
         const b2p_cat_index *ix = &t->indexes[i];
@@ -164,9 +183,10 @@ static void print_table_text(const b2p_catalog *cat, const b2p_cat_table *t) {
     printf("Storage:\n");
     for (size_t i = 0; i < t->npartitions; i++) {
         const b2p_cat_partition *p = &t->partitions[i];
-        printf("    partition %d of %s: %llu rows, compression %u, rowset %llu\n", p->partition_number,
-               p->index_id ? "clustered index" : "heap", (unsigned long long)p->rows, p->compression,
-               (unsigned long long)p->rowset_id);
+        printf("    partition %d of %s: %llu rows, compression %s%s%s, rowset %llu\n", p->partition_number,
+               p->index_id ? "clustered index" : "heap", (unsigned long long)p->rows,
+               b2p_compression_name(p->compression), p->has_lob ? ", LOB data" : "",
+               p->has_row_overflow ? ", row-overflow data" : "", (unsigned long long)p->rowset_id);
         for (size_t k = 0; k < p->naus; k++)
             printf("      %-18s first %u:%u root %u:%u IAM %u:%u, %llu pages\n", au_type_name(p->aus[k].type),
                    p->aus[k].ref.first.file, p->aus[k].ref.first.page, p->aus[k].ref.root.file,
@@ -213,6 +233,8 @@ static void print_column_json(json *j, const b2p_cat_column *c) {
     json_kv_opt_string(j, "default_name", c->default_name);
     json_kv_opt_string(j, "default", c->default_text);
     json_kv_opt_string(j, "computed", c->computed);
+    json_kv_bool(j, "filestream", c->is_filestream);
+    json_kv_opt_string(j, "description", c->description);
     json_end_object(j);
 }
 
@@ -223,6 +245,11 @@ static void print_table_json(json *j, const b2p_catalog *cat, const b2p_cat_tabl
     json_kv_uint(j, "object_id", (uint32_t)t->object_id);
     json_kv_uint(j, "rows", b2p_table_rows(t));
     json_kv_bool(j, "ms_shipped", t->ms_shipped);
+    json_kv_bool(j, "tools_support", t->tools_support);
+    json_kv_string(j, "storage", t->is_heap ? "heap" : "clustered");
+    json_kv_bool(j, "memory_optimized", t->is_memory_optimized);
+    json_kv_bool(j, "filestream", t->has_filestream);
+    json_kv_opt_string(j, "description", t->description);
     json_key(j, "columns");
     json_begin_array(j);
     for (size_t i = 0; i < t->ncolumns; i++) print_column_json(j, &t->columns[i]);
@@ -279,7 +306,9 @@ static void print_table_json(json *j, const b2p_catalog *cat, const b2p_cat_tabl
         json_kv_uint(j, "partition_number", (uint32_t)p->partition_number);
         json_kv_uint(j, "index_id", (uint32_t)p->index_id);
         json_kv_uint(j, "rows", p->rows);
-        json_kv_uint(j, "compression", p->compression);
+        json_kv_string(j, "compression", b2p_compression_name(p->compression));
+        json_kv_bool(j, "has_lob", p->has_lob);
+        json_kv_bool(j, "has_row_overflow", p->has_row_overflow);
         json_key(j, "allocation_units");
         json_begin_array(j);
         for (size_t k = 0; k < p->naus; k++) {
@@ -294,6 +323,163 @@ static void print_table_json(json *j, const b2p_catalog *cat, const b2p_cat_tabl
     }
     json_end_array(j);
     json_end_object(j);
+}
+
+/* Whether "schema.name" or "name" matches the pattern (NULL: everything). */
+static bool name_selected(const char *schema, const char *name, const char *pattern) {
+    if (!pattern) return true;
+    char full[1024];
+    snprintf(full, sizeof full, "%s.%s", schema ? schema : "", name ? name : "");
+    return fnmatch(pattern, full, 0) == 0 || fnmatch(pattern, name ? name : "", 0) == 0;
+}
+
+static void trigger_events(const b2p_cat_module *m, char *buf, size_t len) {
+    snprintf(buf, len, "%s%s%s%s%s", m->instead_of ? "INSTEAD OF " : "AFTER ",
+             m->trigger_events & B2P_TRIGGER_INSERT ? "INSERT" : "",
+             (m->trigger_events & B2P_TRIGGER_INSERT) && (m->trigger_events & ~B2P_TRIGGER_INSERT) ? ", " : "",
+             m->trigger_events & B2P_TRIGGER_UPDATE ? "UPDATE" : "",
+             m->trigger_events & B2P_TRIGGER_DELETE ? ((m->trigger_events & B2P_TRIGGER_UPDATE) ? ", DELETE" : "DELETE") : "");
+}
+
+static void format_user_type(const b2p_cat_type *t, char *buf, size_t len) {
+    if (t->kind == B2P_TYPE_CLR) snprintf(buf, len, "CLR type");
+    else if (t->kind == B2P_TYPE_TABLE) snprintf(buf, len, "table type");
+    else if (b2p_type_has_length(t->xtype)) {
+        if (t->max_length < 0) snprintf(buf, len, "%s(max)", t->base_name);
+        else snprintf(buf, len, "%s(%d)", t->base_name, b2p_type_is_unicode(t->xtype) ? t->max_length / 2 : t->max_length);
+    } else if (b2p_type_has_precision(t->xtype)) snprintf(buf, len, "%s(%u,%u)", t->base_name, t->precision, t->scale);
+    else if (b2p_type_has_scale_only(t->xtype)) snprintf(buf, len, "%s(%u)", t->base_name, t->scale);
+    else snprintf(buf, len, "%s", t->base_name);
+}
+
+static void print_module_text(const b2p_catalog *cat, const b2p_cat_module *m) {
+    const char *kind = b2p_module_kind_name(m->kind);
+    printf("%c%s \"%s.%s\"", kind[0] - 32, kind + 1, m->schema, m->name);
+    if (m->kind == B2P_MODULE_TRIGGER) {
+        const b2p_cat_table *t = b2p_catalog_table_by_id(cat, m->parent_id);
+        char ev[64] = "events unknown";
+        if (m->trigger_timing_known) trigger_events(m, ev, sizeof ev);
+        printf(" on %s%s%s, %s%s", t ? t->schema : "?", t ? "." : "", t ? t->name : "", ev, m->disabled ? ", disabled" : "");
+    }
+    printf("%s%s\n", m->ms_shipped ? " (created by SQL Server)" : "", m->tools_support ? " (SSMS tools support object)" : "");
+    if (m->description) printf("  Description: %s\n", m->description);
+    if (m->definition) {
+        size_t n = strlen(m->definition);
+        printf("%s%s\n", m->definition, n && m->definition[n - 1] == '\n' ? "" : "\n");
+    } else printf("  (definition not readable)\n\n");
+}
+
+static void print_objects_text(const b2p_catalog *cat, const char *pattern) {
+    for (size_t i = 0; i < cat->nmodules; i++)
+        if (name_selected(cat->modules[i].schema, cat->modules[i].name, pattern)) print_module_text(cat, &cat->modules[i]);
+    bool heading = false;
+    for (size_t i = 0; i < cat->ntypes; i++) {
+        const b2p_cat_type *t = &cat->types[i];
+        if (!name_selected(t->schema, t->name, pattern)) continue;
+        if (!heading) printf("User-defined types:\n");
+        heading = true;
+        char base[80];
+        format_user_type(t, base, sizeof base);
+        printf("    \"%s.%s\" %s%s\n", t->schema, t->name, base, t->kind == B2P_TYPE_ALIAS && !t->nullable ? " not null" : "");
+    }
+    if (heading) printf("\n");
+    heading = false;
+    for (size_t i = 0; i < cat->nxprops && !pattern; i++) {
+        const b2p_cat_xprop *x = &cat->xprops[i];
+        /* descriptions and the SSMS marker are shown with their objects */
+        if (x->class_ == 1 && (!strcmp(x->name, "MS_Description") || !strcmp(x->name, "microsoft_database_tools_support")))
+            continue;
+        if (!heading) printf("Extended properties:\n");
+        heading = true;
+        if (x->class_ == 0) printf("    database: %s = %s\n", x->name, x->value ? x->value : "NULL");
+        else printf("    class %u, id %d, minor id %d: %s = %s\n", x->class_, x->major_id, x->minor_id, x->name,
+                    x->value ? x->value : "NULL");
+    }
+    if (heading) printf("\n");
+    if (cat->nunsupported) printf("Unsupported (in the catalog, not represented by bak2pg yet):\n");
+    for (size_t i = 0; i < cat->nunsupported; i++) {
+        const b2p_cat_unsupported *u = &cat->unsupported[i];
+        printf("    %s %s%s%s%s%s\n", u->kind, u->schema ? u->schema : "", u->schema ? "." : "", u->name,
+               u->detail ? " on " : "", u->detail ? u->detail : "");
+    }
+}
+
+static void print_objects_json(json *j, const b2p_catalog *cat, const char *pattern) {
+    json_key(j, "modules");
+    json_begin_array(j);
+    for (size_t i = 0; i < cat->nmodules; i++) {
+        const b2p_cat_module *m = &cat->modules[i];
+        if (!name_selected(m->schema, m->name, pattern)) continue;
+        json_begin_object(j);
+        json_kv_string(j, "kind", b2p_module_kind_name(m->kind));
+        json_kv_string(j, "schema", m->schema);
+        json_kv_string(j, "name", m->name);
+        json_kv_uint(j, "object_id", (uint32_t)m->object_id);
+        json_kv_bool(j, "ms_shipped", m->ms_shipped);
+        json_kv_bool(j, "tools_support", m->tools_support);
+        if (m->kind == B2P_MODULE_TRIGGER) {
+            const b2p_cat_table *t = b2p_catalog_table_by_id(cat, m->parent_id);
+            json_kv_opt_string(j, "table_schema", t ? t->schema : NULL);
+            json_kv_opt_string(j, "table", t ? t->name : NULL);
+            json_kv_bool(j, "enabled", !m->disabled);
+            json_key(j, "timing");
+            if (m->trigger_timing_known) json_string(j, m->instead_of ? "INSTEAD OF" : "AFTER");
+            else json_null(j);
+            json_key(j, "events");
+            json_begin_array(j);
+            if (m->trigger_events & B2P_TRIGGER_INSERT) json_string(j, "INSERT");
+            if (m->trigger_events & B2P_TRIGGER_UPDATE) json_string(j, "UPDATE");
+            if (m->trigger_events & B2P_TRIGGER_DELETE) json_string(j, "DELETE");
+            json_end_array(j);
+        }
+        json_kv_opt_string(j, "description", m->description);
+        json_kv_opt_string(j, "definition", m->definition);
+        json_end_object(j);
+    }
+    json_end_array(j);
+    json_key(j, "types");
+    json_begin_array(j);
+    for (size_t i = 0; i < cat->ntypes; i++) {
+        const b2p_cat_type *t = &cat->types[i];
+        if (!name_selected(t->schema, t->name, pattern)) continue;
+        char base[80];
+        format_user_type(t, base, sizeof base);
+        json_begin_object(j);
+        json_kv_string(j, "kind", b2p_type_kind_name(t->kind));
+        json_kv_string(j, "schema", t->schema);
+        json_kv_string(j, "name", t->name);
+        json_kv_string(j, "base", base);
+        json_kv_bool(j, "nullable", t->nullable);
+        json_end_object(j);
+    }
+    json_end_array(j);
+    json_key(j, "extended_properties");
+    json_begin_array(j);
+    for (size_t i = 0; i < cat->nxprops; i++) {
+        const b2p_cat_xprop *x = &cat->xprops[i];
+        json_begin_object(j);
+        json_kv_uint(j, "class", x->class_);
+        json_key(j, "major_id");
+        json_int(j, x->major_id);
+        json_key(j, "minor_id");
+        json_int(j, x->minor_id);
+        json_kv_string(j, "name", x->name);
+        json_kv_opt_string(j, "value", x->value);
+        json_end_object(j);
+    }
+    json_end_array(j);
+    json_key(j, "unsupported");
+    json_begin_array(j);
+    for (size_t i = 0; i < cat->nunsupported; i++) {
+        const b2p_cat_unsupported *u = &cat->unsupported[i];
+        json_begin_object(j);
+        json_kv_string(j, "kind", u->kind);
+        json_kv_opt_string(j, "schema", u->schema);
+        json_kv_string(j, "name", u->name);
+        json_kv_opt_string(j, "on", u->detail);
+        json_end_object(j);
+    }
+    json_end_array(j);
 }
 
 int cmd_schema(int argc, char **argv) {
@@ -326,9 +512,15 @@ int cmd_schema(int argc, char **argv) {
     }
     if (o.json) {
         json_end_array(&j);
+        print_objects_json(&j, cat, o.pattern);
         json_end_object(&j);
         json_finish(&j);
-    }
+    } else print_objects_text(cat, o.pattern);
+    if (cat->texts_unreadable)
+        fprintf(stderr, "bak2pg: %zu definitions are stored in LOB pages the backup does not hold: shown as not readable\n",
+                cat->texts_unreadable);
+    if (cat->xprops_unreadable)
+        fprintf(stderr, "bak2pg: sysxprops could not be read (a stripe missing?): no descriptions\n");
     int exit_code = 0;
     if (o.pattern && shown == 0) {
         fprintf(stderr, "bak2pg: no table matches '%s'\n", o.pattern);

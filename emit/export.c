@@ -12,7 +12,12 @@ enum {
     FLUSH_AT = 64 * 1024,
     MAX_COLUMNS = 4096,          /* SQL Server allows 1024 (30,000 with sparse column sets) */
     RSCOL_DROPPED = 0x2,
+    RSCOL_FILESTREAM = 0x20,
+    RSCOL_SPARSE = 0x100,
+    IX_CLUSTERED_COLUMNSTORE = 5,
+    IX_HASH = 7,                 /* memory-optimized tables only */
     XT_BIT = 104,
+    XT_XML = 241,
 };
 
 typedef struct exporter {
@@ -29,17 +34,52 @@ typedef struct exporter {
     b2p_buf line, text;
 } exporter;
 
+/* Storage whose rows are not in FixedVar / CD records of the data files' pages: the table is
+ * reported by name (the caller adds it) and the other tables still come out. */
 const char *b2p_export_unsupported(const b2p_cat_table *t) {
-    for (size_t i = 0; i < t->npartitions; i++) {
+    if (t->is_memory_optimized)
+        return "memory-optimized (In-Memory OLTP) table: its rows live in checkpoint files, not in data "
+               "pages (not decoded)";
+    for (size_t i = 0; i < t->npartitions; i++)
         if (t->partitions[i].compression > 2) return "columnstore storage (not decoded)";
+    for (size_t i = 0; i < t->nindexes; i++) {
+        if (t->indexes[i].type == IX_CLUSTERED_COLUMNSTORE) return "clustered columnstore storage (not decoded)";
+        if (t->indexes[i].type == IX_HASH)
+            return "memory-optimized (In-Memory OLTP) table (a hash index): its rows are not in data pages "
+                   "(not decoded)";
     }
+    bool filestream = t->has_filestream;
+    for (size_t i = 0; i < t->ncolumns && !filestream; i++) filestream = t->columns[i].is_filestream;
+    for (size_t i = 0; i < t->npartitions && !filestream; i++)
+        for (size_t k = 0; k < t->partitions[i].nrscols && !filestream; k++)
+            filestream = (t->partitions[i].rscols[k].status & RSCOL_FILESTREAM) != 0;
+    if (filestream)
+        return "FILESTREAM column: its values live in the FILESTREAM container, not in data pages (not "
+               "decoded)";
     return NULL;
 }
 
+/* A sparse column set: an xml column computed from the sparse columns, not stored (no sysrscols
+ * row, pages.md 5.4). The catalog has no flag for it (syscolpars.status 0x2000000 is not
+ * carried): it is recognised as an xml column without storage in a table with sparse columns. */
+static bool is_column_set(const b2p_cat_table *t, const b2p_cat_column *c) {
+    if (c->xtype != XT_XML || c->is_computed || t->npartitions == 0) return false;
+    bool sparse = false;
+    for (size_t i = 0; i < t->ncolumns && !sparse; i++) sparse = t->columns[i].is_sparse;
+    if (!sparse) return false;
+    const b2p_cat_partition *p = &t->partitions[0];
+    for (size_t k = 0; k < p->nrscols; k++)
+        if ((int32_t)p->rscols[k].column_id == c->column_id) return false;
+    return true;
+}
+
+/* Computed columns are left out, as PostgreSQL's COPY TO leaves out generated ones; so is a
+ * sparse column set: PostgreSQL has no column sets, and the sparse columns it renders as XML
+ * are exported one by one. */
 size_t b2p_export_columns(const b2p_cat_table *t, const b2p_cat_column **out, size_t max) {
     size_t n = 0;
     for (size_t i = 0; i < t->ncolumns && n < max; i++)
-        if (!t->columns[i].is_computed) out[n++] = &t->columns[i];
+        if (!t->columns[i].is_computed && !is_column_set(t, &t->columns[i])) out[n++] = &t->columns[i];
     return n;
 }
 
@@ -203,6 +243,11 @@ static b2p_status partition_layouts(exporter *x, const b2p_cat_partition *p, b2p
                             x->t->schema, x->t->name, x->cols[i]->name, p->partition_number);
         out[i] = found->layout;
         out[i].ti_len = found->max_length; /* compressed values are rebuilt to full length */
+        out[i].is_sparse = (found->status & RSCOL_SPARSE) != 0 || x->cols[i]->is_sparse;
+        out[i].column_id = (uint16_t)x->cols[i]->column_id;
+        /* TODO(catalog): a column added online with its default in metadata (rscol status 0x200)
+         * needs that default as native bytes (sysseobjvalues valclass 1, id = rowset id, subid =
+         * rscolid, a sql_variant) to set has_missing_default / missing_default here. */
     }
     return B2P_OK;
 }

@@ -150,6 +150,19 @@ typedef struct b2p_column_layout {
                               * char/binary types, precision | scale << 8 of decimal, scale of the
                               * time family. Only compressed rowsets need it (cdrecord.c): their
                               * values are stored trimmed and are rebuilt to the full length. */
+    /* Sparse columns (sysrscols status 0x100, pages.md 5.4): the value is not in the fixed area
+     * or the null bitmap but in the record's sparse vector, keyed by column_id; absent = NULL.
+     * leaf_offset and null_bit are then ignored. */
+    bool is_sparse;
+    uint16_t column_id;          /* syscolpars colid (the sparse vector's key) */
+    /* A column added later with its default kept in metadata (SQL Server 2012+ online ADD
+     * ... NOT NULL DEFAULT; sysrscols status 0x200, the value in sysseobjvalues valclass 1,
+     * id = rowset id, subid = rscolid, as a sql_variant). Rows written before the column
+     * existed (null_bit beyond the record's column count) get these bytes, in the column's
+     * uncompressed (FixedVar) encoding, instead of NULL. The bytes are the caller's. */
+    bool has_missing_default;
+    const uint8_t *missing_default;
+    size_t missing_default_len;
 } b2p_column_layout;
 
 /* The raw bytes of one column. For a bit column `bytes` points at the byte holding it and the
@@ -344,5 +357,39 @@ b2p_status b2p_cd_expand(const b2p_column_layout *c, const uint8_t *p, size_t le
  * very end is SQL Server's filler byte and is ignored. */
 b2p_status b2p_scsu_decode(const uint8_t *p, size_t len, uint8_t *out, size_t *out_len,
                            b2p_error *err);
+
+/* ---- sparse vectors (pages.md 5.4; sparse.c) ------------------------------------------- */
+
+/* A record's sparse vector: u16 0x0005, u16 count c, c u16 column ids, c u16 end offsets
+ * (relative to the vector's start), then the values in their uncompressed encoding. */
+typedef struct b2p_sparse_vector {
+    const uint8_t *data;          /* the vector's first byte (the 05 00 tag) */
+    size_t len;
+    uint16_t count;
+} b2p_sparse_vector;
+
+/* Checks a sparse vector of len bytes: tag, count, id and offset arrays inside it, end offsets
+ * non-decreasing and within len. B2P_ERR_CORRUPT (message without place) when it is not one. */
+b2p_status b2p_sparse_parse(const uint8_t *p, size_t len, b2p_sparse_vector *out, b2p_error *err);
+
+/* Finds the sparse vector of a FixedVar record: the last complex variable column that starts
+ * 05 00 (off-row pointers, LOB roots and a forwarded record's back pointer are passed over). *found = false when the
+ * record has none (every sparse column NULL). A column that starts 05 00 but is not a valid
+ * vector is B2P_ERR_CORRUPT. */
+b2p_status b2p_sparse_vector_find(const b2p_record *r, b2p_sparse_vector *out, bool *found,
+                                  b2p_error *err);
+
+/* The value of column_id in the vector; false when absent (NULL). */
+bool b2p_sparse_get(const b2p_sparse_vector *v, uint16_t column_id, const uint8_t **out,
+                    size_t *len);
+
+/* ---- one off-row value (lob.c) ------------------------------------------------------ */
+
+/* Reassembles the off-row value whose in-record pointer is ptr[0..len): a row-overflow pointer
+ * (0x02) or in-row LOB root (0x04), whose announced length is checked, or a 16-byte text
+ * pointer. *out is malloc'd (the caller frees it), *out_len its length. Missing pages are
+ * B2P_ERR_NOT_FOUND, damage B2P_ERR_CORRUPT; messages name the page and slot. */
+b2p_status b2p_lob_value(b2p_pages *src, const uint8_t *ptr, size_t len, uint8_t **out, size_t *out_len,
+                         b2p_error *err);
 
 #endif

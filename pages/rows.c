@@ -3,6 +3,10 @@
  *   - row-overflow pointers (complex, first byte 0x02): one link to a DATA fragment;
  *   - in-row LOB roots (complex, 0x04) of (max) types and xml: links to DATA / INTERNAL records;
  *   - 16-byte text pointers of text / ntext / image: RID of a SMALL_ROOT or LARGE_ROOT_YUKON.
+ * Every 12-byte link's cumulative size is checked as the value is assembled, and nothing beyond
+ * it is ever appended, so damaged or looping chains fail as CORRUPT naming the page.
+ * Sparse columns come from the record's sparse vector (sparse.c, pages.md 5.4); a column added
+ * after a row was written gets its metadata default when the layout carries one (pages.md 4.2).
  * Heap scans deliver forwarded records where they live and skip forwarding stubs, so each row
  * comes once. Values are assembled into one scratch buffer per row: no size limit but memory. */
 #include <stdio.h>
@@ -16,7 +20,8 @@ enum {
     ROOT_HEADER = 12,            /* in-row root / row-overflow pointer header */
     TEXT_POINTER_SIZE = 16,
     MAX_LOB_DEPTH = 16,          /* LOB trees are a few levels deep; more is damage */
-    MAX_LOB_FRAGMENTS = 1 << 24, /* per value: 16 M fragments is ~128 GB; more is a loop */
+    MAX_LOB_FRAGMENTS = 1 << 20, /* per value: 1 M fragments is ~8 GB (SQL Server's limit is
+                                  * 2 GB, ~270 k fragments); more is a loop */
     LOB_SMALL_ROOT = 0,
     LOB_INTERNAL = 2,
     LOB_DATA = 3,
@@ -54,7 +59,12 @@ typedef struct row_scan {
     uint8_t lob_page[B2P_PAGE_SIZE];
     rid lob_cached;              /* which page lob_page holds (page 0 of file 0: none) */
     uint64_t fragments;          /* of the value being assembled */
+    size_t start, limit;         /* where the value began in the scratch buffer, and the length
+                                  * the links being followed announce (SIZE_MAX: unknown) */
     b2p_row_where where;
+    bool sparse_read;            /* the current record's sparse vector was looked for ... */
+    bool sparse_found;
+    b2p_sparse_vector sparse;    /* ... and here it is */
     b2p_cd_record cd;            /* compressed rowsets: the record being read ... */
     b2p_cd_page cd_page;         /* ... its page's anchor and dictionary (PAGE) ... */
     uint8_t *cd_tmp;             /* ... and room for a value rebuilt from its anchor prefix */
@@ -81,6 +91,10 @@ static b2p_status scratch_reserve(row_scan *s, size_t n) {
 }
 
 static b2p_status scratch_append(row_scan *s, const uint8_t *p, size_t n) {
+    if (n > s->limit - s->buf.len) /* never assemble more than the pointers announce */
+        return b2p_fail(s->err, B2P_ERR_CORRUPT, "row at %u:%u slot %u: LOB data longer than its links' "
+                        "cumulative sizes say (%zu bytes)", s->where.file, s->where.page, s->where.slot,
+                        s->limit - s->start);
     b2p_status st = scratch_reserve(s, n);
     if (st) return st;
     memcpy(s->buf.p + s->buf.len, p, n);
@@ -105,6 +119,8 @@ static b2p_status lob_record(row_scan *s, rid r, const uint8_t **fixed, size_t *
     if (type != B2P_PAGE_TEXT_MIX && type != B2P_PAGE_TEXT_TREE && type != B2P_PAGE_DATA)
         return b2p_fail(s->err, B2P_ERR_CORRUPT, "page %u:%u: type %u, expected a LOB page (3 or 4)",
                         r.file, r.page, type);
+    if (slots > (B2P_PAGE_SIZE - B2P_PAGE_HEADER_SIZE) / 2) /* a slot array larger than the page */
+        return b2p_fail(s->err, B2P_ERR_CORRUPT, "page %u:%u: %u slots cannot fit in a page", r.file, r.page, slots);
     if (r.slot >= slots)
         return b2p_fail(s->err, B2P_ERR_CORRUPT, "page %u:%u: LOB slot %u, the page has %u slots",
                         r.file, r.page, r.slot, slots);
@@ -125,15 +141,46 @@ static b2p_status lob_record(row_scan *s, rid r, const uint8_t **fixed, size_t *
 static b2p_status lob_tree(row_scan *s, rid r, unsigned depth);
 
 /* Follows n links of `size` bytes each starting at p (RID at +rid_at), in order. The links are
- * copied first: reading a child replaces the cached page the links live on. */
+ * copied first: reading a child replaces the cached page the links live on. 12-byte links
+ * (in-row roots, row-overflow pointers, LARGE_ROOT_YUKON) start with the cumulative size of the
+ * data through that link, counted from the node's first byte: each child must bring exactly
+ * its share, and may not bring more while it is being read. */
 static b2p_status follow_links(row_scan *s, const uint8_t *p, size_t n, size_t size, size_t rid_at,
                                unsigned depth) {
     rid *kids = malloc(n ? n * sizeof *kids : 1);
-    if (!kids) return b2p_fail(s->err, B2P_ERR_NOMEM, "out of memory");
-    for (size_t i = 0; i < n; i++) kids[i] = rid_read(p + i * size + rid_at);
+    uint32_t *ends = malloc(n ? n * sizeof *ends : 1);
+    if (!kids || !ends) {
+        free(kids);
+        free(ends);
+        return b2p_fail(s->err, B2P_ERR_NOMEM, "out of memory");
+    }
+    bool sized = size == LINK_SIZE;
+    for (size_t i = 0; i < n; i++) {
+        kids[i] = rid_read(p + i * size + rid_at);
+        ends[i] = sized ? b2p_le32(p + i * size) : 0;
+    }
+    size_t base = s->buf.len, outer = s->limit;
     b2p_status st = B2P_OK;
-    for (size_t i = 0; i < n && !st; i++) st = lob_tree(s, kids[i], depth + 1);
+    for (size_t i = 0; i < n && !st; i++) {
+        if (sized) {
+            if ((i && ends[i] < ends[i - 1]) || ends[i] > outer - base) {
+                st = b2p_fail(s->err, B2P_ERR_CORRUPT, "row at %u:%u slot %u: LOB link %zu to page %u:%u "
+                              "slot %u: cumulative size %u inconsistent with its neighbours", s->where.file,
+                              s->where.page, s->where.slot, i, kids[i].file, kids[i].page, kids[i].slot, ends[i]);
+                break;
+            }
+            s->limit = base + ends[i];
+        }
+        st = lob_tree(s, kids[i], depth + 1);
+        if (!st && sized && s->buf.len != base + ends[i])
+            st = b2p_fail(s->err, B2P_ERR_CORRUPT, "row at %u:%u slot %u: LOB link %zu to page %u:%u slot %u "
+                          "brought %zu bytes, its cumulative size says %llu", s->where.file, s->where.page,
+                          s->where.slot, i, kids[i].file, kids[i].page, kids[i].slot, s->buf.len - base,
+                          (unsigned long long)ends[i]);
+    }
+    s->limit = outer;
     free(kids);
+    free(ends);
     return st;
 }
 
@@ -157,14 +204,14 @@ static b2p_status lob_tree(row_scan *s, rid r, unsigned depth) {
         return scratch_append(s, f + 16, n);
     }
     case LOB_INTERNAL: { /* cur links @12, 16-byte entries @16: offset u64, RID */
-        size_t n = b2p_le16(f + 12);
-        if (16 + n * 16 > len) break;
+        size_t n = len >= 16 ? b2p_le16(f + 12) : 0;
+        if (len < 16 || 16 + n * 16 > len) break;
         return follow_links(s, f + 16, n, 16, 8, depth);
     }
     case LOB_LARGE_ROOT_SHILOH: /* SQL Server 2000's root: the same layout, seen in databases */
     case LOB_LARGE_ROOT_YUKON: { /* attached from 2000. cur links @12, 12-byte entries @20: size u32, RID */
-        size_t n = b2p_le16(f + 12);
-        if (20 + n * LINK_SIZE > len) break;
+        size_t n = len >= 20 ? b2p_le16(f + 12) : 0;
+        if (len < 20 || 20 + n * LINK_SIZE > len) break;
         return follow_links(s, f + 20, n, LINK_SIZE, 4, depth);
     }
     case LOB_NULL:
@@ -181,6 +228,8 @@ static b2p_status lob_tree(row_scan *s, rid r, unsigned depth) {
 static b2p_status off_row_value(row_scan *s, const uint8_t *v, size_t len) {
     size_t start = s->buf.len;
     s->fragments = 0;
+    s->start = start;
+    s->limit = SIZE_MAX;
     b2p_status st;
     uint64_t expected;
     if (v[0] == 0x02 || v[0] == 0x04) { /* row-overflow pointer or in-row LOB root */
@@ -210,18 +259,52 @@ static bool is_text_pointer_type(uint8_t xtype) {
     return xtype == XT_TEXT || xtype == XT_NTEXT || xtype == XT_IMAGE;
 }
 
+/* Adds the row's place to a message from a layer that does not know it. */
+static b2p_status fail_at_row(row_scan *s, b2p_status st, const char *what) {
+    char inner[sizeof s->err->msg];
+    snprintf(inner, sizeof inner, "%s", s->err->msg);
+    return b2p_fail(s->err, st, "row at %u:%u slot %u: %s: %s", s->where.file, s->where.page,
+                    s->where.slot, what, inner);
+}
+
+/* A sparse column: its bytes from the record's sparse vector (looked for once per record);
+ * absent is NULL. */
+static b2p_status sparse_column(row_scan *s, const b2p_record *rec, const b2p_column_layout *c,
+                                b2p_column_bytes *out) {
+    memset(out, 0, sizeof *out);
+    if (!s->sparse_read) {
+        b2p_status st = b2p_sparse_vector_find(rec, &s->sparse, &s->sparse_found, s->err);
+        if (st) return fail_at_row(s, st, "sparse vector");
+        s->sparse_read = true;
+    }
+    out->is_null = !s->sparse_found || !b2p_sparse_get(&s->sparse, c->column_id, &out->bytes, &out->len);
+    if (!out->is_null && c->is_bit && out->len < 1)
+        return b2p_fail(s->err, B2P_ERR_CORRUPT, "row at %u:%u slot %u: sparse bit column %u has no byte",
+                        s->where.file, s->where.page, s->where.slot, c->column_id);
+    if (!out->is_null && !c->is_bit && c->fixed_len && out->len != c->fixed_len)
+        return b2p_fail(s->err, B2P_ERR_CORRUPT, "row at %u:%u slot %u: sparse column %u holds %zu bytes, "
+                        "its type has %u", s->where.file, s->where.page, s->where.slot, c->column_id, out->len,
+                        c->fixed_len);
+    return B2P_OK;
+}
+
 /* Fills cell i from the record; values that need assembling go to the scratch buffer. */
 static b2p_status read_cell(row_scan *s, const b2p_record *rec, size_t i) {
     const b2p_column_layout *c = &s->rs->cols[i];
-    b2p_column_bytes cb;
-    b2p_status st = b2p_record_column(rec, c, &cb, s->err);
-    if (st) return st;
     b2p_cell *cell = &s->cells[i];
-    *cell = (b2p_cell){.bytes = cb.bytes, .len = cb.len, .is_null = cb.is_null};
     s->assembled[i] = false;
+    if (c->has_missing_default && c->null_bit > rec->ncols) {
+        /* written before the column was added: its default lives in metadata (pages.md 4.2) */
+        *cell = (b2p_cell){.bytes = c->missing_default, .len = c->missing_default_len};
+        return B2P_OK;
+    }
+    b2p_column_bytes cb;
+    b2p_status st = c->is_sparse ? sparse_column(s, rec, c, &cb) : b2p_record_column(rec, c, &cb, s->err);
+    if (st) return st;
+    *cell = (b2p_cell){.bytes = cb.bytes, .len = cb.len, .is_null = cb.is_null};
     if (cb.is_null) return B2P_OK;
     if (c->is_bit) {
-        uint8_t bit = (uint8_t)((cb.bytes[0] >> c->bit_pos) & 1);
+        uint8_t bit = (uint8_t)((cb.bytes[0] >> (c->is_sparse ? 0 : c->bit_pos)) & 1);
         s->offsets[i] = s->buf.len;
         s->assembled[i] = true;
         cell->len = 1;
@@ -262,11 +345,19 @@ static b2p_status read_cd_cell(row_scan *s, size_t i) {
     const b2p_column_layout *c = &s->rs->cols[i];
     b2p_cell *cell = &s->cells[i];
     s->assembled[i] = false;
+    if (c->is_sparse) /* where a CD record keeps sparse columns is not known (no fixture) */
+        return b2p_fail(s->err, B2P_ERR_UNSUPPORTED, "row at %u:%u slot %u: sparse column %u in a compressed "
+                        "partition, which bak2pg does not read", s->where.file, s->where.page, s->where.slot,
+                        c->column_id);
     uint16_t k = b2p_cd_ordinal(c);
     if (k == UINT16_MAX)
         return b2p_fail(s->err, B2P_ERR_CORRUPT, "row at %u:%u slot %u: a column without a null bit in a "
                         "compressed partition (its CD position is unknown)", s->where.file, s->where.page,
                         s->where.slot);
+    if (c->has_missing_default && k >= s->cd.ncols) { /* added later, default in metadata */
+        *cell = (b2p_cell){.bytes = c->missing_default, .len = c->missing_default_len};
+        return B2P_OK;
+    }
     b2p_cd_value v;
     b2p_status st = b2p_cd_value_get(&s->cd_page, &s->cd, k, s->cd_tmp, &v, &s->where, s->err);
     if (st) return st;
@@ -335,6 +426,7 @@ static int on_page(void *ctx, const uint8_t page[B2P_PAGE_SIZE], const b2p_page_
         }
         s->where = (b2p_row_where){.file = h->self.file, .page = h->self.page, .slot = slot};
         s->buf.len = 0;
+        s->sparse_read = false;
         for (size_t i = 0; i < s->rs->ncols; i++) {
             st = read_cell(s, &rec, i);
             if (st) return (int)st;
@@ -353,7 +445,8 @@ b2p_status b2p_rows_scan(b2p_pages *src, const b2p_rowset_ref *rs, b2p_row_fn fn
     b2p_row_stats local = {0};
     row_scan *s = calloc(1, sizeof *s);
     if (!s) return b2p_fail(err, B2P_ERR_NOMEM, "out of memory");
-    *s = (row_scan){.src = src, .rs = rs, .fn = fn, .ctx = ctx, .err = err, .stats = stats ? stats : &local};
+    *s = (row_scan){.src = src, .rs = rs, .fn = fn, .ctx = ctx, .err = err, .stats = stats ? stats : &local,
+                    .limit = SIZE_MAX};
     size_t n = rs->ncols ? rs->ncols : 1;
     s->cells = calloc(n, sizeof *s->cells);
     s->offsets = calloc(n, sizeof *s->offsets);
