@@ -34,6 +34,7 @@ static const char USAGE[] =
     "                             dbo goes to public unless mapped)\n"
     "  --compress zstd            compress the data files (load.sql decompresses with zstd -dc)\n"
     "  --no-single-transaction    load each script and table in its own transaction\n"
+    "  --include-ssms-tables      also convert SSMS's own tables (dbo.sysdiagrams), left out by default\n"
     "  --nul error|strip|replace  text holding NUL characters (see bak2pg dump --help)\n"
     "  --backup-set N             the backup set at position N (FILE = N)\n"
     "  --allow-missing-stripes    salvage: convert what is there when stripe files are missing\n"
@@ -52,7 +53,7 @@ typedef struct convert_opts {
     size_t ninclude, nexclude;
     const char *map_from[MAX_PATTERNS], *map_to[MAX_PATTERNS];
     b2p_naming_options naming;
-    bool zstd, single_transaction, allow_missing;
+    bool zstd, single_transaction, allow_missing, include_ssms;
     int backup_set;
     b2p_export_options ex;
 } convert_opts;
@@ -79,6 +80,7 @@ static int parse_args(int argc, char **argv, convert_opts *o) {
         {"schema-map", required_argument, NULL, 'S'},   {"compress", required_argument, NULL, 'z'},
         {"no-single-transaction", no_argument, NULL, 'T'}, {"nul", required_argument, NULL, 'n'},
         {"backup-set", required_argument, NULL, 'b'},   {"allow-missing-stripes", no_argument, NULL, 'm'},
+        {"include-ssms-tables", no_argument, NULL, 'I'},
         {"help", no_argument, NULL, 'h'},               {NULL, 0, NULL, 0},
     };
     int c, rc = 0;
@@ -93,6 +95,7 @@ static int parse_args(int argc, char **argv, convert_opts *o) {
         case 'S': rc = add_schema_map(o, optarg); break;
         case 'T': o->single_transaction = false; break;
         case 'm': o->allow_missing = true; break;
+        case 'I': o->include_ssms = true; break;
         case 'z':
             if (strcmp(optarg, "zstd") != 0) rc = cli_usage_error("convert", "--compress takes zstd, not '%s'", optarg);
             o->zstd = true;
@@ -373,7 +376,7 @@ static b2p_status select_tables(run *r) {
     for (size_t i = 0; i < cat->ntables; i++) {
         const b2p_cat_table *t = &cat->tables[i];
         r->selected[i] = (!r->o->ninclude || matches_any(t, r->o->include, r->o->ninclude)) &&
-                         !matches_any(t, r->o->exclude, r->o->nexclude);
+                         !matches_any(t, r->o->exclude, r->o->nexclude) && (r->o->include_ssms || !t->tools_support);
     }
     r->norder = b2p_load_order(cat, r->selected, r->order);
     for (size_t i = 0; i < r->norder; i++) r->prog.rows_total += b2p_table_rows(&cat->tables[r->order[i]]);

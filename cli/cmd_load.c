@@ -23,6 +23,7 @@ static const char USAGE[] =
     "  --table PATTERN            only these tables (schema.name or name, shell wildcards; repeatable)\n"
     "  --exclude-table PATTERN    not these tables (repeatable)\n"
     "  --keep-case                keep identifiers' case (quoted) instead of folding to lower case\n"
+    "  --include-ssms-tables      also load SSMS's own tables (dbo.sysdiagrams), left out by default\n"
     "  --schema-map FROM=TO       put SQL Server schema FROM into PostgreSQL schema TO (repeatable)\n"
     "  --nul error|strip|replace  text holding NUL characters (see bak2pg dump --help)\n"
     "  --backup-set N             the backup set at position N (FILE = N)\n"
@@ -46,7 +47,7 @@ typedef struct load_opts {
     size_t ninclude, nexclude;
     const char *map_from[MAX_PATTERNS], *map_to[MAX_PATTERNS];
     b2p_naming_options naming;
-    bool allow_missing;
+    bool allow_missing, include_ssms;
     int backup_set;
     b2p_export_options ex;
 } load_opts;
@@ -63,6 +64,7 @@ static int parse_args(int argc, char **argv, load_opts *o) {
         {"exclude-table", required_argument, NULL, 'x'}, {"keep-case", no_argument, NULL, 'k'},
         {"schema-map", required_argument, NULL, 'S'},   {"nul", required_argument, NULL, 'n'},
         {"backup-set", required_argument, NULL, 'b'},   {"allow-missing-stripes", no_argument, NULL, 'm'},
+        {"include-ssms-tables", no_argument, NULL, 'I'},
         {"help", no_argument, NULL, 'h'},               {NULL, 0, NULL, 0},
     };
     int c, rc = 0;
@@ -74,6 +76,7 @@ static int parse_args(int argc, char **argv, load_opts *o) {
         case 'x': rc = add_to(o->exclude, &o->nexclude, optarg); break;
         case 'k': o->naming.keep_case = true; break;
         case 'm': o->allow_missing = true; break;
+        case 'I': o->include_ssms = true; break;
         case 'S': {
             char *eq = strchr(optarg, '=');
             if (!eq || eq == optarg || !eq[1]) return cli_usage_error("load", "--schema-map takes FROM=TO, not '%s'", optarg);
@@ -134,7 +137,7 @@ static bool *select_tables(const b2p_catalog *cat, const load_opts *o) {
         bool in = !o->ninclude, out = false;
         for (size_t k = 0; k < o->ninclude; k++) in |= cli_table_selected(&cat->tables[i], o->include[k]);
         for (size_t k = 0; k < o->nexclude; k++) out |= cli_table_selected(&cat->tables[i], o->exclude[k]);
-        sel[i] = in && !out;
+        sel[i] = in && !out && (o->include_ssms || !cat->tables[i].tools_support);
     }
     return sel;
 }

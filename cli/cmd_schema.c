@@ -60,14 +60,9 @@ static int parse_args(int argc, char **argv, schema_opts *o) {
         case 'j': o->json = true; break;
         case 't': o->pattern = optarg; break;
         case 'm': o->allow_missing = true; break;
-        case 'b': {
-            char *end;
-            long n = strtol(optarg, &end, 10);
-            if (*end || n < 1 || n > 65535)
-                return cli_usage_error("schema", "--backup-set takes a position from 1 to 65535, not '%s'", optarg);
-            o->backup_set = (int)n;
+        case 'b':
+            if (cli_parse_backup_set("schema", optarg, &o->backup_set)) return B2P_ERR_USAGE;
             break;
-        }
         case 'h': fputs(USAGE, stdout); return -1;
         default: return cli_usage_error("schema", "unknown option");
         }

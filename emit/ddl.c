@@ -206,6 +206,48 @@ static b2p_status own_sequences(ddl *d, const b2p_cat_table *t) {
     return st;
 }
 
+/* The alias type (CREATE TYPE x FROM base) a column is declared with, or NULL. */
+static const b2p_cat_type *alias_type_of(const ddl *d, const b2p_cat_column *c) {
+    for (size_t i = 0; i < d->cat->ntypes; i++) {
+        const b2p_cat_type *ty = &d->cat->types[i];
+        if (ty->kind == B2P_TYPE_ALIAS && ty->type_id == c->user_type_id) return ty;
+    }
+    return NULL;
+}
+
+/* Appends the domain standing for alias type ty: "schema"."name". */
+static b2p_status put_domain(ddl *d, const b2p_cat_type *ty) {
+    char schema[128], name[128];
+    b2p_names_map_schema(d->nm, ty->schema, schema, sizeof schema);
+    b2p_names_fold(d->nm, ty->name, name, sizeof name);
+    b2p_status st = put_ident(d, schema);
+    if (!st) st = put(d, ".");
+    return st ? st : put_ident(d, name);
+}
+
+/* CREATE DOMAIN for every alias type a selected table uses (nullability stays with each column,
+ * as SQL Server's alias-type nullability is only a column default). */
+static b2p_status create_domains(ddl *d) {
+    b2p_status st = B2P_OK;
+    for (size_t i = 0; i < d->cat->ntypes && !st; i++) {
+        const b2p_cat_type *ty = &d->cat->types[i];
+        bool used = false;
+        for (size_t k = 0; k < d->cat->ntables && !used && ty->kind == B2P_TYPE_ALIAS; k++) {
+            const b2p_cat_table *t = &d->cat->tables[k];
+            for (size_t c = 0; c < t->ncolumns && !used && selected(d, t); c++) used = t->columns[c].user_type_id == ty->type_id;
+        }
+        if (!used) continue;
+        b2p_cat_column base = {.xtype = ty->xtype, .max_length = ty->max_length, .precision = ty->precision, .scale = ty->scale};
+        char tbuf[64];
+        st = put(d, "CREATE DOMAIN ");
+        if (!st) st = put_domain(d, ty);
+        if (!st) st = put(d, " AS ");
+        if (!st) st = put(d, b2p_pg_type(&base, tbuf, sizeof tbuf));
+        if (!st) st = put(d, ";\n");
+    }
+    return st;
+}
+
 /* One column definition; false in *keep when the column is left out (an untranslatable computed
  * column: its values are not stored, and PostgreSQL's COPY leaves generated columns out). */
 static b2p_status column_def(ddl *d, const b2p_cat_table *t, const b2p_cat_column *c, bool first, bool *keep) {
@@ -224,7 +266,8 @@ static b2p_status column_def(ddl *d, const b2p_cat_table *t, const b2p_cat_colum
     b2p_status st = put(d, first ? "\n    " : ",\n    ");
     if (!st) st = put_column(d, t, c->column_id);
     if (!st) st = put(d, " ");
-    if (!st) st = put(d, type);
+    const b2p_cat_type *alias = c->is_computed || c->is_identity ? NULL : alias_type_of(d, c);
+    if (!st) st = alias ? put_domain(d, alias) : put(d, type);
     if (!st && c->is_computed) {
         st = put(d, " GENERATED ALWAYS AS (");
         if (!st) st = b2p_buf_append(&d->sql, d->tmp.data, d->tmp.len, d->err);
@@ -283,6 +326,7 @@ b2p_status b2p_write_pre_data(const b2p_catalog *cat, const b2p_names *nm, const
         if (!st) st = put_ident(&d, schema);
         if (!st) st = put(&d, ";\n");
     }
+    if (!st) st = create_domains(&d);
     if (!st) st = flush(&d);
     for (size_t i = 0; i < cat->ntables && !st; i++)
         if (selected(&d, &cat->tables[i])) st = create_table(&d, &cat->tables[i]);
@@ -478,7 +522,50 @@ static b2p_status identity_restart(ddl *d, const b2p_cat_table *t, const b2p_cat
     return st;
 }
 
-static b2p_status comments_of(ddl *d, const b2p_cat_table *t);
+/* Appends s as a string literal (standard_conforming_strings is on: only quotes double). */
+static b2p_status put_literal(ddl *d, const char *s) {
+    b2p_status st = put(d, "'");
+    for (; *s && !st; s++) st = *s == '\'' ? put(d, "''") : b2p_buf_append(&d->sql, s, 1, d->err);
+    return st ? st : put(d, "'");
+}
+
+/* COMMENT ON TABLE / COLUMN from the MS_Description extended properties. */
+static b2p_status comments_of(ddl *d, const b2p_cat_table *t) {
+    b2p_status st = B2P_OK;
+    if (t->description) {
+        st = put(d, "COMMENT ON TABLE ");
+        if (!st) st = put_table(d, t);
+        if (!st) st = put(d, " IS ");
+        if (!st) st = put_literal(d, t->description);
+        if (!st) st = put(d, ";\n");
+    }
+    for (size_t i = 0; i < t->ncolumns && !st; i++) {
+        const b2p_cat_column *c = &t->columns[i];
+        if (!c->description || (c->is_computed && !c->computed)) continue;
+        st = put(d, "COMMENT ON COLUMN ");
+        if (!st) st = put_table(d, t);
+        if (!st) st = put(d, ".");
+        if (!st) st = put_column(d, t, c->column_id);
+        if (!st) st = put(d, " IS ");
+        if (!st) st = put_literal(d, c->description);
+        if (!st) st = put(d, ";\n");
+    }
+    return st;
+}
+
+
+/* Views, procedures, functions and triggers are T-SQL programs: their sources go to review.sql for
+ * a person to port (SSMS's own diagram procedures are left out). */
+static void review_modules(ddl *d) {
+    for (size_t i = 0; i < d->cat->nmodules; i++) {
+        const b2p_cat_module *m = &d->cat->modules[i];
+        if (m->ms_shipped || m->tools_support) continue;
+        char what[600];
+        snprintf(what, sizeof what, "%s %s.%s", b2p_module_kind_name(m->kind), m->schema, m->name);
+        review(d, NULL, what, m->definition, m->definition ? "T-SQL code is not translated: port it to PL/pgSQL or SQL by hand"
+                                                            : "its definition could not be read");
+    }
+}
 
 b2p_status b2p_write_post_data(const b2p_catalog *cat, const b2p_names *nm, const b2p_ddl_options *opt, FILE *out,
                                FILE *review_out, b2p_ddl_stats *stats, b2p_error *err) {
@@ -498,15 +585,10 @@ b2p_status b2p_write_post_data(const b2p_catalog *cat, const b2p_names *nm, cons
         if (!st) st = flush(&d);
     }
     if (!st) st = flush(&d);
+    review_modules(&d);
     b2p_buf_free(&d.sql);
     b2p_buf_free(&d.tmp);
     return st;
-}
-
-static b2p_status comments_of(ddl *d, const b2p_cat_table *t) {
-    (void)d;
-    (void)t; /* MS_Description comments: added with the catalog's extended properties */
-    return B2P_OK;
 }
 
 /* ---- load order ------------------------------------------------------------------------- */

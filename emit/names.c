@@ -105,6 +105,13 @@ static char *map_schema(const b2p_names *nm, const char *schema) {
     return dup_folded(nm, schema);
 }
 
+const char *b2p_names_map_schema(const b2p_names *nm, const char *schema, char *out, size_t len) {
+    char *m = map_schema(nm, schema);
+    snprintf(out, len, "%s", m ? m : schema);
+    free(m);
+    return out;
+}
+
 static b2p_status collision(b2p_error *err, const char *a, const char *b, const char *pg) {
     return b2p_fail(err, B2P_ERR_USAGE,
                     "%s and %s both become %s in PostgreSQL: use --keep-case or --schema-map", a, b, pg);

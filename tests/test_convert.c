@@ -272,11 +272,37 @@ static void test_zstd_files_load_the_same(void **state) {
     assert_int_equal(system(cmd), 0);
 }
 
+static void test_domains_modules_and_ssms_tables(void **state) {
+    (void)state;
+    char dir[600], path[700];
+    snprintf(dir, sizeof dir, "%s/pubs-domains", tmpdir);
+    assert_int_equal(convert(dir, "pubs_2012rtm_modified_ugr95.bak", NULL), 0);
+    char *output = NULL;
+    assert_int_equal(load(dir, "domains", &output), 0);
+    free(output);
+    /* pubs' alias types empid, id and tid become domains, and its columns use them */
+    assert_int_equal(count_query("domains", "SELECT count(*) FROM pg_type WHERE typtype = 'd' AND typname IN "
+                                            "('empid', 'id', 'tid')"), 3);
+    assert_int_equal(count_query("domains", "SELECT count(*) FROM information_schema.columns WHERE table_name = "
+                                            "'authors' AND column_name = 'au_id' AND domain_name = 'id'"), 1);
+    /* SSMS's diagram table is left out; the views and procedures go to review.sql with their source */
+    assert_int_equal(count_query("domains", "SELECT count(*) FROM pg_class WHERE relname = 'sysdiagrams'"), 0);
+    snprintf(path, sizeof path, "%s/review.sql", dir);
+    size_t len;
+    char *review = read_file(path, &len);
+    assert_non_null(review);
+    assert_non_null(strstr(review, "-- view dbo.titleview: T-SQL code is not translated"));
+    assert_non_null(strstr(review, "--   CREATE VIEW titleview"));
+    assert_non_null(strstr(review, "-- procedure dbo.byroyalty:"));
+    free(review);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_full_backup_loads),
         cmocka_unit_test(test_identity_continues_above_loaded_values),
         cmocka_unit_test(test_zstd_files_load_the_same),
+        cmocka_unit_test(test_domains_modules_and_ssms_tables),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
