@@ -22,11 +22,6 @@
 static char tmpdir[256];
 static char out_text[1 << 20], err_text[1 << 16];
 
-static const char *bin(void) {
-    const char *b = getenv("B2P_BIN");
-    return b && *b ? b : "./bak2pg";
-}
-
 static void slurp(const char *path, char *buf, size_t len) {
     FILE *f = fopen(path, "r");
     size_t n = f ? fread(buf, 1, len - 1, f) : 0;
@@ -42,7 +37,7 @@ static int run(const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(args, sizeof args, fmt, ap);
     va_end(ap);
-    snprintf(cmd, sizeof cmd, "'%s' %s >'%s/out' 2>'%s/err' </dev/null", bin(), args, tmpdir, tmpdir);
+    snprintf(cmd, sizeof cmd, "'%s' %s >'%s/out' 2>'%s/err' </dev/null", bak2pg_bin(), args, tmpdir, tmpdir);
     int st = system(cmd);
     char p[512];
     snprintf(p, sizeof p, "%s/out", tmpdir);

@@ -44,21 +44,16 @@ static int teardown(void **state) {
     return tmpdir_remove(tmpdir) == 0 && rc == 0 ? 0 : -1;
 }
 
-static const char *bin(void) {
-    const char *b = getenv("B2P_BIN");
-    return b && *b ? b : "./bak2pg";
-}
-
 /* Runs bak2pg convert into dir; returns its exit status. */
 static int convert(const char *dir, const char *f1, const char *f2) {
     char cmd[8192];
-    snprintf(cmd, sizeof cmd, "'%s' convert --allow-missing-stripes -o '%s' '%s' %s%s%s >'%s.out' 2>&1", bin(), dir,
+    snprintf(cmd, sizeof cmd, "'%s' convert --allow-missing-stripes -o '%s' '%s' %s%s%s >'%s.out' 2>&1", bak2pg_bin(), dir,
              fixture_path(f1), f2 ? "'" : "", f2 ? fixture_path(f2) : "", f2 ? "'" : "", dir);
     /* fixture_path returns one static buffer: f2's path must be formatted separately */
     if (f2) {
         char p1[4096];
         snprintf(p1, sizeof p1, "%s", fixture_path(f1));
-        snprintf(cmd, sizeof cmd, "'%s' convert --allow-missing-stripes -o '%s' '%s' '%s' >'%s.out' 2>&1", bin(), dir,
+        snprintf(cmd, sizeof cmd, "'%s' convert --allow-missing-stripes -o '%s' '%s' '%s' >'%s.out' 2>&1", bak2pg_bin(), dir,
                  p1, fixture_path(f2), dir);
     }
     int st = system(cmd);
@@ -257,7 +252,7 @@ static void test_zstd_files_load_the_same(void **state) {
     char dir[600], cmd[8192];
     snprintf(dir, sizeof dir, "%s/zstd", tmpdir);
     snprintf(cmd, sizeof cmd, "'%s' convert --compress zstd --schema-map dbo=nw --no-single-transaction -o '%s' '%s' >/dev/null",
-             bin(), dir, fixture_path("northwind_2008rtm_thuyluv.bak"));
+             bak2pg_bin(), dir, fixture_path("northwind_2008rtm_thuyluv.bak"));
     assert_int_equal(system(cmd), 0);
     snprintf(cmd, sizeof cmd, "%s/data/nw.order details.copy.zst", dir);
     assert_int_equal(access(cmd, R_OK), 0);

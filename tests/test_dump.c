@@ -196,11 +196,6 @@ static int run(const char *cmd) {
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 }
 
-static const char *bin(void) {
-    const char *b = getenv("B2P_BIN");
-    return b && *b ? b : "./bak2pg";
-}
-
 typedef struct tally {
     int tables, ok, explained;
 } tally;
@@ -210,7 +205,7 @@ static int judge_backup(const char *backup, const char *db, tally *t) {
     char out[600], report[700], cmd[4096];
     snprintf(out, sizeof out, "%s/%s", tmpdir, backup);
     snprintf(report, sizeof report, "%s.report", out);
-    snprintf(cmd, sizeof cmd, "'%s' dump --all --allow-missing-stripes -o '%s' '%s' 2>'%s.err'", bin(), out,
+    snprintf(cmd, sizeof cmd, "'%s' dump --all --allow-missing-stripes -o '%s' '%s' 2>'%s.err'", bak2pg_bin(), out,
              fixture_path(backup), out);
     int rc = run(cmd);
     if (rc != 0 && rc != B2P_ERR_UNSUPPORTED) fail_msg("%s: dump exited %d (see %s.err)", backup, rc, out);

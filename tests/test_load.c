@@ -38,11 +38,6 @@ static int teardown(void **state) {
     return tmpdir_remove(tmpdir) == 0 && rc == 0 ? 0 : -1;
 }
 
-static const char *bin(void) {
-    const char *b = getenv("B2P_BIN");
-    return b && *b ? b : "./bak2pg";
-}
-
 /* Runs bak2pg with args (shell-quoted by the caller); stderr goes to err_text. */
 static int run(const char *fmt, ...) {
     char args[8192], cmd[12288], errfile[600];
@@ -51,7 +46,7 @@ static int run(const char *fmt, ...) {
     vsnprintf(args, sizeof args, fmt, ap);
     va_end(ap);
     snprintf(errfile, sizeof errfile, "%s/stderr", tmpdir);
-    snprintf(cmd, sizeof cmd, "'%s' %s >/dev/null 2>'%s'", bin(), args, errfile);
+    snprintf(cmd, sizeof cmd, "'%s' %s >/dev/null 2>'%s'", bak2pg_bin(), args, errfile);
     int st = system(cmd);
     size_t len;
     char *e = read_file(errfile, &len);

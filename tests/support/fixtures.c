@@ -12,6 +12,11 @@ const char *fixtures_dir(void) {
     return d && *d ? d : "../shared/fixtures";
 }
 
+const char *bak2pg_bin(void) {
+    const char *b = getenv("B2P_BIN");
+    return b && *b ? b : "./bak2pg";
+}
+
 const char *fixture_path(const char *name) {
     static char buf[4096];
     snprintf(buf, sizeof buf, "%s/%s", fixtures_dir(), name);

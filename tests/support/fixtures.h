@@ -6,6 +6,8 @@
 
 /* The fixtures directory: $B2P_FIXTURES, else ../shared/fixtures. */
 const char *fixtures_dir(void);
+/* The bak2pg binary under test: $B2P_BIN (set by the Makefile), else ./bak2pg. */
+const char *bak2pg_bin(void);
 /* dir/name in a static buffer (valid until the next call). */
 const char *fixture_path(const char *name);
 
