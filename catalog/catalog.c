@@ -38,6 +38,10 @@
 #define RSCOLID_DROPPED 0x04000000u
 #define RSCOLID_INTERNAL 0x08000000u
 #define RSCOL_STATUS_DROPPED 0x2u
+#define RSCOL_STATUS_ONLINE_DEFAULT 0x200u /* added online: its default is in sysseobjvalues */
+
+typedef struct builder builder;
+static void online_default(builder *b, uint64_t rowset, uint32_t place, b2p_cat_rscol *x);
 
 /* sysrowsets.status: set on the rowsets of memory-optimized (XTP) tables (pages.md 3.3, [C1],
  * not seen on any fixture: none holds such a table). */
@@ -65,8 +69,8 @@
 
 typedef struct tables {
     bt_rows rowsets, schobjs, colpars, scalartypes, idxstats, iscols, objvalues, clsobjs, objrefs;
-    bt_rows xprops, ftinds;
-    bool have_objrefs, have_xprops, have_ftinds;
+    bt_rows xprops, ftinds, seobjvalues;
+    bool have_objrefs, have_xprops, have_ftinds, have_seobjvalues;
 } tables;
 
 /* Rows of a base table ordered by one key (an object id), so that each table's rows are found
@@ -86,14 +90,14 @@ typedef struct indexes {
         objrefs_by_dep, rowsets_by_obj, aus_by_owner;
 } indexes;
 
-typedef struct builder {
+struct builder {
     cat_reader r;
     tables t;
     indexes ix;
     size_t texts_unreadable;  /* off-row texts whose LOB pages could not be read */
     b2p_catalog *cat;
     b2p_error *err;
-} builder;
+};
 
 static int cmp_key(const void *a, const void *b) {
     const key_entry *x = a, *y = b;
@@ -220,6 +224,9 @@ static b2p_status load_tables(builder *b) {
                        cat_read_base_table(&b->r, &DEF_XPROPS, &b->t.xprops, &ignored) == B2P_OK;
     b->t.have_ftinds = !cat_base_table_has_au(&b->r, &DEF_FTINDS) ||
                        cat_read_base_table(&b->r, &DEF_FTINDS, &b->t.ftinds, &ignored) == B2P_OK;
+    /* Defaults of columns added online (2012+; absent before): without them older rows read NULL. */
+    b->t.have_seobjvalues = cat_base_table_has_au(&b->r, &DEF_SEOBJVALUES) &&
+                            cat_read_base_table(&b->r, &DEF_SEOBJVALUES, &b->t.seobjvalues, &ignored) == B2P_OK;
     return B2P_OK;
 }
 
@@ -556,8 +563,40 @@ static b2p_status partition_storage(builder *b, b2p_cat_partition *p) {
         x->max_length = (uint16_t)((rc->ti >> 8) & 0xFFFF);
         x->precision = (uint8_t)(rc->ti >> 8);
         x->scale = (uint8_t)(rc->ti >> 16);
+        if (rc->status & RSCOL_STATUS_ONLINE_DEFAULT) online_default(b, p->rowset_id, rc->hbcolid, x);
     }
     return B2P_OK;
+}
+
+/* The value bytes of a sql_variant: after its base type and version bytes and the base type's
+ * properties (strings: max length u16 + collation u32; binary: max length; decimal: precision,
+ * scale; time family: scale). */
+static bool variant_payload(const uint8_t *p, size_t len, const uint8_t **value, size_t *vlen) {
+    if (len < 2) return false;
+    size_t props;
+    switch (p[0]) {
+    case 167: case 175: case 231: case 239: props = 6; break; /* varchar, char, nvarchar, nchar */
+    case 165: case 173: props = 2; break;                     /* varbinary, binary */
+    case 106: case 108: props = 2; break;           /* decimal, numeric */
+    case 41: case 42: case 43: props = 1; break;    /* time, datetime2, datetimeoffset */
+    default: props = 0;
+    }
+    if (len < 2 + props) return false;
+    *value = p + 2 + props;
+    *vlen = len - 2 - props;
+    return true;
+}
+
+/* Attaches the default a column added online keeps in sysseobjvalues to its rscol. */
+static void online_default(builder *b, uint64_t rowset, uint32_t place, b2p_cat_rscol *x) {
+    for (size_t i = 0; b->t.have_seobjvalues && i < b->t.seobjvalues.n; i++) {
+        const bt_row *w = &b->t.seobjvalues.rows[i];
+        if (w->num[SV_VALCLASS] != 1 || (uint64_t)w->num[SV_ID] != rowset || w->num[SV_SUBID] != (int64_t)place ||
+            w->null[SV_VALUE] || w->complex[SV_VALUE])
+            continue;
+        x->has_default = variant_payload(w->bytes[SV_VALUE], w->len[SV_VALUE], &x->default_value, &x->default_len);
+        return;
+    }
 }
 
 static b2p_status build_partitions(builder *b, b2p_cat_table *t) {

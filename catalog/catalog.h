@@ -57,6 +57,9 @@ typedef struct b2p_cat_rscol {
     uint16_t max_length;         /* from ti: bytes, 0 = (max) for variable types */
     uint8_t precision, scale;
     b2p_column_layout layout;
+    bool has_default;            /* added online: older rows take this value (native bytes) */
+    const uint8_t *default_value;
+    size_t default_len;
 } b2p_cat_rscol;
 
 typedef struct b2p_cat_partition {

@@ -33,6 +33,17 @@ static const bt_field ROWSETCOLUMNS_FIELDS[] = {
     [RC_HBCOLID] = {"hbcolid", 3, XT_INT, false},
 };
 
+/* sysseobjvalues (9), SQL Server 2012+: among others, the default of a column added online, which
+ * rows written before the column existed take (valclass 1, id = rowset id, subid = the column's
+ * place in the rowset, hbcolid). */
+enum { SV_VALCLASS, SV_ID, SV_SUBID, SV_VALUE };
+static const bt_field SEOBJVALUES_FIELDS[] = {
+    [SV_VALCLASS] = {"valclass", 1, XT_TINYINT, false},
+    [SV_ID] = {"id", 2, XT_BIGINT, false},
+    [SV_SUBID] = {"subid", 3, XT_BIGINT, false},
+    [SV_VALUE] = {"value", 5, XT_SQL_VARIANT, false},
+};
+
 /* sysrowsets (5) */
 enum { RS_ROWSETID, RS_IDMAJOR, RS_IDMINOR, RS_NUMPART, RS_STATUS, RS_RCROWS, RS_CMPRLEVEL };
 static const bt_field ROWSETS_FIELDS[] = {
@@ -167,6 +178,7 @@ static const bt_def DEF_SCHOBJS = BT_DEF("sysschobjs", 34, SCHOBJS_FIELDS);
 static const bt_def DEF_COLPARS = BT_DEF("syscolpars", 41, COLPARS_FIELDS);
 static const bt_def DEF_SCALARTYPES = BT_DEF("sysscalartypes", 50, SCALARTYPES_FIELDS);
 static const bt_def DEF_IDXSTATS = BT_DEF("sysidxstats", 54, IDXSTATS_FIELDS);
+static const bt_def DEF_SEOBJVALUES = BT_DEF("sysseobjvalues", 9, SEOBJVALUES_FIELDS);
 static const bt_def DEF_ROWSETCOLUMNS = BT_DEF("sysrowsetcolumns", 4, ROWSETCOLUMNS_FIELDS);
 static const bt_def DEF_ISCOLS = BT_DEF("sysiscols", 55, ISCOLS_FIELDS);
 static const bt_def DEF_OBJVALUES = BT_DEF("sysobjvalues", 60, OBJVALUES_FIELDS);

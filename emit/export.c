@@ -245,9 +245,10 @@ static b2p_status partition_layouts(exporter *x, const b2p_cat_partition *p, b2p
         out[i].ti_len = found->max_length; /* compressed values are rebuilt to full length */
         out[i].is_sparse = (found->status & RSCOL_SPARSE) != 0 || x->cols[i]->is_sparse;
         out[i].column_id = (uint16_t)x->cols[i]->column_id;
-        /* TODO(catalog): a column added online with its default in metadata (rscol status 0x200)
-         * needs that default as native bytes (sysseobjvalues valclass 1, id = rowset id, subid =
-         * rscolid, a sql_variant) to set has_missing_default / missing_default here. */
+        /* a column added online: rows written before it existed take its stored default */
+        out[i].has_missing_default = found->has_default;
+        out[i].missing_default = found->default_value;
+        out[i].missing_default_len = found->default_len;
     }
     return B2P_OK;
 }
