@@ -1658,6 +1658,50 @@ static int keep_lob_cells(void *ctx, const b2p_cell *cells, size_t ncells, const
     return 0;
 }
 
+/* Columns added by ALTER TABLE ... ADD ... DEFAULT on a populated table: rows written before
+ * the ALTER hold no cell, and the value they must read as lives in sysseobjvalues. */
+static const b2p_cat_rscol *rscol_named(const b2p_cat_table *t, const char *column) {
+    int32_t id = 0;
+    for (size_t i = 0; i < t->ncolumns; i++)
+        if (!strcmp(t->columns[i].name, column)) id = t->columns[i].column_id;
+    assert_true(id > 0);
+    for (size_t i = 0; i < t->partitions[0].nrscols; i++)
+        if (t->partitions[0].rscols[i].column_id == (uint32_t)id) return &t->partitions[0].rscols[i];
+    fail_msg("no partition column for %s", column);
+    return NULL;
+}
+
+static void test_online_added_defaults(void **state) {
+    (void)state;
+    const char *tsql[1] = {"tsql2012_2016sp1_COMPRESSED_joeycheung.bak"};
+    loaded l;
+    load(&l, tsql, 1);
+    if (l.st) fail_msg("%s", l.err.msg);
+    const b2p_cat_table *emp = b2p_catalog_find_table(l.cat, "dbo", "Employees"); /* temporal */
+    assert_non_null(emp);
+    const b2p_cat_rscol *hire = rscol_named(emp, "hiredate");
+    assert_true(hire->has_default);
+    assert_int_equal(hire->default_len, 3); /* date 1900-01-01 = day 693595 */
+    assert_memory_equal(hire->default_value, "\x5b\x95\x0a", 3);
+    assert_false(rscol_named(emp, "empname")->has_default); /* created with the table */
+    unload(&l);
+
+    const char *school[1] = {"schooldb_2022rtm_COMPRESSED_belal.bak"};
+    load(&l, school, 1);
+    if (l.st) fail_msg("%s", l.err.msg);
+    size_t empty_defaults = 0;
+    for (size_t t = 0; t < l.cat->ntables; t++) {
+        const b2p_cat_table *tb = &l.cat->tables[t];
+        for (size_t p = 0; p < tb->npartitions; p++)
+            for (size_t c = 0; c < tb->partitions[p].nrscols; c++) {
+                const b2p_cat_rscol *rc = &tb->partitions[p].rscols[c];
+                if (rc->has_default && rc->default_len == 0) empty_defaults++; /* '' */
+            }
+    }
+    assert_int_equal(empty_defaults, 2); /* users.FirstName, users.LastName */
+    unload(&l);
+}
+
 /* No fixture holds a module text long enough to be stored off-row, but sysobjvalues holds other
  * values as in-row LOB roots (0x04). pubs: every such pointer read by b2p_lob_value gives bytes
  * that the row reader (rows.c, a separate implementation) also assembles. Then a copy whose first
@@ -1798,6 +1842,7 @@ int main(void) {
         cmocka_unit_test(test_extended_properties),
         cmocka_unit_test(test_unsupported_listing),
         cmocka_unit_test(test_off_row_text),
+        cmocka_unit_test(test_online_added_defaults),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
