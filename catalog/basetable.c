@@ -120,42 +120,54 @@ b2p_status cat_read_boot(cat_reader *r, b2p_error *err) {
     return B2P_OK;
 }
 
-/* ---- sysallocunits -------------------------------------------------------------------- */
-
-typedef struct au_ctx {
-    cat_reader *r;
-    size_t cap;
+/* The three tables read before the catalog can describe itself (sysallocunits, sysrscols or
+ * 2005's syshobtcolumns) are decoded at fixed offsets, checked afterwards by verify_bootstrap.
+ * One collector serves them: each live row, once its fixed part is long enough, becomes one
+ * element of the reader's array through the table's decode function. */
+typedef struct boot_rows {
+    const char *table;
+    uint16_t fixed_end;           /* the fixed part must reach this far */
+    void (*decode)(const uint8_t *fixed, void *element);
+    void **elements;
+    size_t *count;
+    size_t element_size, cap;
     b2p_error *err;
     b2p_status st;
-} au_ctx;
+} boot_rows;
 
-static int collect_au_page(void *vctx, const uint8_t page[B2P_PAGE_SIZE], const b2p_page_header *h) {
-    au_ctx *c = vctx;
-    cat_reader *r = c->r;
+static int collect_boot_page(void *vctx, const uint8_t page[B2P_PAGE_SIZE], const b2p_page_header *h) {
+    boot_rows *c = vctx;
     for (uint16_t s = 0; s < h->slot_count; s++) {
         b2p_record rec;
         b2p_status st = b2p_page_record(page, h, s, &rec, c->err);
         if (st == B2P_ERR_NOT_FOUND) continue;
         if (st) return c->st = st;
         if (!b2p_record_is_live_row(&rec)) continue;
-        if (rec.fixed_end < AU_FIXED_END)
+        if (rec.fixed_end < c->fixed_end)
             return c->st = b2p_fail(c->err, B2P_ERR_CORRUPT,
-                                    "sysallocunits page %u:%u slot %u: fixed part ends at %u, expected at least %d",
-                                    h->self.file, h->self.page, s, rec.fixed_end, AU_FIXED_END);
-        if ((st = grow((void **)&r->aus, &c->cap, r->naus, sizeof *r->aus, c->err))) return c->st = st;
-        const uint8_t *d = rec.data;
-        cat_au_row *a = &r->aus[r->naus++];
-        a->auid = b2p_le64(d + AU_AUID);
-        a->type = d[AU_TYPE];
-        a->owner = b2p_le64(d + AU_OWNER);
-        a->first = b2p_page_ptr_read(d + AU_PGFIRST);
-        a->root = b2p_page_ptr_read(d + AU_PGROOT);
-        a->first_iam = b2p_page_ptr_read(d + AU_PGFIRSTIAM);
-        a->used = b2p_le64(d + AU_PCUSED);
-        a->data = b2p_le64(d + AU_PCDATA);
-        a->total = b2p_le64(d + AU_PCRESERVED);
+                                    "%s page %u:%u slot %u: fixed part ends at %u, expected at least %u",
+                                    c->table, h->self.file, h->self.page, s, rec.fixed_end, c->fixed_end);
+        if ((st = grow(c->elements, &c->cap, *c->count, c->element_size, c->err))) return c->st = st;
+        void *element = (char *)*c->elements + (*c->count)++ * c->element_size;
+        memset(element, 0, c->element_size);
+        c->decode(rec.data, element);
     }
     return 0;
+}
+
+/* ---- sysallocunits -------------------------------------------------------------------- */
+
+static void decode_au(const uint8_t *d, void *element) {
+    cat_au_row *a = element;
+    a->auid = b2p_le64(d + AU_AUID);
+    a->type = d[AU_TYPE];
+    a->owner = b2p_le64(d + AU_OWNER);
+    a->first = b2p_page_ptr_read(d + AU_PGFIRST);
+    a->root = b2p_page_ptr_read(d + AU_PGROOT);
+    a->first_iam = b2p_page_ptr_read(d + AU_PGFIRSTIAM);
+    a->used = b2p_le64(d + AU_PCUSED);
+    a->data = b2p_le64(d + AU_PCDATA);
+    a->total = b2p_le64(d + AU_PCRESERVED);
 }
 
 static int cmp_au(const void *a, const void *b) {
@@ -167,9 +179,11 @@ b2p_status cat_read_allocunits(cat_reader *r, b2p_error *err) {
     /* sysallocunits is found from the boot page alone: follow its page chain
      * (pages.md 3.2 step 1). */
     b2p_au_ref ref = {.auid = BASE_AU(OBJ_SYSALLOCUNITS, 0), .first = r->boot.first_sys_indexes};
-    au_ctx c = {.r = r, .err = err};
+    boot_rows c = {.table = "sysallocunits", .fixed_end = AU_FIXED_END, .decode = decode_au,
+                   .elements = (void **)&r->aus, .count = &r->naus, .element_size = sizeof *r->aus,
+                   .err = err};
     b2p_scan_stats stats;
-    b2p_status st = b2p_au_scan(r->src, &ref, B2P_SCAN_PAGE_CHAIN, collect_au_page, &c, &stats, err);
+    b2p_status st = b2p_au_scan(r->src, &ref, B2P_SCAN_PAGE_CHAIN, collect_boot_page, &c, &stats, err);
     if (c.st) return c.st;
     if (st) return st;
     if (r->naus) qsort(r->aus, r->naus, sizeof *r->aus, cmp_au);
@@ -192,41 +206,17 @@ const cat_au_row *cat_find_au(const cat_reader *r, uint64_t auid) {
 
 /* ---- sysrscols ------------------------------------------------------------------------ */
 
-typedef struct rs_ctx {
-    cat_reader *r;
-    size_t cap;
-    b2p_error *err;
-    b2p_status st;
-} rs_ctx;
-
-static int collect_rscol_page(void *vctx, const uint8_t page[B2P_PAGE_SIZE], const b2p_page_header *h) {
-    rs_ctx *c = vctx;
-    cat_reader *r = c->r;
-    for (uint16_t s = 0; s < h->slot_count; s++) {
-        b2p_record rec;
-        b2p_status st = b2p_page_record(page, h, s, &rec, c->err);
-        if (st == B2P_ERR_NOT_FOUND) continue;
-        if (st) return c->st = st;
-        if (!b2p_record_is_live_row(&rec)) continue;
-        if (rec.fixed_end < RS_FIXED_END)
-            return c->st = b2p_fail(c->err, B2P_ERR_CORRUPT,
-                                    "sysrscols page %u:%u slot %u: fixed part ends at %u, expected at least %d",
-                                    h->self.file, h->self.page, s, rec.fixed_end, RS_FIXED_END);
-        if ((st = grow((void **)&r->rscols, &c->cap, r->nrscols, sizeof *r->rscols, c->err)))
-            return c->st = st;
-        const uint8_t *d = rec.data;
-        cat_rscol_row *x = &r->rscols[r->nrscols++];
-        x->rsid = b2p_le64(d + RS_RSID);
-        x->rscolid = b2p_le32(d + RS_RSCOLID);
-        x->hbcolid = b2p_le32(d + RS_HBCOLID);
-        x->ti = b2p_le32(d + RS_TI);
-        x->cid = b2p_le32(d + RS_CID);
-        x->status = b2p_le32(d + RS_STATUS);
-        x->offset = b2p_le32(d + RS_OFFSET);
-        x->nullbit = b2p_le32(d + RS_NULLBIT);
-        x->bitpos = b2p_le16(d + RS_BITPOS);
-    }
-    return 0;
+static void decode_rscol(const uint8_t *d, void *element) {
+    cat_rscol_row *x = element;
+    x->rsid = b2p_le64(d + RS_RSID);
+    x->rscolid = b2p_le32(d + RS_RSCOLID);
+    x->hbcolid = b2p_le32(d + RS_HBCOLID);
+    x->ti = b2p_le32(d + RS_TI);
+    x->cid = b2p_le32(d + RS_CID);
+    x->status = b2p_le32(d + RS_STATUS);
+    x->offset = b2p_le32(d + RS_OFFSET);
+    x->nullbit = b2p_le32(d + RS_NULLBIT);
+    x->bitpos = b2p_le16(d + RS_BITPOS);
 }
 
 static int cmp_rscol(const void *a, const void *b) {
@@ -297,34 +287,16 @@ static uint32_t make_ti(uint8_t xtype, int16_t length, uint8_t prec, uint8_t sca
 }
 
 /* One syshobtcolumns row as the sysrscols row it stands for (2005). */
-static int collect_hobtcol_page(void *vctx, const uint8_t page[B2P_PAGE_SIZE], const b2p_page_header *h) {
-    rs_ctx *c = vctx;
-    cat_reader *r = c->r;
-    for (uint16_t s = 0; s < h->slot_count; s++) {
-        b2p_record rec;
-        b2p_status st = b2p_page_record(page, h, s, &rec, c->err);
-        if (st == B2P_ERR_NOT_FOUND) continue;
-        if (st) return c->st = st;
-        if (!b2p_record_is_live_row(&rec)) continue;
-        if (rec.fixed_end < HC_FIXED_END)
-            return c->st = b2p_fail(c->err, B2P_ERR_CORRUPT,
-                                    "syshobtcolumns page %u:%u slot %u: fixed part ends at %u, expected at least %d",
-                                    h->self.file, h->self.page, s, rec.fixed_end, HC_FIXED_END);
-        if ((st = grow((void **)&r->rscols, &c->cap, r->nrscols, sizeof *r->rscols, c->err)))
-            return c->st = st;
-        const uint8_t *d = rec.data;
-        cat_rscol_row *x = &r->rscols[r->nrscols++];
-        memset(x, 0, sizeof *x);
-        x->rsid = b2p_le64(d + HC_HOBTID);
-        x->rscolid = x->hbcolid = b2p_le32(d + HC_COLID);
-        x->ti = make_ti(d[HC_XTYPE], (int16_t)b2p_le16(d + HC_LENGTH), d[HC_PREC], d[HC_SCALE]);
-        x->cid = b2p_le32(d + HC_COLLATION);
-        x->offset = b2p_le16(d + HC_LEAF_OFFSET) | (uint32_t)b2p_le16(d + HC_LEAF_OFFSET + 2) << 16;
-        x->nullbit = b2p_le16(d + HC_LEAF_NULLBIT) | (uint32_t)b2p_le16(d + HC_LEAF_NULLBIT + 2) << 16;
-        x->bitpos = (uint16_t)(d[HC_LEAF_BITPOS] | d[HC_LEAF_BITPOS + 1] << 8);
-        /* status: the 2005 flags are not known to mean what sysrscols' do; left 0 */
-    }
-    return 0;
+static void decode_hobtcol(const uint8_t *d, void *element) {
+    cat_rscol_row *x = element;
+    x->rsid = b2p_le64(d + HC_HOBTID);
+    x->rscolid = x->hbcolid = b2p_le32(d + HC_COLID);
+    x->ti = make_ti(d[HC_XTYPE], (int16_t)b2p_le16(d + HC_LENGTH), d[HC_PREC], d[HC_SCALE]);
+    x->cid = b2p_le32(d + HC_COLLATION);
+    x->offset = b2p_le16(d + HC_LEAF_OFFSET) | (uint32_t)b2p_le16(d + HC_LEAF_OFFSET + 2) << 16;
+    x->nullbit = b2p_le16(d + HC_LEAF_NULLBIT) | (uint32_t)b2p_le16(d + HC_LEAF_NULLBIT + 2) << 16;
+    x->bitpos = (uint16_t)(d[HC_LEAF_BITPOS] | d[HC_LEAF_BITPOS + 1] << 8);
+    /* status: the 2005 flags are not known to mean what sysrscols' do; left 0 */
 }
 
 static const boot_check hobtcolumns_layout[] = {
@@ -342,8 +314,12 @@ b2p_status cat_read_rscols(cat_reader *r, b2p_error *err) {
         return b2p_fail(err, B2P_ERR_CORRUPT,
                         "sysallocunits has no allocation unit for sysrscols (196608) nor syshobtcolumns (851968)");
     r->hobt_columns = hobtcolumns;
-    rs_ctx c = {.r = r, .err = err};
-    b2p_status st = scan_au(r, a, hobtcolumns ? collect_hobtcol_page : collect_rscol_page, &c, err);
+    boot_rows c = {.table = hobtcolumns ? "syshobtcolumns" : "sysrscols",
+                   .fixed_end = hobtcolumns ? HC_FIXED_END : RS_FIXED_END,
+                   .decode = hobtcolumns ? decode_hobtcol : decode_rscol,
+                   .elements = (void **)&r->rscols, .count = &r->nrscols,
+                   .element_size = sizeof *r->rscols, .err = err};
+    b2p_status st = scan_au(r, a, collect_boot_page, &c, err);
     if (c.st) return c.st;
     if (st) return st;
     if (r->nrscols) qsort(r->rscols, r->nrscols, sizeof *r->rscols, cmp_rscol);

@@ -155,15 +155,21 @@ typedef struct loaded {
     b2p_status st;
 } loaded;
 
-static void load(loaded *l, const char *const *names, size_t n) {
+/* Opens the backup made of these files and loads its catalog; l->st and l->err say how it went.
+ * Fixture sets may lack a stripe (chinook): their catalogs are read from what is there. */
+static void load_paths(loaded *l, const char *const *paths, size_t n, bool allow_missing_stripes) {
     memset(l, 0, sizeof *l);
-    char *paths[4];
-    for (size_t i = 0; i < n; i++) paths[i] = strdup(fixture_path(names[i]));
-    b2p_open_options oo = {.allow_missing_stripes = true};
-    b2p_pages_options po = {.allow_missing_stripes = true};
-    l->st = b2p_backup_open(&l->bk, (const char *const *)paths, n, &oo, &l->err);
+    b2p_open_options oo = {.allow_missing_stripes = allow_missing_stripes};
+    b2p_pages_options po = {.allow_missing_stripes = allow_missing_stripes};
+    l->st = b2p_backup_open(&l->bk, paths, n, &oo, &l->err);
     if (!l->st) l->st = b2p_pages_open(&l->src, l->bk, &po, &l->err);
     if (!l->st) l->st = b2p_catalog_load(l->src, &l->cat, &l->err);
+}
+
+static void load(loaded *l, const char *const *names, size_t n) {
+    char *paths[4];
+    for (size_t i = 0; i < n; i++) paths[i] = strdup(fixture_path(names[i]));
+    load_paths(l, (const char *const *)paths, n, true);
     for (size_t i = 0; i < n; i++) free(paths[i]);
 }
 
@@ -1056,11 +1062,7 @@ static void test_damaged_catalogs(void **state) {
         write_backup(path, b2p_pages_set(l.src), ps.units, ps.n);
         const char *derived[1] = {path};
         loaded d;
-        memset(&d, 0, sizeof d);
-        b2p_open_options oo = {0};
-        d.st = b2p_backup_open(&d.bk, derived, 1, &oo, &d.err);
-        if (!d.st) d.st = b2p_pages_open(&d.src, d.bk, NULL, &d.err);
-        if (!d.st) d.st = b2p_catalog_load(d.src, &d.cat, &d.err);
+        load_paths(&d, derived, 1, false);
         if (d.st) fail_msg("undamaged copy of %s: %s", sources[s], d.err.msg);
         assert_int_equal(d.cat->ntables, l.cat->ntables);
         unload(&d);
@@ -1073,10 +1075,7 @@ static void test_damaged_catalogs(void **state) {
             memcpy(copy, ps.units, ps.n * B2P_PAGE_SIZE);
             damage(copy, ps.n, catalog, ncatalog, &rng);
             write_backup(path, b2p_pages_set(l.src), copy, ps.n);
-            memset(&d, 0, sizeof d);
-            d.st = b2p_backup_open(&d.bk, derived, 1, &oo, &d.err);
-            if (!d.st) d.st = b2p_pages_open(&d.src, d.bk, NULL, &d.err);
-            if (!d.st) d.st = b2p_catalog_load(d.src, &d.cat, &d.err);
+            load_paths(&d, derived, 1, false);
             if (d.st == B2P_OK) {
                 outcome[0]++;
                 (void)touch_model(d.cat);
@@ -1480,11 +1479,7 @@ static void test_extended_properties(void **state) {
     write_backup(path, b2p_pages_set(l.src), ps.units, ps.n);
     const char *derived[1] = {path};
     loaded d;
-    memset(&d, 0, sizeof d);
-    b2p_open_options oo = {0};
-    d.st = b2p_backup_open(&d.bk, derived, 1, &oo, &d.err);
-    if (!d.st) d.st = b2p_pages_open(&d.src, d.bk, NULL, &d.err);
-    if (!d.st) d.st = b2p_catalog_load(d.src, &d.cat, &d.err);
+    load_paths(&d, derived, 1, false);
     if (d.st) fail_msg("described copy: %s", d.err.msg);
     const b2p_cat_table *a = b2p_catalog_find_table(d.cat, "dbo", "authors");
     assert_non_null(a);
@@ -1809,11 +1804,7 @@ static void test_off_row_text(void **state) {
     write_backup(path, b2p_pages_set(l.src), ps.units, ps.n);
     const char *derived[1] = {path};
     loaded d;
-    memset(&d, 0, sizeof d);
-    b2p_open_options oo = {0};
-    d.st = b2p_backup_open(&d.bk, derived, 1, &oo, &d.err);
-    if (!d.st) d.st = b2p_pages_open(&d.src, d.bk, NULL, &d.err);
-    if (!d.st) d.st = b2p_catalog_load(d.src, &d.cat, &d.err);
+    load_paths(&d, derived, 1, false);
     if (d.st) fail_msg("copy: %s", d.err.msg);
     const b2p_cat_module *v = b2p_catalog_find_module(d.cat, "dbo", "titleview");
     assert_non_null(v);
