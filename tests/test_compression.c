@@ -25,25 +25,14 @@
 #include "pages/value.h"
 #include "tests/support/fixtures.h"
 #include "tests/support/mtf_writer.h"
+#include "tests/support/hex.h"
 
 /* ---- helpers ------------------------------------------------------------------------------ */
 
-/* Hex text ("d8f0 0400", blanks ignored) -> bytes; returns the count. */
+/* Hex text -> bytes; a malformed row fails the test. */
 static size_t unhex(const char *h, uint8_t *out, size_t cap) {
-    size_t n = 0;
-    int hi = -1;
-    for (; *h; h++) {
-        if (*h == ' ') continue;
-        int v = *h >= '0' && *h <= '9' ? *h - '0' : *h >= 'a' && *h <= 'f' ? *h - 'a' + 10 : *h - 'A' + 10;
-        if (hi < 0) {
-            hi = v;
-        } else {
-            assert_true(n < cap);
-            out[n++] = (uint8_t)(hi << 4 | v);
-            hi = -1;
-        }
-    }
-    assert_int_equal(hi, -1);
+    size_t n = test_unhex(h, out, cap);
+    assert_true(n != SIZE_MAX);
     return n;
 }
 

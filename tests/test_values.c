@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "pages/value.h"
+#include "tests/support/hex.h"
 
 static b2p_value_ctx cx;
 
@@ -38,22 +39,10 @@ static b2p_type ty_str(uint8_t xtype, int16_t max_length, uint32_t collation) {
     return (b2p_type){.xtype = xtype, .max_length = max_length, .collation = collation};
 }
 
-/* Hex text ("d8f0 0400", blanks ignored) -> bytes; returns the count. */
+/* Hex text -> bytes; a malformed row fails the test. */
 static size_t unhex(const char *h, uint8_t *out, size_t cap) {
-    size_t n = 0;
-    int hi = -1;
-    for (; *h; h++) {
-        if (*h == ' ') continue;
-        int v = *h >= '0' && *h <= '9' ? *h - '0' : *h >= 'a' && *h <= 'f' ? *h - 'a' + 10 : *h - 'A' + 10;
-        if (hi < 0) {
-            hi = v;
-        } else {
-            assert_true(n < cap);
-            out[n++] = (uint8_t)(hi << 4 | v);
-            hi = -1;
-        }
-    }
-    assert_int_equal(hi, -1);
+    size_t n = test_unhex(h, out, cap);
+    assert_true(n != SIZE_MAX);
     return n;
 }
 
