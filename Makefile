@@ -1,6 +1,7 @@
 # bak2pg build. `make` builds ./bak2pg; `make check` installs what is missing, then builds and
-# runs every test twice (plain, and under AddressSanitizer + UndefinedBehaviorSanitizer);
-# `make demo` shows the tool on a backup; `make fuzz` runs each fuzz target for a bounded time;
+# runs every test twice (plain, and under AddressSanitizer + UndefinedBehaviorSanitizer), then
+# builds every fuzz target and runs it for 5 s; `make demo` shows the tool on a backup;
+# `make fuzz` runs each fuzz target for FUZZ_SECONDS (60);
 # `make bench` measures throughput and memory (never part of check).
 
 CC       ?= cc
@@ -81,7 +82,8 @@ check: deps
 	$(MAKE) bak2pg
 	$(MAKE) test-plain
 	$(MAKE) test-san
-	@echo "check: all test programs passed in both builds (plain, sanitizers)"
+	$(MAKE) fuzz FUZZ_SECONDS=5
+	@echo "check: all test programs passed in both builds (plain, sanitizers); every fuzz target builds and ran 5 s"
 
 demo: deps
 	$(MAKE) bak2pg

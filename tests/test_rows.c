@@ -20,6 +20,7 @@
 #include "emit/emit.h"
 #include "pages/pages.h"
 #include "tests/support/mtf_writer.h"
+#include "tests/support/records.h"
 
 enum {
     OBJ = 0x42,
@@ -125,46 +126,6 @@ static void backup_close(opened *o) {
 
 /* ---- records ------------------------------------------------------------------------------- */
 
-typedef struct var {
-    const uint8_t *p;
-    size_t len;
-    bool complex;
-} var;
-
-/* A FixedVar data record (pages.md 4.1): status A (type bits | 0x10 | 0x20 when nvar), B,
- * fixEnd, fixed data, column count, null bitmap, variable offsets and data; a 14-byte versioning
- * tag when versioned. Returns the length. */
-static size_t record(uint8_t *out, uint8_t type, bool versioned, const uint8_t *fixed, size_t flen,
-                     uint16_t ncols, uint32_t nulls, const var *vars, uint16_t nvar) {
-    size_t pos = 0;
-    out[pos++] = (uint8_t)((type << 1) | 0x10 | (nvar ? 0x20 : 0) | (versioned ? 0x40 : 0));
-    out[pos++] = 0;
-    b2p_put_le16(out + pos, (uint16_t)(4 + flen));
-    pos += 2;
-    memcpy(out + pos, fixed, flen);
-    pos += flen;
-    b2p_put_le16(out + pos, ncols);
-    pos += 2;
-    for (unsigned i = 0; i < (ncols + 7u) / 8; i++) out[pos++] = (uint8_t)(nulls >> (8 * i));
-    if (nvar) {
-        b2p_put_le16(out + pos, nvar);
-        pos += 2;
-        size_t end = pos + 2u * nvar;
-        for (uint16_t k = 0; k < nvar; k++) {
-            end += vars[k].len;
-            b2p_put_le16(out + pos + 2u * k, (uint16_t)(end | (vars[k].complex ? 0x8000 : 0)));
-        }
-        pos += 2u * nvar;
-        for (uint16_t k = 0; k < nvar; k++) {
-            if (vars[k].len) memcpy(out + pos, vars[k].p, vars[k].len);
-            pos += vars[k].len;
-        }
-    }
-    if (versioned) {
-        for (int i = 0; i < 14; i++) out[pos++] = (uint8_t)(0xA0 + i);
-    }
-    return pos;
-}
 
 /* ---- LOB records (pages.md 4.7): type 4 "blob fragment", everything in the fixed area ------ */
 
@@ -352,7 +313,7 @@ static const b2p_column_layout fixedvar_cols[] = {
 
 static size_t fixedvar_row(uint8_t *out, uint8_t type, bool versioned, uint32_t id, uint8_t bits,
                            uint32_t dropped, const char *code, uint32_t nulls, const char *name,
-                           const char *note_ascii, uint16_t nvar, const var *extra) {
+                           const char *note_ascii, uint16_t nvar, const record_var *extra) {
     uint8_t fixed[12];
     b2p_put_le32(fixed, id);
     fixed[4] = bits;
@@ -361,9 +322,9 @@ static size_t fixedvar_row(uint8_t *out, uint8_t type, bool versioned, uint32_t 
     uint8_t note[64];
     size_t nn = strlen(note_ascii);
     for (size_t i = 0; i < nn; i++) note[2 * i] = (uint8_t)note_ascii[i], note[2 * i + 1] = 0;
-    var v[3] = {{(const uint8_t *)name, strlen(name), false}, {note, 2 * nn, false}};
+    record_var v[3] = {{(const uint8_t *)name, strlen(name), false}, {note, 2 * nn, false}};
     if (extra) v[2] = *extra;
-    return record(out, type, versioned, fixed, sizeof fixed, 7, nulls, v, nvar);
+    return fixedvar_record(out, type, versioned, fixed, sizeof fixed, 7, nulls, v, nvar);
 }
 
 static void test_fixedvar_records(void **state) {
@@ -389,7 +350,7 @@ static void test_fixedvar_records(void **state) {
     b2p_put_le32(back + 2, 100);
     b2p_put_le16(back + 6, 1);
     b2p_put_le16(back + 8, 4);
-    var bp = {back, sizeof back, true};
+    record_var bp = {back, sizeof back, true};
     page_add(q, r, fixedvar_row(r, 1, false, 4, 0x3, 0, "jkl", 0, "moved", "far", 3, &bp));
     opened o = backup_of_pages("fixedvar");
 
@@ -449,8 +410,8 @@ static size_t lob_row(uint8_t *out, uint32_t id, const uint8_t *val, size_t vlen
                       const uint8_t *txt, size_t tlen, uint32_t nulls) {
     uint8_t fixed[4];
     b2p_put_le32(fixed, id);
-    var v[2] = {{val, vlen, vcomplex}, {txt, tlen, false}};
-    return record(out, 0, false, fixed, 4, 3, nulls, v, 2);
+    record_var v[2] = {{val, vlen, vcomplex}, {txt, tlen, false}};
+    return fixedvar_record(out, 0, false, fixed, 4, 3, nulls, v, 2);
 }
 
 static void test_lob_values(void **state) {
@@ -694,15 +655,15 @@ static void test_sparse_columns(void **state) {
         uint16_t ids[] = {2, 3};
         const uint8_t *vals[] = {i42, (const uint8_t *)"hello"};
         size_t lens[] = {4, 5};
-        var v[2] = {{(const uint8_t *)"a", 1, false}, {vec, sparse_vector(vec, ids, vals, lens, 2), true}};
+        record_var v[2] = {{(const uint8_t *)"a", 1, false}, {vec, sparse_vector(vec, ids, vals, lens, 2), true}};
         b2p_put_le32(fixed, 1);
-        page_add(p, r, record(r, 0, false, fixed, 4, 2, 0, v, 2));
+        page_add(p, r, fixedvar_record(r, 0, false, fixed, 4, 2, 0, v, 2));
     }
     /* row 1: no sparse vector: every sparse column NULL */
     {
-        var v[1] = {{(const uint8_t *)"bb", 2, false}};
+        record_var v[1] = {{(const uint8_t *)"bb", 2, false}};
         b2p_put_le32(fixed, 2);
-        page_add(p, r, record(r, 0, false, fixed, 4, 2, 0, v, 1));
+        page_add(p, r, fixedvar_record(r, 0, false, fixed, 4, 2, 0, v, 1));
     }
     /* row 2: s_bit 1 and s_txt '' (present, empty); name NULL */
     {
@@ -710,9 +671,9 @@ static void test_sparse_columns(void **state) {
         const uint8_t one = 1;
         const uint8_t *vals[] = {(const uint8_t *)"", &one};
         size_t lens[] = {0, 1};
-        var v[2] = {{NULL, 0, false}, {vec, sparse_vector(vec, ids, vals, lens, 2), true}};
+        record_var v[2] = {{NULL, 0, false}, {vec, sparse_vector(vec, ids, vals, lens, 2), true}};
         b2p_put_le32(fixed, 3);
-        page_add(p, r, record(r, 0, false, fixed, 4, 2, 0x2, v, 2));
+        page_add(p, r, fixedvar_record(r, 0, false, fixed, 4, 2, 0x2, v, 2));
     }
     /* page 401: a damaged vector (end offsets go down) */
     page *q = page_new(401, B2P_PAGE_DATA, 0);
@@ -722,9 +683,9 @@ static void test_sparse_columns(void **state) {
         size_t lens[] = {4, 5};
         size_t n = sparse_vector(vec, ids, vals, lens, 2);
         b2p_put_le16(vec + 4 + 4 + 2, 3); /* second end before the first */
-        var v[2] = {{(const uint8_t *)"a", 1, false}, {vec, n, true}};
+        record_var v[2] = {{(const uint8_t *)"a", 1, false}, {vec, n, true}};
         b2p_put_le32(fixed, 4);
-        page_add(q, r, record(r, 0, false, fixed, 4, 2, 0, v, 2));
+        page_add(q, r, fixedvar_record(r, 0, false, fixed, 4, 2, 0, v, 2));
     }
     opened o = backup_of_pages("sparse");
     got g = {0};
@@ -795,14 +756,14 @@ static void test_added_column_defaults(void **state) {
     page *p = page_new(500, B2P_PAGE_DATA, 0);
     /* before: id, name */
     b2p_put_le32(fixed, 1);
-    var old[1] = {{(const uint8_t *)"old", 3, false}};
-    page_add(p, r, record(r, 0, false, fixed, 4, 2, 0, old, 1));
+    record_var old[1] = {{(const uint8_t *)"old", 3, false}};
+    page_add(p, r, fixedvar_record(r, 0, false, fixed, 4, 2, 0, old, 1));
     /* after: all five, qty 7, tag 'x', extra NULL */
     b2p_put_le32(fixed, 2);
     b2p_put_le32(fixed + 4, 7);
     b2p_put_le32(fixed + 8, 0);
-    var nw[2] = {{(const uint8_t *)"new", 3, false}, {(const uint8_t *)"x", 1, false}};
-    page_add(p, r, record(r, 0, false, fixed, 12, 5, 0x10, nw, 2));
+    record_var nw[2] = {{(const uint8_t *)"new", 3, false}, {(const uint8_t *)"x", 1, false}};
+    page_add(p, r, fixedvar_record(r, 0, false, fixed, 12, 5, 0x10, nw, 2));
     opened o = backup_of_pages("defaults");
     got g = {0};
     b2p_error err = {0};

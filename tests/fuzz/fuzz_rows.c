@@ -31,6 +31,7 @@
 #include "pages/pages.h"
 #include "pages/value.h"
 #include "tests/support/mtf_writer.h"
+#include "tests/support/records.h"
 
 enum { OBJ = 0x42, IXID = 0x0100, NPAGES = 11, FIRST = 100, FIRST_CD = 102, COLLATION = 872468488 /* Latin1 CI_AS */ };
 #define AUID (((uint64_t)IXID << 48) | ((uint64_t)OBJ << 16))
@@ -73,44 +74,6 @@ static void page_add(int k, const uint8_t *rec, size_t len) {
     b2p_put_le16(p + 30, freep[k]);
 }
 
-typedef struct var {
-    const uint8_t *p;
-    size_t len;
-    int complex;
-} var;
-
-static size_t record(uint8_t *out, uint8_t type, int versioned, const uint8_t *fixed, size_t flen,
-                     uint16_t ncols, uint32_t nulls, const var *vars, uint16_t nvar) {
-    size_t pos = 0;
-    out[pos++] = (uint8_t)((type << 1) | 0x10 | (nvar ? 0x20 : 0) | (versioned ? 0x40 : 0));
-    out[pos++] = 0;
-    b2p_put_le16(out + pos, (uint16_t)(4 + flen));
-    pos += 2;
-    memcpy(out + pos, fixed, flen);
-    pos += flen;
-    b2p_put_le16(out + pos, ncols);
-    pos += 2;
-    for (unsigned i = 0; i < (ncols + 7u) / 8; i++) out[pos++] = (uint8_t)(nulls >> (8 * i));
-    if (nvar) {
-        b2p_put_le16(out + pos, nvar);
-        pos += 2;
-        size_t end = pos + 2u * nvar;
-        for (uint16_t k = 0; k < nvar; k++) {
-            end += vars[k].len;
-            b2p_put_le16(out + pos + 2u * k, (uint16_t)(end | (vars[k].complex ? 0x8000 : 0)));
-        }
-        pos += 2u * nvar;
-        for (uint16_t k = 0; k < nvar; k++) {
-            if (vars[k].len) memcpy(out + pos, vars[k].p, vars[k].len);
-            pos += vars[k].len;
-        }
-    }
-    if (versioned) {
-        memset(out + pos, 0, 14);
-        pos += 14;
-    }
-    return pos;
-}
 
 static void lob(int k, uint16_t kind, const uint8_t *body, size_t blen) {
     uint8_t r[B2P_PAGE_SIZE];
@@ -198,9 +161,9 @@ static void build_template(void) {
     b2p_put_le32(fixed, 1);
     fixed[4] = 1;
     memcpy(fixed + 5, "abc", 3);
-    var v1[5] = {{(const uint8_t *)"name", 4, 0}, {(const uint8_t *)"n\0o\0", 4, 0}, {root, 36, 1},
+    record_var v1[5] = {{(const uint8_t *)"name", 4, 0}, {(const uint8_t *)"n\0o\0", 4, 0}, {root, 36, 1},
                  {tp, 16, 0}, {tp2, 16, 0}};
-    page_add(0, r, record(r, 0, 0, fixed, 8, 8, 0, v1, 5));
+    page_add(0, r, fixedvar_record(r, 0, 0, fixed, 8, 8, 0, v1, 5));
     /* row 2: doc a row-overflow pointer; txt NULL; a sparse vector with column 9 = 77 */
     memset(ovf, 0, sizeof ovf);
     ovf[0] = 2;
@@ -213,19 +176,19 @@ static void build_template(void) {
     b2p_put_le32(vec + 8, 77);
     b2p_put_le32(fixed, 2);
     fixed[4] = 0;
-    var v2[6] = {{(const uint8_t *)"x", 1, 0}, {NULL, 0, 0}, {ovf, 24, 1}, {NULL, 0, 0}, {NULL, 0, 0},
+    record_var v2[6] = {{(const uint8_t *)"x", 1, 0}, {NULL, 0, 0}, {ovf, 24, 1}, {NULL, 0, 0}, {NULL, 0, 0},
                  {vec, 12, 1}};
-    page_add(0, r, record(r, 0, 0, fixed, 8, 8, 0xC0, v2, 6));
+    page_add(0, r, fixedvar_record(r, 0, 0, fixed, 8, 8, 0xC0, v2, 6));
     /* row 3: a ghost */
-    page_add(0, r, record(r, 6, 0, fixed, 8, 8, 0xF8, NULL, 0));
+    page_add(0, r, fixedvar_record(r, 6, 0, fixed, 8, 8, 0xF8, NULL, 0));
     /* row 4: doc an in-row root -> INTERNAL -> DATA (6 bytes) */
     memset(root, 0, sizeof root);
     root[0] = 4;
     b2p_put_le32(root + 12, 6);
     put_rid(root + 16, 116);
     b2p_put_le32(fixed, 4);
-    var v4[3] = {{(const uint8_t *)"", 0, 0}, {NULL, 0, 0}, {root, 24, 1}};
-    page_add(0, r, record(r, 0, 0, fixed, 8, 8, 0xC0, v4, 3));
+    record_var v4[3] = {{(const uint8_t *)"", 0, 0}, {NULL, 0, 0}, {root, 24, 1}};
+    page_add(0, r, fixedvar_record(r, 0, 0, fixed, 8, 8, 0xC0, v4, 3));
     /* row 5: a forwarding stub to 101 slot 1 */
     uint8_t stub[9] = {0x04};
     b2p_put_le32(stub + 1, 101);
@@ -234,16 +197,16 @@ static void build_template(void) {
     page_add(0, stub, sizeof stub);
     /* page 101: a versioned row with few columns, the forwarded record with its back pointer */
     b2p_put_le32(fixed, 6);
-    var v6[1] = {{(const uint8_t *)"versioned", 9, 0}};
-    page_add(1, r, record(r, 0, 1, fixed, 8, 4, 0, v6, 1));
+    record_var v6[1] = {{(const uint8_t *)"versioned", 9, 0}};
+    page_add(1, r, fixedvar_record(r, 0, 1, fixed, 8, 4, 0, v6, 1));
     uint8_t back[10] = {0x00, 0x04};
     b2p_put_le32(back + 2, 100);
     b2p_put_le16(back + 6, 1);
     b2p_put_le16(back + 8, 4);
     b2p_put_le32(fixed, 7);
-    var v7[6] = {{(const uint8_t *)"fwd", 3, 0}, {NULL, 0, 0}, {NULL, 0, 0}, {NULL, 0, 0}, {NULL, 0, 0},
+    record_var v7[6] = {{(const uint8_t *)"fwd", 3, 0}, {NULL, 0, 0}, {NULL, 0, 0}, {NULL, 0, 0}, {NULL, 0, 0},
                  {back, 10, 1}};
-    page_add(1, r, record(r, 1, 0, fixed, 8, 8, 0xE0, v7, 6));
+    page_add(1, r, fixedvar_record(r, 1, 0, fixed, 8, 8, 0xE0, v7, 6));
 
     /* page 102: the same table ROW-compressed (CD records, pages.md 5.2), for compression 1 and
      * 2 (no CI: a page PAGE compression left as ROW). Row 1: id 1 (excess-128), bit true, 'abc',
