@@ -13,37 +13,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pages.h"
+#include "pages/lob_int.h"
 
 enum {
-    LINK_SIZE = 12,              /* u32 cumulative size + 8-byte RID */
-    ROOT_HEADER = 12,            /* in-row root / row-overflow pointer header */
-    TEXT_POINTER_SIZE = 16,
-    MAX_LOB_DEPTH = 16,          /* LOB trees are a few levels deep; more is damage */
-    MAX_LOB_FRAGMENTS = 1 << 20, /* per value: 1 M fragments is ~8 GB (SQL Server's limit is
-                                  * 2 GB, ~270 k fragments); more is a loop */
-    LOB_SMALL_ROOT = 0,
-    LOB_INTERNAL = 2,
-    LOB_DATA = 3,
-    LOB_LARGE_ROOT_SHILOH = 4,
-    LOB_LARGE_ROOT_YUKON = 5,
-    LOB_NULL = 8,
     XT_IMAGE = 34,
     XT_TEXT = 35,
     XT_NTEXT = 99,
     XT_BIT = 104,
 };
-
-typedef struct rid {
-    uint32_t page;
-    uint16_t file;
-    uint16_t slot;
-} rid;
-
-typedef struct scratch {
-    uint8_t *p;
-    size_t len, cap;
-} scratch;
 
 typedef struct row_scan {
     b2p_pages *src;
@@ -55,12 +32,8 @@ typedef struct row_scan {
     b2p_cell *cells;
     size_t *offsets;             /* where each assembled value starts in the scratch buffer */
     bool *assembled;
-    scratch buf;
-    uint8_t lob_page[B2P_PAGE_SIZE];
-    rid lob_cached;              /* which page lob_page holds (page 0 of file 0: none) */
-    uint64_t fragments;          /* of the value being assembled */
-    size_t start, limit;         /* where the value began in the scratch buffer, and the length
-                                  * the links being followed announce (SIZE_MAX: unknown) */
+    lob_buffer buf;              /* the row's assembled values (offsets index it) */
+    lob_walker lob;              /* off-row values, appended to buf */
     b2p_row_where where;
     bool sparse_read;            /* the current record's sparse vector was looked for ... */
     bool sparse_found;
@@ -70,189 +43,11 @@ typedef struct row_scan {
     uint8_t *cd_tmp;             /* ... and room for a value rebuilt from its anchor prefix */
 } row_scan;
 
-static rid rid_read(const uint8_t *p) {
-    return (rid){.page = b2p_le32(p), .file = b2p_le16(p + 4), .slot = b2p_le16(p + 6)};
-}
+static b2p_status scratch_reserve(row_scan *s, size_t n) { return lob_buffer_reserve(&s->buf, n, s->err); }
 
-/* Makes room for n more bytes in the scratch buffer. */
-static b2p_status scratch_reserve(row_scan *s, size_t n) {
-    if (n > s->buf.cap - s->buf.len) {
-        size_t cap = s->buf.cap ? s->buf.cap : 4096;
-        while (cap - s->buf.len < n) {
-            if (cap > SIZE_MAX / 2) return b2p_fail(s->err, B2P_ERR_NOMEM, "value too large for memory");
-            cap *= 2;
-        }
-        uint8_t *q = realloc(s->buf.p, cap);
-        if (!q) return b2p_fail(s->err, B2P_ERR_NOMEM, "out of memory assembling a value of %zu bytes", s->buf.len + n);
-        s->buf.p = q;
-        s->buf.cap = cap;
-    }
-    return B2P_OK;
-}
-
-static b2p_status scratch_append(row_scan *s, const uint8_t *p, size_t n) {
-    if (n > s->limit - s->buf.len) /* never assemble more than the pointers announce */
-        return b2p_fail(s->err, B2P_ERR_CORRUPT, "row at %u:%u slot %u: LOB data longer than its links' "
-                        "cumulative sizes say (%zu bytes)", s->where.file, s->where.page, s->where.slot,
-                        s->limit - s->start);
-    b2p_status st = scratch_reserve(s, n);
-    if (st) return st;
-    memcpy(s->buf.p + s->buf.len, p, n);
-    s->buf.len += n;
-    return B2P_OK;
-}
-
-/* The fixed area of the LOB record at r (a blob fragment: everything is fixed data). */
-static b2p_status lob_record(row_scan *s, rid r, const uint8_t **fixed, size_t *len) {
-    if (s->lob_cached.page != r.page || s->lob_cached.file != r.file) {
-        s->lob_cached = (rid){0, 0, 0};
-        b2p_status st = b2p_pages_read(s->src, r.file, r.page, s->lob_page, s->err);
-        if (st == B2P_ERR_NOT_FOUND)
-            return b2p_fail(s->err, B2P_ERR_NOT_FOUND,
-                            "row at %u:%u slot %u: its LOB data on page %u:%u is not in the backup",
-                            s->where.file, s->where.page, s->where.slot, r.file, r.page);
-        if (st) return st;
-        s->lob_cached = r;
-    }
-    const uint8_t *pg = s->lob_page;
-    uint16_t slots = b2p_le16(pg + 22), type = pg[1];
-    if (type != B2P_PAGE_TEXT_MIX && type != B2P_PAGE_TEXT_TREE && type != B2P_PAGE_DATA)
-        return b2p_fail(s->err, B2P_ERR_CORRUPT, "page %u:%u: type %u, expected a LOB page (3 or 4)",
-                        r.file, r.page, type);
-    if (slots > (B2P_PAGE_SIZE - B2P_PAGE_HEADER_SIZE) / 2) /* a slot array larger than the page */
-        return b2p_fail(s->err, B2P_ERR_CORRUPT, "page %u:%u: %u slots cannot fit in a page", r.file, r.page, slots);
-    if (r.slot >= slots)
-        return b2p_fail(s->err, B2P_ERR_CORRUPT, "page %u:%u: LOB slot %u, the page has %u slots",
-                        r.file, r.page, r.slot, slots);
-    size_t limit = B2P_PAGE_SIZE - 2u * slots;
-    size_t off = b2p_le16(pg + B2P_PAGE_SIZE - 2u * (r.slot + 1u));
-    if (off < B2P_PAGE_HEADER_SIZE || off + 4 > limit)
-        return b2p_fail(s->err, B2P_ERR_CORRUPT, "page %u:%u slot %u: record offset %zu outside the record area",
-                        r.file, r.page, r.slot, off);
-    size_t fixed_end = b2p_le16(pg + off + 2);
-    if (fixed_end < 14 || off + fixed_end > limit)
-        return b2p_fail(s->err, B2P_ERR_CORRUPT, "page %u:%u slot %u: LOB record of %zu bytes does not fit",
-                        r.file, r.page, r.slot, fixed_end);
-    *fixed = pg + off + 4;
-    *len = fixed_end - 4;
-    return B2P_OK;
-}
-
-static b2p_status lob_tree(row_scan *s, rid r, unsigned depth);
-
-/* Follows n links of `size` bytes each starting at p (RID at +rid_at), in order. The links are
- * copied first: reading a child replaces the cached page the links live on. 12-byte links
- * (in-row roots, row-overflow pointers, LARGE_ROOT_YUKON) start with the cumulative size of the
- * data through that link, counted from the node's first byte: each child must bring exactly
- * its share, and may not bring more while it is being read. */
-static b2p_status follow_links(row_scan *s, const uint8_t *p, size_t n, size_t size, size_t rid_at,
-                               unsigned depth) {
-    rid *kids = malloc(n ? n * sizeof *kids : 1);
-    uint32_t *ends = malloc(n ? n * sizeof *ends : 1);
-    if (!kids || !ends) {
-        free(kids);
-        free(ends);
-        return b2p_fail(s->err, B2P_ERR_NOMEM, "out of memory");
-    }
-    bool sized = size == LINK_SIZE;
-    for (size_t i = 0; i < n; i++) {
-        kids[i] = rid_read(p + i * size + rid_at);
-        ends[i] = sized ? b2p_le32(p + i * size) : 0;
-    }
-    size_t base = s->buf.len, outer = s->limit;
-    b2p_status st = B2P_OK;
-    for (size_t i = 0; i < n && !st; i++) {
-        if (sized) {
-            if ((i && ends[i] < ends[i - 1]) || ends[i] > outer - base) {
-                st = b2p_fail(s->err, B2P_ERR_CORRUPT, "row at %u:%u slot %u: LOB link %zu to page %u:%u "
-                              "slot %u: cumulative size %u inconsistent with its neighbours", s->where.file,
-                              s->where.page, s->where.slot, i, kids[i].file, kids[i].page, kids[i].slot, ends[i]);
-                break;
-            }
-            s->limit = base + ends[i];
-        }
-        st = lob_tree(s, kids[i], depth + 1);
-        if (!st && sized && s->buf.len != base + ends[i])
-            st = b2p_fail(s->err, B2P_ERR_CORRUPT, "row at %u:%u slot %u: LOB link %zu to page %u:%u slot %u "
-                          "brought %zu bytes, its cumulative size says %llu", s->where.file, s->where.page,
-                          s->where.slot, i, kids[i].file, kids[i].page, kids[i].slot, s->buf.len - base,
-                          (unsigned long long)ends[i]);
-    }
-    s->limit = outer;
-    free(kids);
-    free(ends);
-    return st;
-}
-
-/* Appends the bytes of the LOB record tree rooted at r. */
-static b2p_status lob_tree(row_scan *s, rid r, unsigned depth) {
-    if (depth > MAX_LOB_DEPTH || ++s->fragments > MAX_LOB_FRAGMENTS)
-        return b2p_fail(s->err, B2P_ERR_CORRUPT, "row at %u:%u slot %u: LOB tree deeper or larger than "
-                        "any SQL Server writes (at page %u:%u slot %u): a loop?",
-                        s->where.file, s->where.page, s->where.slot, r.file, r.page, r.slot);
-    const uint8_t *f = NULL;
-    size_t len = 0;
-    b2p_status st = lob_record(s, r, &f, &len);
-    if (st) return st;
-    uint16_t kind = b2p_le16(f + 8);
-    switch (kind) {
-    case LOB_DATA:
-        return scratch_append(s, f + 10, len - 10);
-    case LOB_SMALL_ROOT: {
-        size_t n = len >= 16 ? b2p_le16(f + 10) : 0;
-        if (len < 16 || n > len - 16) break;
-        return scratch_append(s, f + 16, n);
-    }
-    case LOB_INTERNAL: { /* cur links @12, 16-byte entries @16: offset u64, RID */
-        size_t n = len >= 16 ? b2p_le16(f + 12) : 0;
-        if (len < 16 || 16 + n * 16 > len) break;
-        return follow_links(s, f + 16, n, 16, 8, depth);
-    }
-    case LOB_LARGE_ROOT_SHILOH: /* SQL Server 2000's root: the same layout, seen in databases */
-    case LOB_LARGE_ROOT_YUKON: { /* attached from 2000. cur links @12, 12-byte entries @20: size u32, RID */
-        size_t n = len >= 20 ? b2p_le16(f + 12) : 0;
-        if (len < 20 || 20 + n * LINK_SIZE > len) break;
-        return follow_links(s, f + 20, n, LINK_SIZE, 4, depth);
-    }
-    case LOB_NULL:
-        return B2P_OK;
-    default:
-        return b2p_fail(s->err, B2P_ERR_UNSUPPORTED, "page %u:%u slot %u: LOB record of kind %u, which "
-                        "bak2pg does not read", r.file, r.page, r.slot, kind);
-    }
-    return b2p_fail(s->err, B2P_ERR_CORRUPT, "page %u:%u slot %u: LOB record of kind %u overruns its %zu bytes",
-                    r.file, r.page, r.slot, kind, len);
-}
-
-/* Appends an off-row value from its in-row pointer and checks the length it announces. */
+/* Appends an off-row value from its in-row pointer (lob.c checks the length it announces). */
 static b2p_status off_row_value(row_scan *s, const uint8_t *v, size_t len) {
-    size_t start = s->buf.len;
-    s->fragments = 0;
-    s->start = start;
-    s->limit = SIZE_MAX;
-    b2p_status st;
-    uint64_t expected;
-    if (v[0] == 0x02 || v[0] == 0x04) { /* row-overflow pointer or in-row LOB root */
-        if (len < ROOT_HEADER + LINK_SIZE || (len - ROOT_HEADER) % LINK_SIZE != 0)
-            return b2p_fail(s->err, B2P_ERR_CORRUPT, "row at %u:%u slot %u: off-row pointer of %zu bytes",
-                            s->where.file, s->where.page, s->where.slot, len);
-        size_t n = (len - ROOT_HEADER) / LINK_SIZE;
-        expected = b2p_le32(v + ROOT_HEADER + (n - 1) * LINK_SIZE); /* sizes are cumulative */
-        st = follow_links(s, v + ROOT_HEADER, n, LINK_SIZE, 4, 0);
-    } else if (len == TEXT_POINTER_SIZE) {
-        expected = UINT64_MAX;
-        st = lob_tree(s, rid_read(v + 8), 0);
-    } else {
-        return b2p_fail(s->err, B2P_ERR_UNSUPPORTED, "row at %u:%u slot %u: complex column of kind 0x%02x "
-                        "(%zu bytes), which bak2pg does not read", s->where.file, s->where.page, s->where.slot,
-                        v[0], len);
-    }
-    if (st) return st;
-    if (expected != UINT64_MAX && s->buf.len - start != expected)
-        return b2p_fail(s->err, B2P_ERR_CORRUPT, "row at %u:%u slot %u: off-row value of %zu bytes, its "
-                        "pointer says %llu", s->where.file, s->where.page, s->where.slot, s->buf.len - start,
-                        (unsigned long long)expected);
-    return B2P_OK;
+    return lob_append_value(&s->lob, v, len);
 }
 
 static bool is_text_pointer_type(uint8_t xtype) {
@@ -308,9 +103,9 @@ static b2p_status read_cell(row_scan *s, const b2p_record *rec, size_t i) {
         s->offsets[i] = s->buf.len;
         s->assembled[i] = true;
         cell->len = 1;
-        return scratch_append(s, &bit, 1);
+        return lob_buffer_append(&s->buf, &bit, 1, s->err);
     }
-    bool off_row = cb.complex || (is_text_pointer_type(c->xtype) && cb.len == TEXT_POINTER_SIZE);
+    bool off_row = cb.complex || (is_text_pointer_type(c->xtype) && cb.len == LOB_TEXT_POINTER_SIZE);
     if (!off_row || cb.len == 0) return B2P_OK;
     s->offsets[i] = s->buf.len;
     s->assembled[i] = true;
@@ -365,7 +160,7 @@ static b2p_status read_cd_cell(row_scan *s, size_t i) {
     if (v.is_null) return B2P_OK;
     s->offsets[i] = s->buf.len;
     s->assembled[i] = true;
-    bool off_row = v.complex || (is_text_pointer_type(c->xtype) && v.len == TEXT_POINTER_SIZE);
+    bool off_row = v.complex || (is_text_pointer_type(c->xtype) && v.len == LOB_TEXT_POINTER_SIZE);
     if (off_row && v.len > 0) st = off_row_value(s, v.bytes, v.len); /* LOB data is never compressed */
     else st = expand_cd_value(s, i, &v);
     cell->len = s->buf.len - s->offsets[i];
@@ -445,8 +240,8 @@ b2p_status b2p_rows_scan(b2p_pages *src, const b2p_rowset_ref *rs, b2p_row_fn fn
     b2p_row_stats local = {0};
     row_scan *s = calloc(1, sizeof *s);
     if (!s) return b2p_fail(err, B2P_ERR_NOMEM, "out of memory");
-    *s = (row_scan){.src = src, .rs = rs, .fn = fn, .ctx = ctx, .err = err, .stats = stats ? stats : &local,
-                    .limit = SIZE_MAX};
+    *s = (row_scan){.src = src, .rs = rs, .fn = fn, .ctx = ctx, .err = err, .stats = stats ? stats : &local};
+    s->lob = (lob_walker){.src = src, .err = err, .out = &s->buf, .row = &s->where};
     size_t n = rs->ncols ? rs->ncols : 1;
     s->cells = calloc(n, sizeof *s->cells);
     s->offsets = calloc(n, sizeof *s->offsets);

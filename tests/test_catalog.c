@@ -167,7 +167,8 @@ static void load_paths(loaded *l, const char *const *paths, size_t n, bool allow
 }
 
 static void load(loaded *l, const char *const *names, size_t n) {
-    char *paths[4];
+    char *paths[4] = {0};
+    assert_true(n <= 4);
     for (size_t i = 0; i < n; i++) paths[i] = strdup(fixture_path(names[i]));
     load_paths(l, (const char *const *)paths, n, true);
     for (size_t i = 0; i < n; i++) free(paths[i]);
