@@ -56,44 +56,15 @@ char *cat_strndup(cat_arena *a, const char *s, size_t len) {
     return p;
 }
 
-static size_t put_utf8(char *out, uint32_t cp) {
-    if (cp < 0x80) {
-        out[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        out[0] = (char)(0xC0 | (cp >> 6));
-        out[1] = (char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        out[0] = (char)(0xE0 | (cp >> 12));
-        out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        out[2] = (char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    out[0] = (char)(0xF0 | (cp >> 18));
-    out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-    out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    out[3] = (char)(0x80 | (cp & 0x3F));
-    return 4;
-}
-
 char *cat_utf16_to_utf8(cat_arena *a, const uint8_t *p, size_t len) {
     size_t units = len / 2;
     char *out = cat_alloc(a, units * 3 + 1, 1); /* a surrogate pair (2 units) makes 4 bytes */
     if (!out) return NULL;
     size_t o = 0;
-    for (size_t i = 0; i < units; i++) {
-        uint32_t cp = b2p_le16(p + 2 * i);
-        if (cp >= 0xD800 && cp < 0xDC00 && i + 1 < units) {
-            uint32_t lo = b2p_le16(p + 2 * (i + 1));
-            if (lo >= 0xDC00 && lo < 0xE000) {
-                cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-                i++;
-            } else cp = 0xFFFD;
-        } else if (cp >= 0xD800 && cp < 0xE000) cp = 0xFFFD;
-        o += put_utf8(out + o, cp);
+    for (size_t i = 0; i < units;) {
+        int unpaired;
+        uint32_t cp = b2p_utf16_next(p, units, &i, &unpaired);
+        o += b2p_utf8_encode(unpaired ? 0xFFFD : cp, (uint8_t *)out + o);
     }
     out[o] = 0;
     return out;

@@ -81,4 +81,49 @@ static inline uint32_t b2p_rotl32(uint32_t v, unsigned n) {
     return n ? (v << n) | (v >> (32 - n)) : v;
 }
 
+/* ---- Unicode: SQL Server stores UTF-16LE, bak2pg speaks UTF-8 ---------------------------- */
+
+/* The code point at UTF-16LE unit *i of p[0..units), moving *i past it. A surrogate pair is
+ * joined; an unpaired surrogate comes back as itself with *unpaired set, for the caller to
+ * replace (names, metadata) or refuse (table data). */
+static inline uint32_t b2p_utf16_next(const uint8_t *p, size_t units, size_t *i, int *unpaired) {
+    uint32_t cp = b2p_le16(p + 2 * *i);
+    (*i)++;
+    *unpaired = 0;
+    if (cp < 0xD800 || cp > 0xDFFF) return cp;
+    if (cp <= 0xDBFF && *i < units) {
+        uint32_t lo = b2p_le16(p + 2 * *i);
+        if (lo >= 0xDC00 && lo <= 0xDFFF) {
+            (*i)++;
+            return 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+        }
+    }
+    *unpaired = 1;
+    return cp;
+}
+
+/* Writes cp as UTF-8 to out (room for 4 bytes); returns the byte count. */
+static inline size_t b2p_utf8_encode(uint32_t cp, uint8_t out[4]) {
+    if (cp < 0x80) {
+        out[0] = (uint8_t)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        out[0] = (uint8_t)(0xC0 | (cp >> 6));
+        out[1] = (uint8_t)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        out[0] = (uint8_t)(0xE0 | (cp >> 12));
+        out[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
+        out[2] = (uint8_t)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    out[0] = (uint8_t)(0xF0 | (cp >> 18));
+    out[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3F));
+    out[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
+    out[3] = (uint8_t)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
 #endif

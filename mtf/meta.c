@@ -56,37 +56,18 @@ char *b2p_guid_format(const b2p_guid *g, char *buf, size_t len) {
     return buf;
 }
 
-static void put_utf8(char *out, size_t outlen, size_t *j, uint32_t cp) {
-    uint8_t tmp[4];
-    size_t n;
-    if (cp < 0x80) { tmp[0] = (uint8_t)cp; n = 1; }
-    else if (cp < 0x800) { tmp[0] = (uint8_t)(0xC0 | (cp >> 6)); tmp[1] = (uint8_t)(0x80 | (cp & 0x3F)); n = 2; }
-    else if (cp < 0x10000) {
-        tmp[0] = (uint8_t)(0xE0 | (cp >> 12)); tmp[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
-        tmp[2] = (uint8_t)(0x80 | (cp & 0x3F)); n = 3;
-    } else {
-        tmp[0] = (uint8_t)(0xF0 | (cp >> 18)); tmp[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3F));
-        tmp[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F)); tmp[3] = (uint8_t)(0x80 | (cp & 0x3F)); n = 4;
-    }
-    if (*j + n >= outlen) return;
-    memcpy(out + *j, tmp, n);
-    *j += n;
-}
-
 void b2p_utf16_to_utf8(const uint8_t *s, size_t nbytes, char *out, size_t outlen) {
     size_t j = 0, n = nbytes / 2;
     if (outlen == 0) return;
     while (n > 0 && b2p_le16(s + 2 * (n - 1)) == 0) n--; /* trailing NULs are padding */
-    for (size_t i = 0; i < n && j + 1 < outlen; i++) {
-        uint32_t cp = b2p_le16(s + 2 * i);
-        if (cp >= 0xD800 && cp < 0xDC00 && i + 1 < n) {
-            uint32_t lo = b2p_le16(s + 2 * (i + 1));
-            if (lo >= 0xDC00 && lo < 0xE000) {
-                cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-                i++;
-            } else cp = 0xFFFD;
-        } else if (cp >= 0xD800 && cp < 0xE000) cp = 0xFFFD;
-        put_utf8(out, outlen, &j, cp);
+    for (size_t i = 0; i < n;) {
+        int unpaired;
+        uint32_t cp = b2p_utf16_next(s, n, &i, &unpaired);
+        uint8_t u[4];
+        size_t k = b2p_utf8_encode(unpaired ? 0xFFFD : cp, u);
+        if (j + k >= outlen) break; /* truncated at a character boundary */
+        memcpy(out + j, u, k);
+        j += k;
     }
     out[j] = 0;
 }

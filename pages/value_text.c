@@ -76,27 +76,7 @@ unsigned b2p_collation_codepage(uint32_t collation) {
 
 b2p_status b2p_v_utf8(b2p_buf *out, uint32_t cp, b2p_error *err) {
     uint8_t u[4];
-    size_t n;
-    if (cp < 0x80) {
-        u[0] = (uint8_t)cp;
-        n = 1;
-    } else if (cp < 0x800) {
-        u[0] = (uint8_t)(0xC0 | (cp >> 6));
-        u[1] = (uint8_t)(0x80 | (cp & 0x3F));
-        n = 2;
-    } else if (cp < 0x10000) {
-        u[0] = (uint8_t)(0xE0 | (cp >> 12));
-        u[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
-        u[2] = (uint8_t)(0x80 | (cp & 0x3F));
-        n = 3;
-    } else {
-        u[0] = (uint8_t)(0xF0 | (cp >> 18));
-        u[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3F));
-        u[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
-        u[3] = (uint8_t)(0x80 | (cp & 0x3F));
-        n = 4;
-    }
-    return b2p_buf_append(out, u, n, err);
+    return b2p_buf_append(out, u, b2p_utf8_encode(cp, u), err);
 }
 
 /* Characters (code points) in out[from..len): UTF-8 lead bytes. */
@@ -126,19 +106,13 @@ b2p_status b2p_v_utf16_text(b2p_value_ctx *cx, const uint8_t *p, size_t len, siz
     if (len % 2) return b2p_fail(err, B2P_ERR_CORRUPT, "UTF-16 value has an odd length (%zu bytes)", len);
     size_t from = out->len;
     b2p_status st = b2p_buf_reserve(out, len + len / 2, err); /* a guess; appends grow as needed */
-    for (size_t i = 0; st == B2P_OK && i < len; i += 2) {
-        uint32_t u = b2p_le16(p + i);
-        if (u >= 0xDC00 && u <= 0xDFFF)
-            return b2p_fail(err, B2P_ERR_CORRUPT, "UTF-16 value has an unpaired low surrogate U+%04X at byte %zu",
-                            (unsigned)u, i);
-        if (u >= 0xD800 && u <= 0xDBFF) {
-            uint32_t lo = i + 3 < len ? b2p_le16(p + i + 2) : 0;
-            if (lo < 0xDC00 || lo > 0xDFFF)
-                return b2p_fail(err, B2P_ERR_CORRUPT, "UTF-16 value has an unpaired high surrogate U+%04X at byte %zu",
-                                (unsigned)u, i);
-            u = 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00);
-            i += 2;
-        }
+    for (size_t i = 0; st == B2P_OK && i < len / 2;) {
+        size_t at = 2 * i;
+        int unpaired;
+        uint32_t u = b2p_utf16_next(p, len / 2, &i, &unpaired);
+        if (unpaired)
+            return b2p_fail(err, B2P_ERR_CORRUPT, "UTF-16 value has an unpaired %s surrogate U+%04X at byte %zu",
+                            u >= 0xDC00 ? "low" : "high", (unsigned)u, at);
         if (u == 0) cx->flags |= B2P_VALUE_HAS_NUL;
         st = b2p_v_utf8(out, u, err);
     }
