@@ -167,6 +167,15 @@ static b2p_status read_cd_cell(row_scan *s, size_t i) {
     return st;
 }
 
+/* Hands the row's cells to the caller, once every value is in the scratch buffer (which may have
+ * moved while they were assembled, so assembled cells are pointed at it only now). */
+static int deliver_row(row_scan *s) {
+    for (size_t i = 0; i < s->rs->ncols; i++)
+        if (s->assembled[i]) s->cells[i].bytes = s->buf.p + s->offsets[i];
+    s->stats->rows++;
+    return s->fn(s->ctx, s->cells, s->rs->ncols, &s->where);
+}
+
 /* Counts a CD record that is not a row; fails for one that has no place on a data page. */
 static b2p_status skip_cd_record(row_scan *s) {
     if (s->cd.type == B2P_CD_FORWARDING) s->stats->forwarding_stubs++;
@@ -196,10 +205,7 @@ static int on_cd_page(row_scan *s, const uint8_t page[B2P_PAGE_SIZE], const b2p_
         s->buf.len = 0;
         for (size_t i = 0; i < s->rs->ncols; i++)
             if ((st = read_cd_cell(s, i))) return (int)st;
-        for (size_t i = 0; i < s->rs->ncols; i++) /* the scratch buffer may have moved */
-            if (s->assembled[i]) s->cells[i].bytes = s->buf.p + s->offsets[i];
-        s->stats->rows++;
-        int rc = s->fn(s->ctx, s->cells, s->rs->ncols, &s->where);
+        int rc = deliver_row(s);
         if (rc) return rc;
     }
     return 0;
@@ -226,10 +232,7 @@ static int on_page(void *ctx, const uint8_t page[B2P_PAGE_SIZE], const b2p_page_
             st = read_cell(s, &rec, i);
             if (st) return (int)st;
         }
-        for (size_t i = 0; i < s->rs->ncols; i++) /* the scratch buffer may have moved */
-            if (s->assembled[i]) s->cells[i].bytes = s->buf.p + s->offsets[i];
-        s->stats->rows++;
-        int rc = s->fn(s->ctx, s->cells, s->rs->ncols, &s->where);
+        int rc = deliver_row(s);
         if (rc) return rc;
     }
     return 0;

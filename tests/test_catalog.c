@@ -987,15 +987,7 @@ static void write_backup(const char *path, const b2p_set_info *set, const uint8_
         .version_build = set->version_build, .database_version = set->database_version,
         .total_units = n, .files = files, .nfiles = nfiles,
     };
-    memset(o.backup_set_guid, 0x11, 16);
-    memset(o.media_set_guid, 0x22, 16);
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    mtfw *w = mtfw_open(f, &o);
-    assert_non_null(w);
-    assert_true(mtfw_add_units(w, units, n));
-    assert_true(mtfw_close(w));
-    assert_int_equal(fclose(f), 0);
+    assert_true(mtfw_write_file(path, &o, units, n));
 }
 
 /* Reads every string of the model, so that a sanitizer sees any bad pointer. */

@@ -574,15 +574,7 @@ static void scan_page(const built_page *bp, uint32_t page_id, const b2p_column_l
     mtfw_options o = {.block_size = 512, .type_letter = 'D', .database_name = "t", .server_name = "TEST",
                       .version_major = 13, .version_minor = 0, .version_build = 4001, .database_version = 852,
                       .total_units = nunits, .files = &file, .nfiles = 1};
-    memset(o.backup_set_guid, 0x11, 16);
-    memset(o.media_set_guid, 0x22, 16);
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    mtfw *w = mtfw_open(f, &o);
-    assert_non_null(w);
-    assert_true(mtfw_add_units(w, units, nunits));
-    assert_true(mtfw_close(w));
-    assert_int_equal(fclose(f), 0);
+    assert_true(mtfw_write_file(path, &o, units, nunits));
     free(units);
 
     b2p_error err = {0};

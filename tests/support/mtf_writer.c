@@ -489,3 +489,14 @@ bool mtfw_close(mtfw *w) {
     free(w);
     return ok;
 }
+
+bool mtfw_write_file(const char *path, mtfw_options *opt, const uint8_t *units, size_t n) {
+    memset(opt->backup_set_guid, 0x11, sizeof opt->backup_set_guid);
+    memset(opt->media_set_guid, 0x22, sizeof opt->media_set_guid);
+    FILE *f = fopen(path, "wb");
+    if (!f) return false;
+    mtfw *w = mtfw_open(f, opt);
+    bool ok = w && mtfw_add_units(w, units, n);
+    ok = w && mtfw_close(w) && ok;
+    return fclose(f) == 0 && ok;
+}

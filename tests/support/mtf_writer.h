@@ -48,4 +48,8 @@ bool mtfw_add_units(mtfw *w, const uint8_t *units, size_t n);
  * announced or a write failed. Frees w in any case. */
 bool mtfw_close(mtfw *w);
 
+/* The whole backup at once: n contiguous units written to a new file at path. Sets the
+ * backup-set and media-set GUIDs to fixed test values (0x11.., 0x22..). False on any failure. */
+bool mtfw_write_file(const char *path, mtfw_options *opt, const uint8_t *units, size_t n);
+
 #endif
