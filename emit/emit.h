@@ -137,6 +137,34 @@ void b2p_sha256_update(b2p_sha256 *s, const void *data, size_t n);
 /* Finishes the hash and writes it as 64 lower-case hex digits (the state is used up). */
 void b2p_sha256_hex(b2p_sha256 *s, char out[65]);
 
+/* ---- content hash ------------------------------------------------------------------------- */
+
+/* An order-independent hash of a table's content: the row count and the sum (mod 2^64 per lane)
+ * of each row's XXH3-128 over its COPY text line (without the newline). The same content gives
+ * the same hash whichever order the rows come in, from the backup or from PostgreSQL's COPY TO;
+ * the ledger of remigration and `bak2pg verify` both use it. */
+typedef struct b2p_content_hash {
+    uint64_t rows;
+    uint64_t lo, hi;
+} b2p_content_hash;
+
+void b2p_content_hash_row(b2p_content_hash *h, const char *line, size_t len);
+/* 32 lower-case hex digits (the row count is kept apart). */
+void b2p_content_hash_hex(const b2p_content_hash *h, char out[33]);
+bool b2p_content_hash_equal(const b2p_content_hash *a, const b2p_content_hash *b);
+
+/* A sink (b2p_sink_fn) hashing COPY text row by row, passing the bytes on to next when next is
+ * set (to hash what is being loaded). Zero-initialise, set next/next_ctx, free when done. */
+typedef struct b2p_hash_sink {
+    b2p_content_hash hash;
+    b2p_sink_fn next;
+    void *next_ctx;
+    b2p_buf partial;         /* the start of a line cut across two writes */
+} b2p_hash_sink;
+
+bool b2p_hash_sink_write(void *ctx, const char *data, size_t len);
+void b2p_hash_sink_free(b2p_hash_sink *s);
+
 /* ---- data files ------------------------------------------------------------------------------ */
 
 /* A sink (b2p_sink_fn) writing a file, optionally zstd-compressed, counting and hashing the bytes
