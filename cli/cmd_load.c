@@ -4,8 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "json.h"
 #include "emit/emit.h"
 
 static const char USAGE[] =
@@ -16,10 +18,31 @@ static const char USAGE[] =
     "temporary files), each table in a transaction of its own, then adds keys, indexes, foreign\n"
     "keys, checks and identity restarts. The same DDL and rows as `bak2pg convert` writes to files.\n"
     "\n"
+    "Run it again, on the same backup or next week's, and nothing is duplicated: a ledger in the\n"
+    "target (schema bak2pg) records every run and, per table, a hash of the content loaded, in the\n"
+    "same transaction as the rows. Unchanged tables are skipped; changed ones are matched row by\n"
+    "row (by primary key, else a unique key, else the whole row): new rows are inserted, changed\n"
+    "rows updated, rows the backup no longer has reported (deleted with --sync-deletes). Rows and\n"
+    "columns only the target has are left alone. A killed or disconnected run is resumed by running\n"
+    "the same command again: finished tables are not loaded twice.\n"
+    "\n"
     "options:\n"
     "  --dsn CONNINFO             where to load: a libpq connection string or URI\n"
     "                             ('host=db1 dbname=sales user=loader', 'postgresql://db1/sales');\n"
     "                             PGHOST, PGUSER, PGPASSWORD, ... and ~/.pgpass apply as for psql\n"
+    "  --mode MODE                auto (default): create when the target holds none of the tables,\n"
+    "                             else remigrate; create: refuse a target that holds them;\n"
+    "                             remigrate: match and merge as above; append: add every row of\n"
+    "                             the backup to the tables as they are, matching nothing\n"
+    "  --sync-deletes             remigrate: delete the target's rows the backup does not have\n"
+    "                             (children before parents), so that each table equals the backup\n"
+    "  --replace-drifted          a table whose schema changed in a way a load does not apply is\n"
+    "                             dropped (CASCADE: foreign keys pointing at it go too) and loaded\n"
+    "                             in its new shape, instead of being left as it is\n"
+    "  --retries N                an unreachable server or a lost connection: try N more times,\n"
+    "                             pausing 1, 2, 4, ... s, redoing the table that was cut (default 3)\n"
+    "  --log-json                 one JSON object per line on stdout for each event (run start,\n"
+    "                             table start, progress, table done, run done), for schedulers\n"
     "  --table PATTERN            only these tables (schema.name or name, shell wildcards; repeatable)\n"
     "  --exclude-table PATTERN    not these tables (repeatable)\n"
     "  --keep-case                keep identifiers' case (quoted) instead of folding to lower case\n"
@@ -30,13 +53,17 @@ static const char USAGE[] =
     "  --allow-missing-stripes    salvage: load what is there when stripe files are missing\n"
     "  -h, --help                 this help\n"
     "\n"
-    "The target database must not hold the tables yet (loading twice, and loading a newer backup\n"
-    "over an older load, come with the remigration mode of a later release).\n"
-    "Exit status: 17 server unreachable, 18 credentials refused, 19 read-only target, 20 PostgreSQL\n"
-    "refused a statement or rows; the others as for every command (README.md).\n"
+    "A table whose schema changed in a way a load does not apply (a column's type, a dropped column,\n"
+    "a new NOT NULL column, a different key) is reported and left as it is; the others still load.\n"
+    "New tables and new nullable columns are added. Check the result with `bak2pg verify`.\n"
+    "\n"
+    "Exit status: 0 every table loaded, merged or unchanged; 14 a table drifted; 17 server\n"
+    "unreachable, 18 credentials refused, 19 read-only target, 20 PostgreSQL refused a statement or\n"
+    "rows; the others as for every command (README.md).\n"
     "\n"
     "examples:\n"
     "  bak2pg load --dsn 'dbname=northwind' Northwind.bak\n"
+    "  bak2pg load --dsn 'dbname=northwind' --sync-deletes Northwind-next-week.bak\n"
     "  PGPASSWORD=... bak2pg load --dsn 'postgresql://loader@db1:5432/sales' --schema-map dbo=sales full.bak diff.bak\n";
 
 enum { MAX_PATTERNS = 64 };
@@ -47,7 +74,9 @@ typedef struct load_opts {
     size_t ninclude, nexclude;
     const char *map_from[MAX_PATTERNS], *map_to[MAX_PATTERNS];
     b2p_naming_options naming;
-    bool allow_missing, include_ssms;
+    bool allow_missing, include_ssms, sync_deletes, log_json, replace_drifted;
+    b2p_load_mode mode;
+    unsigned retries;
     int backup_set;
     b2p_export_options ex;
 } load_opts;
@@ -58,17 +87,30 @@ static int add_to(const char **list, size_t *n, const char *v) {
     return 0;
 }
 
+static int parse_mode(const char *arg, b2p_load_mode *out) {
+    static const b2p_load_mode modes[] = {B2P_LOAD_AUTO, B2P_LOAD_CREATE, B2P_LOAD_APPEND, B2P_LOAD_REMIGRATE};
+    for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++)
+        if (!strcmp(arg, b2p_load_mode_name(modes[i]))) {
+            *out = modes[i];
+            return 0;
+        }
+    return cli_usage_error("load", "--mode takes auto, create, remigrate or append, not '%s'", arg);
+}
+
 static int parse_args(int argc, char **argv, load_opts *o) {
     static const struct option longopts[] = {
         {"dsn", required_argument, NULL, 'd'},          {"table", required_argument, NULL, 't'},
         {"exclude-table", required_argument, NULL, 'x'}, {"keep-case", no_argument, NULL, 'k'},
         {"schema-map", required_argument, NULL, 'S'},   {"nul", required_argument, NULL, 'n'},
         {"backup-set", required_argument, NULL, 'b'},   {"allow-missing-stripes", no_argument, NULL, 'm'},
-        {"include-ssms-tables", no_argument, NULL, 'I'},
+        {"include-ssms-tables", no_argument, NULL, 'I'}, {"mode", required_argument, NULL, 'M'},
+        {"sync-deletes", no_argument, NULL, 'D'},       {"retries", required_argument, NULL, 'r'},
+        {"log-json", no_argument, NULL, 'J'},           {"replace-drifted", no_argument, NULL, 'R'},
         {"help", no_argument, NULL, 'h'},               {NULL, 0, NULL, 0},
     };
     int c, rc = 0;
     optind = 1;
+    o->retries = 3;
     while (!rc && (c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (c) {
         case 'd': o->dsn = optarg; break;
@@ -77,6 +119,17 @@ static int parse_args(int argc, char **argv, load_opts *o) {
         case 'k': o->naming.keep_case = true; break;
         case 'm': o->allow_missing = true; break;
         case 'I': o->include_ssms = true; break;
+        case 'D': o->sync_deletes = true; break;
+        case 'J': o->log_json = true; break;
+        case 'R': o->replace_drifted = true; break;
+        case 'M': rc = parse_mode(optarg, &o->mode); break;
+        case 'r': {
+            char *end;
+            unsigned long n = strtoul(optarg, &end, 10);
+            if (*end || end == optarg || n > 20) rc = cli_usage_error("load", "--retries takes 0 to 20, not '%s'", optarg);
+            o->retries = (unsigned)n;
+            break;
+        }
         case 'S': {
             char *eq = strchr(optarg, '=');
             if (!eq || eq == optarg || !eq[1]) return cli_usage_error("load", "--schema-map takes FROM=TO, not '%s'", optarg);
@@ -103,32 +156,214 @@ static int parse_args(int argc, char **argv, load_opts *o) {
     o->naming.schema_map_to = o->map_to;
     if (!o->dsn) return cli_usage_error("load", "say where to load: --dsn CONNINFO");
     if (optind >= argc) return cli_usage_error("load", "no backup file given");
+    if (o->sync_deletes && o->mode != B2P_LOAD_AUTO && o->mode != B2P_LOAD_REMIGRATE)
+        return cli_usage_error("load", "--sync-deletes goes with --mode remigrate (or auto)");
     return 0;
 }
 
+/* ---- what the user sees: a line per table, progress on a terminal, or JSON lines ---------- */
+
+typedef struct reporter {
+    bool log_json, tty, sync_deletes;
+    double start, table_start;
+    uint64_t rows_total, rows_before;      /* the catalog's counts: for the overall ETA */
+    size_t tables_total, tables_done;
+    const char *current;                   /* "schema.table" in progress */
+    char current_buf[600];
+    bool line_open;                        /* a progress line waits for its newline */
+} reporter;
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void end_progress_line(reporter *r) {
+    if (r->line_open) fputc('\n', stderr);
+    r->line_open = false;
+}
+
+static void event_begin(json *j, const char *event) {
+    json_init(j, stdout);
+    json_begin_object(j);
+    json_kv_string(j, "event", event);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    char when[40];
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&ts.tv_sec));
+    json_kv_string(j, "time", when);
+}
+
+static void event_end(json *j) {
+    json_end_object(j);
+    json_finish(j);
+    fflush(stdout);
+}
+
 static void on_notice(void *ctx, const char *message) {
-    (void)ctx;
+    reporter *r = ctx;
+    if (r->log_json) {
+        json j;
+        event_begin(&j, "notice");
+        json_kv_string(&j, "message", message);
+        event_end(&j);
+        return;
+    }
+    end_progress_line(r);
     fprintf(stderr, "bak2pg: PostgreSQL: %s\n", message);
 }
 
-static void on_table(void *ctx, const b2p_cat_table *t, const b2p_export_stats *st) {
-    (void)ctx;
-    fprintf(stderr, "bak2pg: loaded %s.%s: %llu rows\n", t->schema, t->name, (unsigned long long)st->rows);
-    if (st->rows != st->expected_rows)
-        fprintf(stderr, "bak2pg: table %s.%s: %llu rows decoded, the catalog counts %llu\n", t->schema, t->name,
-                (unsigned long long)st->rows, (unsigned long long)st->expected_rows);
-}
-
-static void on_skipped(void *ctx, const b2p_cat_table *t, const char *why) {
-    (void)ctx;
-    fprintf(stderr, "bak2pg: table %s.%s skipped: %s\n", t->schema, t->name, why);
-}
-
 static void on_review(void *ctx, const char *review_sql) {
-    (void)ctx;
+    reporter *r = ctx;
     size_t items = 0;
     for (const char *p = review_sql; (p = strstr(p, "\n-- ")); p++) items++;
-    if (items) fprintf(stderr, "bak2pg: some definitions were left out (what convert writes to review.sql):\n%s", review_sql);
+    if (!items) return;
+    if (r->log_json) {
+        json j;
+        event_begin(&j, "review");
+        json_kv_uint(&j, "items", items);
+        json_kv_string(&j, "review_sql", review_sql);
+        event_end(&j);
+        return;
+    }
+    end_progress_line(r);
+    fprintf(stderr, "bak2pg: some definitions were left out (what convert writes to review.sql):\n%s", review_sql);
+}
+
+static void on_table_start(void *ctx, const b2p_cat_table *t, const char *doing) {
+    reporter *r = ctx;
+    snprintf(r->current_buf, sizeof r->current_buf, "%s.%s", t->schema, t->name);
+    r->current = r->current_buf;
+    r->table_start = now();
+    if (r->log_json) {
+        json j;
+        event_begin(&j, "table_start");
+        json_kv_string(&j, "table", r->current);
+        json_kv_string(&j, "doing", doing);
+        json_kv_uint(&j, "catalog_rows", b2p_table_rows(t));
+        event_end(&j);
+    }
+}
+
+static void on_progress(void *ctx, const b2p_cat_table *t, uint64_t rows) {
+    reporter *r = ctx;
+    double t_now = now(), table_secs = t_now - r->table_start, secs = t_now - r->start;
+    double rate = table_secs > 0 ? (double)rows / table_secs : 0;
+    uint64_t done = r->rows_before + rows;
+    double frac = r->rows_total ? (double)done / (double)r->rows_total : 0;
+    double eta = frac > 0.01 && frac < 1 ? secs * (1 - frac) / frac : 0;
+    if (r->log_json) {
+        json j;
+        event_begin(&j, "progress");
+        json_kv_string(&j, "table", r->current);
+        json_kv_uint(&j, "rows", rows);
+        json_kv_uint(&j, "catalog_rows", b2p_table_rows(t));
+        json_kv_uint(&j, "rows_per_second", (uint64_t)rate);
+        json_kv_uint(&j, "eta_seconds", (uint64_t)eta);
+        event_end(&j);
+    } else if (r->tty) {
+        fprintf(stderr, "\r[%zu/%zu tables] %s: %llu/%llu rows, %.0f rows/s, overall ETA %d:%02d   ", r->tables_done + 1,
+                r->tables_total, r->current, (unsigned long long)rows, (unsigned long long)b2p_table_rows(t), rate,
+                (int)eta / 60, (int)eta % 60);
+        r->line_open = true;
+    }
+}
+
+static void print_result(const reporter *r, const b2p_load_result *res) {
+    const b2p_cat_table *t = res->table;
+    fprintf(stderr, "bak2pg: %s.%s: %s", t->schema, t->name, b2p_load_action_name(res->action));
+    switch (res->action) {
+    case B2P_LOAD_REPLACED:
+        fprintf(stderr, " (%s): %llu rows dropped, %llu loaded", res->message, (unsigned long long)res->deleted,
+                (unsigned long long)res->inserted);
+        break;
+    case B2P_LOAD_LOADED:
+    case B2P_LOAD_APPENDED: fprintf(stderr, ", %llu rows", (unsigned long long)res->inserted); break;
+    case B2P_LOAD_MERGED:
+        if (res->message[0]) { /* the delete pass */
+            fprintf(stderr, ": %s", res->message);
+            break;
+        }
+        fprintf(stderr, " by %s: %llu rows in the backup; %llu inserted, %llu updated, %llu only in the target%s",
+                res->match_key, (unsigned long long)res->source_rows, (unsigned long long)res->inserted,
+                (unsigned long long)res->updated, (unsigned long long)res->disappeared,
+                !res->disappeared ? "" : r->sync_deletes ? " (deleted once every table is merged)" : " (kept; --sync-deletes deletes them)");
+        break;
+    default: fprintf(stderr, ": %s", res->message); break;
+    }
+    fputc('\n', stderr);
+    if (res->export.rows != res->export.expected_rows && res->export.rows)
+        fprintf(stderr, "bak2pg: table %s.%s: %llu rows decoded, the catalog counts %llu\n", t->schema, t->name,
+                (unsigned long long)res->export.rows, (unsigned long long)res->export.expected_rows);
+}
+
+static void on_table_done(void *ctx, const b2p_load_result *res) {
+    reporter *r = ctx;
+    bool delete_pass = (res->action == B2P_LOAD_MERGED && res->message[0]) ||
+                       (res->action == B2P_LOAD_FAILED && !strncmp(res->message, "the delete", 10));
+    if (!delete_pass) {
+        r->tables_done++;
+        r->rows_before += b2p_table_rows(res->table);
+    }
+    if (r->log_json) {
+        json j;
+        event_begin(&j, delete_pass ? "table_deletes" : "table_done");
+        char name[600];
+        snprintf(name, sizeof name, "%s.%s", res->table->schema, res->table->name);
+        json_kv_string(&j, "table", name);
+        json_kv_string(&j, "action", b2p_load_action_name(res->action));
+        json_kv_string(&j, "match_key", res->match_key);
+        json_kv_uint(&j, "source_rows", res->source_rows);
+        json_kv_uint(&j, "inserted", res->inserted);
+        json_kv_uint(&j, "updated", res->updated);
+        json_kv_uint(&j, "deleted", res->deleted);
+        json_kv_uint(&j, "only_in_target", res->disappeared);
+        json_kv_uint(&j, "decoded_rows", res->export.rows);
+        json_kv_uint(&j, "catalog_rows", res->export.expected_rows);
+        if (res->message[0]) json_kv_string(&j, "message", res->message);
+        event_end(&j);
+        return;
+    }
+    end_progress_line(r);
+    print_result(r, res);
+}
+
+static void print_summary(const reporter *r, const b2p_load_stats *s, const char *db, b2p_status st, const b2p_error *err) {
+    double secs = now() - r->start;
+    if (r->log_json) {
+        json j;
+        event_begin(&j, "run_done");
+        json_kv_string(&j, "database", db);
+        json_kv_string(&j, "run_id", s->run_id);
+        json_kv_string(&j, "mode", b2p_load_mode_name(s->mode));
+        json_kv_bool(&j, "ok", st == B2P_OK);
+        if (st) json_kv_string(&j, "error", err->msg);
+        json_key(&j, "exit_status");
+        json_uint(&j, (uint64_t)st);
+        json_kv_uint(&j, "tables", s->tables);
+        json_kv_uint(&j, "tables_unchanged", s->tables_unchanged);
+        json_kv_uint(&j, "tables_failed", s->tables_failed);
+        json_kv_uint(&j, "tables_skipped", s->tables_skipped);
+        json_kv_uint(&j, "rows_sent", s->rows);
+        json_kv_uint(&j, "inserted", s->inserted);
+        json_kv_uint(&j, "updated", s->updated);
+        json_kv_uint(&j, "deleted", s->deleted);
+        json_kv_uint(&j, "only_in_target", s->disappeared);
+        json_key(&j, "seconds");
+        json_uint(&j, (uint64_t)(secs + 0.5));
+        event_end(&j);
+        return;
+    }
+    if (st) return;
+    printf("%s %s (run %s, %s): %u tables loaded or merged, %u unchanged, %u failed, %u skipped; "
+           "%llu inserted, %llu updated, %llu deleted, %llu only in the target; %.1f s\n",
+           s->mode == B2P_LOAD_CREATE ? "loaded" : "remigrated", db, s->run_id, b2p_load_mode_name(s->mode), s->tables,
+           s->tables_unchanged, s->tables_failed, s->tables_skipped, (unsigned long long)s->inserted,
+           (unsigned long long)s->updated, (unsigned long long)s->deleted, (unsigned long long)s->disappeared, secs);
+    if (s->ddl.tables || s->ddl.keys)
+        printf("  created %u tables; added %u keys, %u indexes, %u foreign keys, %u checks\n", s->ddl.tables, s->ddl.keys,
+               s->ddl.indexes, s->ddl.foreign_keys, s->ddl.checks);
 }
 
 static bool *select_tables(const b2p_catalog *cat, const load_opts *o) {
@@ -142,6 +377,19 @@ static bool *select_tables(const b2p_catalog *cat, const load_opts *o) {
     return sel;
 }
 
+/* The command line as typed, for the ledger (bak2pg.runs.options); the DSN is left out: it may
+ * hold a password. */
+static char *command_line(int argc, char **argv) {
+    b2p_buf b = {0};
+    b2p_error err;
+    for (int i = 0; i < argc; i++) {
+        bool secret = i > 0 && !strcmp(argv[i - 1], "--dsn");
+        if (b2p_buf_puts(&b, i ? " " : "", &err) || b2p_buf_puts(&b, secret ? "<dsn>" : argv[i], &err)) break;
+        if (!strncmp(argv[i], "--dsn=", 6)) b2p_buf_truncate(&b, b.len - strlen(argv[i]) + 6);
+    }
+    return b.data;
+}
+
 int cmd_load(int argc, char **argv) {
     load_opts o = {0};
     int rc = parse_args(argc, argv, &o);
@@ -150,23 +398,24 @@ int cmd_load(int argc, char **argv) {
     cli_source in;
     if (cli_open_catalog(&in, argv + optind, (size_t)(argc - optind), o.backup_set, o.allow_missing, &err))
         return cli_report(&err);
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    reporter rep = {.log_json = o.log_json, .sync_deletes = o.sync_deletes, .tty = isatty(STDERR_FILENO), .start = now()};
     b2p_names *nm = NULL;
     bool *sel = select_tables(in.cat, &o);
-    b2p_load_stats stats;
+    for (size_t i = 0; sel && i < in.cat->ntables; i++)
+        if (sel[i]) rep.tables_total++, rep.rows_total += b2p_table_rows(&in.cat->tables[i]);
+    b2p_load_stats stats = {0};
+    char *cmdline = command_line(argc, argv);
     b2p_status st = sel ? b2p_names_build(in.cat, &o.naming, &nm, &err) : b2p_fail(&err, B2P_ERR_NOMEM, "out of memory");
     if (!st) {
-        b2p_load_options lo = {.conninfo = o.dsn, .selected = sel, .export = o.ex, .notice = on_notice,
-                               .review = on_review, .table_done = on_table, .skipped = on_skipped};
+        b2p_load_options lo = {.conninfo = o.dsn, .selected = sel, .export = o.ex, .mode = o.mode,
+                               .sync_deletes = o.sync_deletes, .replace_drifted = o.replace_drifted, .retries = o.retries, .command_line = cmdline,
+                               .ctx = &rep, .notice = on_notice, .review = on_review, .table_start = on_table_start,
+                               .progress = on_progress, .table_done = on_table_done};
         st = b2p_load(in.src, in.cat, nm, &lo, &stats, &err);
     }
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    if (!st)
-        printf("loaded %s: %u tables (%u skipped), %llu rows in %.1f s; %u keys, %u indexes, %u foreign keys, %u checks\n",
-               b2p_pages_set(in.src)->database_name, stats.tables, stats.tables_skipped,
-               (unsigned long long)stats.rows, (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9,
-               stats.ddl.keys, stats.ddl.indexes, stats.ddl.foreign_keys, stats.ddl.checks);
+    end_progress_line(&rep);
+    print_summary(&rep, &stats, b2p_pages_set(in.src)->database_name, st, &err);
+    free(cmdline);
     b2p_names_free(nm);
     free(sel);
     cli_close(&in);

@@ -33,6 +33,11 @@ static bool selected(const ddl *d, const b2p_cat_table *t) {
     return !d->opt->selected || d->opt->selected[t - d->cat->tables];
 }
 
+/* A table foreign keys may point at: one in the target already, or one this script makes. */
+static bool referable(const ddl *d, const b2p_cat_table *t) {
+    return d->opt->referable ? d->opt->referable[t - d->cat->tables] : selected(d, t);
+}
+
 static b2p_status put(ddl *d, const char *s) {
     return b2p_buf_puts(&d->sql, s, d->err);
 }
@@ -178,7 +183,7 @@ static b2p_status create_sequences(ddl *d, const b2p_cat_table *t) {
         char tbuf[64], seq[128], tail[160];
         if (!c->is_identity || integral(b2p_pg_type(c, tbuf, sizeof tbuf))) continue;
         sequence_name(d, t, c, seq, sizeof seq);
-        st = put(d, "\nCREATE SEQUENCE ");
+        st = put(d, d->opt->idempotent ? "\nCREATE SEQUENCE IF NOT EXISTS " : "\nCREATE SEQUENCE ");
         if (!st) st = put_in_schema(d, t, seq);
         snprintf(tail, sizeof tail, " START WITH %lld INCREMENT BY %lld;\n", c->identity_known ? (long long)c->identity_seed : 1LL,
                  c->identity_known ? (long long)c->identity_increment : 1LL);
@@ -239,11 +244,14 @@ static b2p_status create_domains(ddl *d) {
         if (!used) continue;
         b2p_cat_column base = {.xtype = ty->xtype, .max_length = ty->max_length, .precision = ty->precision, .scale = ty->scale};
         char tbuf[64];
-        st = put(d, "CREATE DOMAIN ");
+        /* a later load adding tables meets the domains of the first: PostgreSQL has no
+         * CREATE DOMAIN IF NOT EXISTS */
+        bool again = d->opt->idempotent;
+        st = put(d, again ? "DO $$BEGIN CREATE DOMAIN " : "CREATE DOMAIN ");
         if (!st) st = put_domain(d, ty);
         if (!st) st = put(d, " AS ");
         if (!st) st = put(d, b2p_pg_type(&base, tbuf, sizeof tbuf));
-        if (!st) st = put(d, ";\n");
+        if (!st) st = put(d, again ? "; EXCEPTION WHEN duplicate_object THEN NULL; END$$;\n" : ";\n");
     }
     return st;
 }
@@ -467,7 +475,7 @@ static const char *action(b2p_fk_action a) {
 static b2p_status foreign_key(ddl *d, const b2p_cat_table *t, const b2p_cat_foreign_key *fk) {
     const b2p_cat_table *ref = b2p_catalog_table_by_id(d->cat, fk->ref_object_id);
     char name[128];
-    if (!ref || !fk->ncolumns || !selected(d, ref)) {
+    if (!ref || !fk->ncolumns || !referable(d, ref)) {
         char what[300];
         snprintf(what, sizeof what, "FOREIGN KEY %s", fk->name);
         review(d, t, what, NULL, !ref || !fk->ncolumns ? "its columns or referenced table could not be read"
@@ -519,6 +527,20 @@ static b2p_status identity_restart(ddl *d, const b2p_cat_table *t, const b2p_cat
     if (!st) st = put(d, " AS v FROM ");
     if (!st) st = put_table(d, t);
     if (!st) st = put(d, c->identity_used ? ") AS loaded; END$$;\n" : ") AS loaded HAVING count(v) > 0; END$$;\n");
+    return st;
+}
+
+b2p_status b2p_write_identity_restarts(const b2p_catalog *cat, const b2p_names *nm, const b2p_cat_table *t, FILE *out,
+                                       b2p_error *err) {
+    static const b2p_ddl_options every_table = {0};
+    b2p_ddl_stats stats = {0};
+    ddl d = {.cat = cat, .nm = nm, .opt = &every_table, .out = out, .stats = &stats, .err = err};
+    b2p_status st = B2P_OK;
+    for (size_t k = 0; k < t->ncolumns && !st; k++)
+        if (t->columns[k].is_identity) st = identity_restart(&d, t, &t->columns[k]);
+    if (!st) st = flush(&d);
+    b2p_buf_free(&d.sql);
+    b2p_buf_free(&d.tmp);
     return st;
 }
 

@@ -105,6 +105,9 @@ typedef enum b2p_expr_kind { B2P_EXPR_DEFAULT, B2P_EXPR_CHECK, B2P_EXPR_COMPUTED
  * emit/tsql.c; what does not translate goes to review.sql with the reason. */
 typedef struct b2p_ddl_options {
     const bool *selected;            /* per catalog table: convert it? (NULL: all) */
+    const bool *referable;           /* per catalog table: may a foreign key point at it (it exists in
+                                      * the target, or this script creates it)? NULL: the selected ones */
+    bool idempotent;                 /* domains and sequences that may exist already (a later load) */
 } b2p_ddl_options;
 
 typedef struct b2p_ddl_stats {
@@ -119,6 +122,10 @@ b2p_status b2p_write_pre_data(const b2p_catalog *cat, const b2p_names *nm, const
 /* post-data.sql: keys, indexes, foreign keys, checks, identity restarts, comments. */
 b2p_status b2p_write_post_data(const b2p_catalog *cat, const b2p_names *nm, const b2p_ddl_options *opt, FILE *out,
                                FILE *review, b2p_ddl_stats *stats, b2p_error *err);
+/* The identity restarts of t alone (as post-data writes them): after rows were added to a table
+ * whose keys exist already. */
+b2p_status b2p_write_identity_restarts(const b2p_catalog *cat, const b2p_names *nm, const b2p_cat_table *t, FILE *out,
+                                       b2p_error *err);
 /* The selected tables' indexes into cat->tables, referenced tables first; returns the count.
  * order must have room for cat->ntables entries. */
 size_t b2p_load_order(const b2p_catalog *cat, const bool *selected, size_t *order);
@@ -186,27 +193,75 @@ b2p_status b2p_file_sink_close(b2p_file_sink *s, const char *path, char sha256_h
 
 /* ---- load: straight into PostgreSQL ----------------------------------------------------------- */
 
+/* What a load does with a target that holds tables already (README.md "Loading twice"). */
+typedef enum b2p_load_mode {
+    B2P_LOAD_AUTO,       /* create when the target holds none of the tables, else remigrate */
+    B2P_LOAD_CREATE,     /* create every table; refused when one exists */
+    B2P_LOAD_APPEND,     /* add the backup's rows to the tables as they are, matching nothing */
+    B2P_LOAD_REMIGRATE,  /* match rows by primary key, unique key or whole row: insert, update,
+                          * report (and with sync_deletes delete) what is gone; skip unchanged tables */
+} b2p_load_mode;
+
+const char *b2p_load_mode_name(b2p_load_mode m);
+
+typedef enum b2p_load_action {
+    B2P_LOAD_LOADED,     /* created by this run and filled */
+    B2P_LOAD_UNCHANGED,  /* the ledger holds the same content: nothing done */
+    B2P_LOAD_MERGED,     /* matched against what the target held */
+    B2P_LOAD_APPENDED,   /* rows added without matching */
+    B2P_LOAD_DRIFT,      /* the table's schema changed in a way a load does not apply: stopped */
+    B2P_LOAD_REPLACED,   /* ... and with replace_drifted, dropped and loaded again in its new shape */
+    B2P_LOAD_FAILED,     /* PostgreSQL refused its rows, or they could not be decoded: stopped */
+    B2P_LOAD_SKIPPED,    /* its storage cannot be exported (b2p_export_unsupported) */
+} b2p_load_action;
+
+const char *b2p_load_action_name(b2p_load_action a);
+
+typedef struct b2p_load_result {
+    const b2p_cat_table *table;
+    b2p_load_action action;
+    uint64_t source_rows;                /* rows in the backup */
+    uint64_t inserted, updated, deleted;
+    uint64_t disappeared;                /* in the target, not in the backup (deleted with sync_deletes) */
+    char match_key[256];                 /* how rows were matched: "primary key (id)", "whole row", ... */
+    char message[1100];                  /* why, for drift, failed and skipped */
+    b2p_export_stats export;             /* the decoding, when the rows were decoded */
+} b2p_load_result;
+
 typedef struct b2p_load_options {
     const char *conninfo;            /* libpq connection string or URI; PG* variables and .pgpass apply */
     const bool *selected;            /* per catalog table (NULL: all) */
     b2p_export_options export;
+    b2p_load_mode mode;
+    bool sync_deletes;               /* remigrate: delete target rows the backup no longer has */
+    bool replace_drifted;            /* a drifted table is dropped (CASCADE) and loaded afresh */
+    unsigned retries;                /* an unreachable or lost server: retries, pausing 1, 2, 4 ... s */
+    const char *command_line;        /* recorded in the ledger */
     /* callbacks (may be NULL), all given ctx */
     void *ctx;
     void (*notice)(void *ctx, const char *message);               /* server notices and warnings */
     void (*review)(void *ctx, const char *review_sql);            /* what the DDL left out, and why */
-    void (*table_done)(void *ctx, const b2p_cat_table *t, const b2p_export_stats *st);
-    void (*skipped)(void *ctx, const b2p_cat_table *t, const char *why);
+    void (*table_start)(void *ctx, const b2p_cat_table *t, const char *doing);
+    void (*progress)(void *ctx, const b2p_cat_table *t, uint64_t rows_so_far);  /* about once a second */
+    void (*table_done)(void *ctx, const b2p_load_result *r);
 } b2p_load_options;
 
 typedef struct b2p_load_stats {
-    unsigned tables, tables_skipped;
-    uint64_t rows, bytes;
+    b2p_load_mode mode;              /* the mode the run used (AUTO resolved) */
+    char run_id[24];                 /* bak2pg.runs.run_id */
+    unsigned tables, tables_unchanged, tables_failed, tables_skipped;
+    uint64_t rows, bytes;            /* rows and COPY bytes sent */
+    uint64_t inserted, updated, deleted, disappeared;
     b2p_ddl_stats ddl;
 } b2p_load_stats;
 
-/* Creates the schema in the target, streams every selected table through COPY FROM STDIN in a
- * transaction of its own (a table is fully there or not at all; nothing is written to disk), then
- * adds keys, indexes and constraints. Distinct statuses for an unreachable server, refused
+/* Loads the selected tables into the target. A ledger (schema bak2pg in the target) records each
+ * run and, per table, the content hash of what was loaded, in the same transaction as the rows:
+ * running again skips tables whose content is unchanged and redoes a table whose transaction a
+ * killed run left unfinished. Each table commits on its own (fully there or not at all); keys,
+ * indexes and constraints come after the rows, once per table. A table whose schema drifted or
+ * whose rows PostgreSQL refused is stopped (B2P_LOAD_DRIFT / _FAILED), not the run; the status is
+ * then that of the first such table. Distinct statuses for an unreachable server, refused
  * credentials, a read-only target and a refused statement. */
 b2p_status b2p_load(b2p_pages *src, const b2p_catalog *cat, const b2p_names *nm, const b2p_load_options *opt,
                     b2p_load_stats *stats, b2p_error *err);

@@ -1,176 +1,938 @@
-/* Loading straight into PostgreSQL through libpq (see emit.h "Load").
+/* Loading straight into PostgreSQL through libpq, and loading again (see emit.h "Load").
  *
- * The same DDL and the same COPY bytes as convert, with no files in between: pre-data runs in one
- * transaction, then each table streams through COPY FROM STDIN in a transaction of its own (a table
- * is either fully there or not at all), then post-data. Server notices (a constraint left NOT
- * VALID, say) are passed to the caller. */
-#include <libpq-fe.h>
+ * The same DDL and the same COPY bytes as convert, with no files in between. A run:
+ *   1. takes the ledger lock and opens the ledger (emit/ledger.c), records the run;
+ *   2. creates the tables the target lacks (pre-data, one transaction, with their ledger rows);
+ *   3. per table, in foreign-key order and each in a transaction of its own: a new table gets its
+ *      rows by COPY; a table the target holds is skipped when the ledger shows the same content,
+ *      else its rows are staged by COPY and merged (insert new, update changed, count or delete
+ *      what is gone), matched by primary key, a unique key, or the whole row; the ledger row for
+ *      the table commits with its rows;
+ *   4. with sync_deletes, deletes what is gone, in reverse foreign-key order (children first);
+ *   5. adds keys, indexes and constraints to the tables that lack them (post-data).
+ * A killed run is resumed by running it again: step 3's per-table ledger rows say what is done. */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-#include "emit.h"
+#include "ledger_int.h"
+
+const char *b2p_load_mode_name(b2p_load_mode m) {
+    switch (m) {
+    case B2P_LOAD_AUTO: return "auto";
+    case B2P_LOAD_CREATE: return "create";
+    case B2P_LOAD_APPEND: return "append";
+    case B2P_LOAD_REMIGRATE: return "remigrate";
+    }
+    return "?";
+}
+
+const char *b2p_load_action_name(b2p_load_action a) {
+    switch (a) {
+    case B2P_LOAD_LOADED: return "loaded";
+    case B2P_LOAD_UNCHANGED: return "unchanged";
+    case B2P_LOAD_MERGED: return "merged";
+    case B2P_LOAD_APPENDED: return "appended";
+    case B2P_LOAD_DRIFT: return "drift";
+    case B2P_LOAD_REPLACED: return "replaced";
+    case B2P_LOAD_FAILED: return "failed";
+    case B2P_LOAD_SKIPPED: return "skipped";
+    }
+    return "?";
+}
+
+enum { MAX_COLUMNS = 4096 };
 
 typedef struct loader {
-    PGconn *conn;
+    b2p_pages *src;
+    const b2p_catalog *cat;
+    const b2p_names *nm;
     const b2p_load_options *opt;
+    b2p_load_stats *stats;
+    PGconn *conn;
+    b2p_pg_notice notice;
+    char source_id[200];     /* what was loaded: backup set GUID and export options */
+    bool *existed;           /* per catalog table: in the target before this run */
+    bool *referable;         /* per catalog table: in the target now */
+    bool *needs_post_data;   /* per catalog table: keys and constraints still to add */
+    bool *pending_deletes;   /* per catalog table: a staging table kept for the delete pass */
     b2p_error *err;
 } loader;
 
-/* Classifies a failed connection for a distinct exit status. */
-static b2p_status connect_failure(PGconn *conn, b2p_error *err) {
-    const char *msg = PQerrorMessage(conn);
-    char line[512];
-    snprintf(line, sizeof line, "%s", msg);
-    line[strcspn(line, "\n")] = 0;
-    b2p_status st = strstr(msg, "password") || strstr(msg, "authentication") ? B2P_ERR_PG_AUTH : B2P_ERR_PG_CONNECT;
-    return b2p_fail(err, st, "cannot connect to PostgreSQL: %s", line);
+/* ---- small SQL builders ------------------------------------------------------------------ */
+
+static b2p_status put(loader *l, b2p_buf *b, const char *s) {
+    return b2p_buf_puts(b, s, l->err);
 }
 
-static void on_notice(void *ctx, const PGresult *res) {
-    const loader *l = ctx;
-    const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-    if (l->opt->notice && msg) l->opt->notice(l->opt->ctx, msg);
+static b2p_status put_table(loader *l, b2p_buf *b, const b2p_cat_table *t) {
+    return b2p_qualified(l->nm, t, b, l->err);
 }
 
-/* Runs sql; a failure is reported with the server's message (and, for a read-only server, its
- * own status). */
-static b2p_status exec(loader *l, const char *sql, const char *what) {
-    PGresult *r = PQexec(l->conn, sql);
-    ExecStatusType s = PQresultStatus(r);
+/* "p.a, p.b" (prefix may be NULL) over columns cols[0..n). */
+static b2p_status put_columns(loader *l, b2p_buf *b, const b2p_cat_table *t, const b2p_cat_column *const *cols, size_t n,
+                              const char *prefix) {
     b2p_status st = B2P_OK;
-    if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
-        const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-        char msg[600];
-        snprintf(msg, sizeof msg, "%s", PQresultErrorMessage(r));
-        msg[strcspn(msg, "\n")] = 0;
-        st = b2p_fail(l->err, state && !strcmp(state, "25006") ? B2P_ERR_PG_READONLY : B2P_ERR_PG_SQL,
-                      "PostgreSQL refused %s: %s", what, msg);
+    for (size_t k = 0; k < n && !st; k++) {
+        if (k) st = put(l, b, ", ");
+        if (!st && prefix) st = put(l, b, prefix);
+        if (!st && prefix) st = put(l, b, ".");
+        if (!st) st = b2p_quote_ident(b2p_names_column(l->nm, t, cols[k]->column_id), b, l->err);
     }
-    PQclear(r);
     return st;
 }
 
-/* The pre- or post-data script, generated into memory and run in one transaction. */
-static b2p_status run_script(loader *l, const b2p_catalog *cat, const b2p_names *nm, bool post, b2p_ddl_stats *stats) {
+/* ROW(p.a, p.b)::text: a row's identity for whole-row matching and change detection (text, so
+ * that types without an equality operator, xml say, compare too). */
+static b2p_status put_row_text(loader *l, b2p_buf *b, const b2p_cat_table *t, const b2p_cat_column *const *cols, size_t n,
+                               const char *prefix) {
+    b2p_status st = put(l, b, "ROW(");
+    if (!st) st = put_columns(l, b, t, cols, n, prefix);
+    return st ? st : put(l, b, ")::text");
+}
+
+/* "b2p_t.k = b2p_s.k AND ..." (IS NOT DISTINCT FROM where a key column may be NULL). */
+static b2p_status put_key_match(loader *l, b2p_buf *b, const b2p_cat_table *t, const b2p_cat_column *const *key, size_t n) {
+    b2p_status st = B2P_OK;
+    for (size_t k = 0; k < n && !st; k++) {
+        const b2p_cat_column *const one[] = {key[k]};
+        if (k) st = put(l, b, " AND ");
+        if (!st) st = put_columns(l, b, t, one, 1, "b2p_t");
+        if (!st) st = put(l, b, key[k]->nullable ? " IS NOT DISTINCT FROM " : " = ");
+        if (!st) st = put_columns(l, b, t, one, 1, "b2p_s");
+    }
+    return st;
+}
+
+static b2p_status run(loader *l, const b2p_buf *sql, const char *what) {
+    return b2p_pg_exec(l->conn, sql->data, what, l->err);
+}
+
+/* Runs sql and gives the number of rows it touched (or, for a SELECT count(*), the count). */
+static b2p_status run_count(loader *l, const b2p_buf *sql, const char *what, uint64_t *count) {
+    PGresult *r;
+    b2p_status st = b2p_pg_query(l->conn, sql->data, 0, NULL, what, &r, l->err);
+    if (st) return st;
+    const char *n = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 ? PQgetvalue(r, 0, 0) : PQcmdTuples(r);
+    *count = strtoull(n && *n ? n : "0", NULL, 10);
+    PQclear(r);
+    return B2P_OK;
+}
+
+static void rollback(loader *l) {
+    b2p_error ignored;
+    if (!b2p_pg_lost(l->conn)) b2p_pg_exec(l->conn, "ROLLBACK", "ROLLBACK", &ignored);
+}
+
+/* ---- what a table is, seen from the target ----------------------------------------------- */
+
+typedef struct table_shape {
+    const b2p_cat_column *cols[MAX_COLUMNS];
+    size_t ncols;
+    const b2p_cat_column *key[64];
+    size_t nkey;                     /* 0: whole-row matching */
+    char match_key[256];
+    b2p_buf signature;               /* "name\ttype\n" per column: what the ledger keeps */
+    const char *schema, *name;       /* target names */
+} table_shape;
+
+static const b2p_cat_column *column_by_id(const b2p_cat_table *t, int32_t id) {
+    for (size_t i = 0; i < t->ncolumns; i++)
+        if (t->columns[i].column_id == id) return &t->columns[i];
+    return NULL;
+}
+
+/* The key rows are matched by: the primary key, else a unique constraint, else a unique index
+ * without a filter; every key column must be one the export writes. */
+static const b2p_cat_index *match_index(const b2p_cat_table *t) {
+    const b2p_cat_index *best = NULL;
+    int best_rank = 0;
+    for (size_t i = 0; i < t->nindexes; i++) {
+        const b2p_cat_index *ix = &t->indexes[i];
+        int rank = ix->primary_key ? 3 : ix->unique_constraint ? 2 : ix->unique ? 1 : 0;
+        if (!rank || ix->disabled || ix->has_filter || !ix->nkeys || ix->nkeys > 64 || rank <= best_rank) continue;
+        bool stored = true;
+        for (size_t k = 0; k < ix->nkeys && stored; k++) {
+            const b2p_cat_column *c = column_by_id(t, ix->key_columns[k]);
+            stored = c && !c->is_computed;
+        }
+        if (stored) best = ix, best_rank = rank;
+    }
+    return best;
+}
+
+static b2p_status shape_of(loader *l, const b2p_cat_table *t, table_shape *s) {
+    s->schema = b2p_names_schema(l->nm, t);
+    s->name = b2p_names_table(l->nm, t);
+    s->ncols = b2p_export_columns(t, s->cols, MAX_COLUMNS);
+    const b2p_cat_index *ix = match_index(t);
+    b2p_buf keytext = {0};
+    b2p_status st = B2P_OK;
+    for (size_t k = 0; ix && k < ix->nkeys && !st; k++) {
+        s->key[s->nkey++] = column_by_id(t, ix->key_columns[k]);
+        st = put(l, &keytext, k ? ", " : "");
+        if (!st) st = put(l, &keytext, b2p_names_column(l->nm, t, ix->key_columns[k]));
+    }
+    if (!st)
+        snprintf(s->match_key, sizeof s->match_key, "%s%s%s%s", !ix ? "whole row" : ix->primary_key ? "primary key (" : "unique (",
+                 ix ? keytext.data : "", ix ? ")" : "", "");
+    b2p_buf_free(&keytext);
+    for (size_t k = 0; k < s->ncols && !st; k++) {
+        char type[64];
+        st = put(l, &s->signature, b2p_names_column(l->nm, t, s->cols[k]->column_id));
+        if (!st) st = put(l, &s->signature, "\t");
+        if (!st) st = put(l, &s->signature, b2p_pg_type(s->cols[k], type, sizeof type));
+        if (!st) st = put(l, &s->signature, "\n");
+    }
+    return st;
+}
+
+static b2p_status target_has_table(loader *l, const b2p_cat_table *t, bool *out) {
+    b2p_buf q = {0};
+    b2p_status st = put_table(l, &q, t);
+    const char *p[] = {q.data};
+    PGresult *r = NULL;
+    if (!st) st = b2p_pg_query(l->conn, "SELECT to_regclass($1) IS NOT NULL", 1, p, "a table lookup", &r, l->err);
+    if (!st) *out = !strcmp(PQgetvalue(r, 0, 0), "t");
+    PQclear(r);
+    b2p_buf_free(&q);
+    return st;
+}
+
+/* ---- rows into PostgreSQL ---------------------------------------------------------------- */
+
+/* The sink between the decoder and COPY: hashes each row (the ledger's content hash) and calls
+ * the progress callback about once a second. */
+typedef struct feed {
+    b2p_hash_sink hash;
+    b2p_pg_copy copy;
+    loader *l;
+    const b2p_cat_table *t;
+    uint64_t next_check;
+    time_t last;
+} feed;
+
+static bool feed_write(void *ctx, const char *data, size_t len) {
+    feed *f = ctx;
+    if (!b2p_hash_sink_write(&f->hash, data, len)) return false;
+    if (f->l->opt->progress && f->hash.hash.rows >= f->next_check) {
+        f->next_check = f->hash.hash.rows + 4096;
+        time_t now = time(NULL);
+        if (now != f->last) f->l->opt->progress(f->l->opt->ctx, f->t, f->hash.hash.rows);
+        f->last = now;
+    }
+    return true;
+}
+
+/* Decodes t's rows, hashing them, into COPY target (a table name) when target is set. */
+static b2p_status stream_rows(loader *l, const b2p_cat_table *t, const table_shape *s, const char *target,
+                              b2p_content_hash *hash, b2p_export_stats *es) {
+    feed f = {.l = l, .t = t, .copy = {.conn = l->conn}, .last = time(NULL)};
+    b2p_status st = B2P_OK;
+    if (target) {
+        b2p_buf sql = {0};
+        st = put(l, &sql, "COPY ");
+        if (!st) st = put(l, &sql, target);
+        if (!st) st = put(l, &sql, " (");
+        if (!st) st = put_columns(l, &sql, t, s->cols, s->ncols, NULL);
+        if (!st) st = put(l, &sql, ") FROM STDIN");
+        if (!st) st = b2p_pg_copy_begin(l->conn, sql.data, "COPY", l->err);
+        b2p_buf_free(&sql);
+        if (st) return st;
+        f.hash.next = b2p_pg_copy_write;
+        f.hash.next_ctx = &f.copy;
+    }
+    st = b2p_export_table(l->src, l->cat, t, &l->opt->export, feed_write, &f, es, l->err);
+    if (st && f.copy.failed) st = b2p_fail(l->err, B2P_ERR_PG_CONNECT, "lost the connection to PostgreSQL during COPY");
+    if (target) {
+        /* on a decoding error the COPY is aborted, so that nothing of the table stays */
+        b2p_error copy_err;
+        b2p_status end = b2p_pg_copy_end(l->conn, st ? "bak2pg: the table could not be decoded" : NULL, "the rows", &copy_err);
+        if (!st && end) st = b2p_fail(l->err, end, "%s", copy_err.msg);
+    }
+    *hash = f.hash.hash;
+    b2p_hash_sink_free(&f.hash);
+    return st;
+}
+
+static void hash_text(const b2p_content_hash *h, char out[33]) {
+    b2p_content_hash_hex(h, out);
+}
+
+static b2p_status record(loader *l, const b2p_cat_table *t, const table_shape *s, const b2p_content_hash *h,
+                         bool deletes_synced, bool post_data_done) {
+    char hex[33];
+    hash_text(h, hex);
+    ledger_record rec = {.target_schema = s->schema, .target_table = s->name, .source_schema = t->schema,
+                         .source_table = t->name, .columns = s->signature.data ? s->signature.data : "",
+                         .match_key = s->match_key, .source = l->source_id, .content_hash = hex,
+                         .source_rows = (long long)h->rows, .deletes_synced = deletes_synced,
+                         .post_data_done = post_data_done};
+    return ledger_record_table(l->conn, l->stats->run_id, &rec, l->err);
+}
+
+/* ---- schema drift ------------------------------------------------------------------------- */
+
+/* The line of name in a signature ("name\ttype\n" lines), or NULL. */
+static const char *signature_line(const char *sig, const char *name, size_t *type_len, const char **type) {
+    size_t n = strlen(name);
+    for (const char *p = sig; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+        if (!strncmp(p, name, n) && p[n] == '\t') {
+            *type = p + n + 1;
+            *type_len = strcspn(*type, "\n");
+            return p;
+        }
+    }
+    return NULL;
+}
+
+/* Compares the backup's columns with the target's (as PostgreSQL spells their types, domains by
+ * their base type) and with what the ledger says was loaded last. New nullable columns are added
+ * (ALTER TABLE into alter); any other difference is drift: *why says which. */
+static b2p_status check_drift(loader *l, const b2p_cat_table *t, const table_shape *s, const ledger_entry *led,
+                              b2p_buf *alter, char *why, size_t whylen) {
+    why[0] = 0;
+    if (led->found && led->source_rows >= 0 && strcmp(led->match_key, s->match_key)) {
+        snprintf(why, whylen, "rows were matched by %s and the backup now has %s", led->match_key, s->match_key);
+        return B2P_OK;
+    }
+    /* the backup's types as PostgreSQL prints them: a probe table with the same column types */
+    b2p_buf sql = {0};
+    b2p_status st = put(l, &sql, "CREATE TEMP TABLE b2p_probe (");
+    for (size_t k = 0; k < s->ncols && !st; k++) {
+        char type[64];
+        const b2p_cat_column *const one[] = {s->cols[k]};
+        if (k) st = put(l, &sql, ", ");
+        if (!st) st = put_columns(l, &sql, t, one, 1, NULL);
+        if (!st) st = put(l, &sql, " ");
+        if (!st) st = put(l, &sql, b2p_pg_type(s->cols[k], type, sizeof type));
+    }
+    if (!st) st = put(l, &sql, ") ON COMMIT DROP");
+    if (!st) st = run(l, &sql, "a probe of the column types");
+    b2p_buf_clear(&sql);
+    static const char TYPES[] =
+        "SELECT a.attname, format_type(coalesce(nullif(ty.typbasetype, 0), a.atttypid), "
+        "CASE WHEN ty.typbasetype <> 0 THEN ty.typtypmod ELSE a.atttypmod END) "
+        "FROM pg_attribute a JOIN pg_type ty ON ty.oid = a.atttypid "
+        "WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum";
+    PGresult *want = NULL, *have = NULL;
+    const char *probe[] = {"pg_temp.b2p_probe"};
+    if (!st) st = b2p_pg_query(l->conn, TYPES, 1, probe, "the column types", &want, l->err);
+    if (!st) st = put_table(l, &sql, t);
+    const char *target[] = {sql.data};
+    if (!st) st = b2p_pg_query(l->conn, TYPES, 1, target, "the column types", &have, l->err);
+    for (int i = 0; !st && !why[0] && i < PQntuples(want); i++) {
+        const char *name = PQgetvalue(want, i, 0), *type = PQgetvalue(want, i, 1);
+        int j = 0;
+        while (j < PQntuples(have) && strcmp(PQgetvalue(have, j, 0), name)) j++;
+        const b2p_cat_column *c = s->cols[i];
+        if (j < PQntuples(have)) {
+            if (strcmp(PQgetvalue(have, j, 1), type))
+                snprintf(why, whylen, "column %s is %s in the target and %s in the backup", name, PQgetvalue(have, j, 1), type);
+        } else if (!c->nullable) {
+            snprintf(why, whylen, "the backup has a new NOT NULL column %s", name);
+        } else {
+            const b2p_cat_column *const one[] = {c};
+            st = put(l, alter, "ALTER TABLE ");
+            if (!st) st = put_table(l, alter, t);
+            if (!st) st = put(l, alter, " ADD COLUMN ");
+            if (!st) st = put_columns(l, alter, t, one, 1, NULL);
+            if (!st) st = put(l, alter, " ");
+            if (!st) st = put(l, alter, type);
+            if (!st) st = put(l, alter, ";\n");
+        }
+    }
+    /* a column the last load wrote and the backup no longer has was dropped; a column the ledger
+     * never knew is the target's own and is left alone */
+    for (int j = 0; !st && !why[0] && led->found && j < PQntuples(have); j++) {
+        const char *name = PQgetvalue(have, j, 0), *type;
+        size_t type_len;
+        if (signature_line(led->columns, name, &type_len, &type) && !signature_line(s->signature.data, name, &type_len, &type))
+            snprintf(why, whylen, "column %s was dropped from the backup", name);
+    }
+    PQclear(want);
+    PQclear(have);
+    if (!st) st = b2p_pg_exec(l->conn, "DROP TABLE pg_temp.b2p_probe", "the probe", l->err);
+    b2p_buf_free(&sql);
+    return st;
+}
+
+/* ---- merging ------------------------------------------------------------------------------ */
+
+/* INSERT of the staged rows the target lacks; UPDATE of those that changed. */
+static b2p_status merge_keyed(loader *l, const b2p_cat_table *t, const table_shape *s, const char *stage, b2p_load_result *res) {
+    const b2p_cat_column *vals[MAX_COLUMNS];
+    size_t nvals = 0;
+    for (size_t k = 0; k < s->ncols; k++) {
+        bool in_key = false;
+        for (size_t j = 0; j < s->nkey; j++) in_key |= s->key[j] == s->cols[k];
+        if (!in_key) vals[nvals++] = s->cols[k];
+    }
+    b2p_buf sql = {0};
+    b2p_status st = B2P_OK;
+    if (nvals) {
+        st = put(l, &sql, "UPDATE ");
+        if (!st) st = put_table(l, &sql, t);
+        if (!st) st = put(l, &sql, " AS b2p_t SET ");
+        for (size_t k = 0; k < nvals && !st; k++) {
+            const b2p_cat_column *const one[] = {vals[k]};
+            if (k) st = put(l, &sql, ", ");
+            if (!st) st = put_columns(l, &sql, t, one, 1, NULL);
+            if (!st) st = put(l, &sql, " = ");
+            if (!st) st = put_columns(l, &sql, t, one, 1, "b2p_s");
+        }
+        if (!st) st = put(l, &sql, " FROM ");
+        if (!st) st = put(l, &sql, stage);
+        if (!st) st = put(l, &sql, " AS b2p_s WHERE ");
+        if (!st) st = put_key_match(l, &sql, t, s->key, s->nkey);
+        if (!st) st = put(l, &sql, " AND ");
+        if (!st) st = put_row_text(l, &sql, t, vals, nvals, "b2p_t");
+        if (!st) st = put(l, &sql, " IS DISTINCT FROM ");
+        if (!st) st = put_row_text(l, &sql, t, vals, nvals, "b2p_s");
+        if (!st) st = run_count(l, &sql, "the update of changed rows", &res->updated);
+        b2p_buf_clear(&sql);
+    }
+    if (!st) st = put(l, &sql, "INSERT INTO ");
+    if (!st) st = put_table(l, &sql, t);
+    if (!st) st = put(l, &sql, " (");
+    if (!st) st = put_columns(l, &sql, t, s->cols, s->ncols, NULL);
+    if (!st) st = put(l, &sql, ") SELECT ");
+    if (!st) st = put_columns(l, &sql, t, s->cols, s->ncols, "b2p_s");
+    if (!st) st = put(l, &sql, " FROM ");
+    if (!st) st = put(l, &sql, stage);
+    if (!st) st = put(l, &sql, " AS b2p_s WHERE NOT EXISTS (SELECT 1 FROM ");
+    if (!st) st = put_table(l, &sql, t);
+    if (!st) st = put(l, &sql, " AS b2p_t WHERE ");
+    if (!st) st = put_key_match(l, &sql, t, s->key, s->nkey);
+    if (!st) st = put(l, &sql, ")");
+    if (!st) st = run_count(l, &sql, "the insert of new rows", &res->inserted);
+    b2p_buf_free(&sql);
+    return st;
+}
+
+/* Whole-row matching, as multisets: a row staged k times and held j times in the target is
+ * inserted max(k - j, 0) times. */
+static b2p_status merge_whole_rows(loader *l, const b2p_cat_table *t, const table_shape *s, const char *stage,
+                                   b2p_load_result *res) {
+    b2p_buf sql = {0};
+    b2p_status st = put(l, &sql, "INSERT INTO ");
+    if (!st) st = put_table(l, &sql, t);
+    if (!st) st = put(l, &sql, " (");
+    if (!st) st = put_columns(l, &sql, t, s->cols, s->ncols, NULL);
+    if (!st) st = put(l, &sql, ") SELECT ");
+    if (!st) st = put_columns(l, &sql, t, s->cols, s->ncols, "b2p_x");
+    if (!st) st = put(l, &sql, " FROM (SELECT b2p_s.*, row_number() OVER (PARTITION BY ");
+    if (!st) st = put_row_text(l, &sql, t, s->cols, s->ncols, "b2p_s");
+    if (!st) st = put(l, &sql, ") AS b2p_n, ");
+    if (!st) st = put_row_text(l, &sql, t, s->cols, s->ncols, "b2p_s");
+    if (!st) st = put(l, &sql, " AS b2p_r FROM ");
+    if (!st) st = put(l, &sql, stage);
+    if (!st) st = put(l, &sql, " AS b2p_s) AS b2p_x LEFT JOIN (SELECT ");
+    if (!st) st = put_row_text(l, &sql, t, s->cols, s->ncols, "b2p_t");
+    if (!st) st = put(l, &sql, " AS b2p_r, count(*) AS b2p_c FROM ");
+    if (!st) st = put_table(l, &sql, t);
+    if (!st) st = put(l, &sql, " AS b2p_t GROUP BY 1) AS b2p_y ON b2p_y.b2p_r = b2p_x.b2p_r "
+                               "WHERE b2p_x.b2p_n > coalesce(b2p_y.b2p_c, 0)");
+    if (!st) st = run_count(l, &sql, "the insert of new rows", &res->inserted);
+    b2p_buf_free(&sql);
+    return st;
+}
+
+/* The target's rows the stage lacks: counted, or deleted. */
+static b2p_status gone_rows(loader *l, const b2p_cat_table *t, const table_shape *s, const char *stage, bool delete,
+                            uint64_t *count) {
+    b2p_buf sql = {0};
+    b2p_status st = put(l, &sql, delete ? "DELETE FROM " : "SELECT count(*) FROM ");
+    if (!st) st = put_table(l, &sql, t);
+    if (s->nkey) {
+        if (!st) st = put(l, &sql, " AS b2p_t WHERE NOT EXISTS (SELECT 1 FROM ");
+        if (!st) st = put(l, &sql, stage);
+        if (!st) st = put(l, &sql, " AS b2p_s WHERE ");
+        if (!st) st = put_key_match(l, &sql, t, s->key, s->nkey);
+        if (!st) st = put(l, &sql, ")");
+    } else {
+        if (!st) st = put(l, &sql, " WHERE ctid IN (SELECT b2p_x.ctid FROM (SELECT b2p_t.ctid, row_number() OVER (PARTITION BY ");
+        if (!st) st = put_row_text(l, &sql, t, s->cols, s->ncols, "b2p_t");
+        if (!st) st = put(l, &sql, ") AS b2p_n, ");
+        if (!st) st = put_row_text(l, &sql, t, s->cols, s->ncols, "b2p_t");
+        if (!st) st = put(l, &sql, " AS b2p_r FROM ");
+        if (!st) st = put_table(l, &sql, t);
+        if (!st) st = put(l, &sql, " AS b2p_t) AS b2p_x LEFT JOIN (SELECT ");
+        if (!st) st = put_row_text(l, &sql, t, s->cols, s->ncols, "b2p_s");
+        if (!st) st = put(l, &sql, " AS b2p_r, count(*) AS b2p_c FROM ");
+        if (!st) st = put(l, &sql, stage);
+        if (!st) st = put(l, &sql, " AS b2p_s GROUP BY 1) AS b2p_y ON b2p_y.b2p_r = b2p_x.b2p_r "
+                                   "WHERE b2p_x.b2p_n > coalesce(b2p_y.b2p_c, 0))");
+    }
+    if (!st) st = run_count(l, &sql, delete ? "the delete of rows the backup no longer has" : "a count of rows the backup no longer has",
+                            count);
+    b2p_buf_free(&sql);
+    return st;
+}
+
+/* The staging table of t: temporary, or (kept for the delete pass) unlogged in schema bak2pg,
+ * named after the target table's oid. */
+static b2p_status stage_name(loader *l, const b2p_cat_table *t, bool keep, char *out, size_t len) {
+    if (!keep) {
+        snprintf(out, len, "pg_temp.b2p_stage");
+        return B2P_OK;
+    }
+    b2p_buf q = {0};
+    b2p_status st = put_table(l, &q, t);
+    const char *p[] = {q.data};
+    PGresult *r = NULL;
+    if (!st) st = b2p_pg_query(l->conn, "SELECT to_regclass($1)::oid", 1, p, "a table lookup", &r, l->err);
+    if (!st) snprintf(out, len, "bak2pg.stage_%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    b2p_buf_free(&q);
+    return st;
+}
+
+static b2p_status create_stage(loader *l, const b2p_cat_table *t, const table_shape *s, const char *stage, bool keep) {
+    b2p_buf sql = {0};
+    /* a stage a killed run left behind goes first; PostgreSQL's "does not exist, skipping" is
+     * not news */
+    b2p_status st = put(l, &sql, "SET LOCAL client_min_messages = warning;\nDROP TABLE IF EXISTS ");
+    if (!st) st = put(l, &sql, stage);
+    if (!st) st = put(l, &sql, ";\nSET LOCAL client_min_messages = notice");
+    if (!st) st = put(l, &sql, keep ? ";\nCREATE UNLOGGED TABLE " : ";\nCREATE TEMP TABLE ");
+    if (!st) st = put(l, &sql, keep ? stage : "b2p_stage");
+    if (!st) st = put(l, &sql, keep ? "" : " ON COMMIT DROP");
+    if (!st) st = put(l, &sql, " AS SELECT ");
+    if (!st) st = put_columns(l, &sql, t, s->cols, s->ncols, NULL);
+    if (!st) st = put(l, &sql, " FROM ");
+    if (!st) st = put_table(l, &sql, t);
+    if (!st) st = put(l, &sql, " WITH NO DATA");
+    if (!st) st = run(l, &sql, "the staging table");
+    b2p_buf_free(&sql);
+    return st;
+}
+
+static b2p_status analyze_stage(loader *l, const char *stage) {
+    char sql[256];
+    snprintf(sql, sizeof sql, "ANALYZE %s", stage);
+    return b2p_pg_exec(l->conn, sql, "ANALYZE of the staging table", l->err);
+}
+
+static b2p_status identity_restarts(loader *l, const b2p_cat_table *t) {
+    char *sql = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&sql, &len);
+    if (!f) return b2p_fail(l->err, B2P_ERR_NOMEM, "out of memory");
+    b2p_status st = b2p_write_identity_restarts(l->cat, l->nm, t, f, l->err);
+    fclose(f);
+    if (!st && len) st = b2p_pg_exec(l->conn, sql, "the identity restarts", l->err);
+    free(sql);
+    return st;
+}
+
+/* ---- one table ---------------------------------------------------------------------------- */
+
+/* A table the target lacked: COPY straight in. */
+static b2p_status load_new(loader *l, const b2p_cat_table *t, const table_shape *s, b2p_load_result *res) {
+    b2p_buf name = {0};
+    b2p_content_hash h = {0};
+    b2p_status st = put_table(l, &name, t);
+    if (!st) st = b2p_pg_exec(l->conn, "BEGIN", "BEGIN", l->err);
+    if (!st) st = stream_rows(l, t, s, name.data, &h, &res->export);
+    if (!st) st = record(l, t, s, &h, true, !l->needs_post_data[t - l->cat->tables]);
+    res->source_rows = res->inserted = h.rows;
+    res->action = B2P_LOAD_LOADED;
+    if (!st) st = ledger_table_run(l->conn, l->stats->run_id, s->schema, s->name, res, l->err);
+    if (!st) st = b2p_pg_exec(l->conn, "COMMIT", "COMMIT", l->err);
+    b2p_buf_free(&name);
+    return st;
+}
+
+/* A table the target holds: skip, append, or stage and merge. */
+static b2p_status load_existing(loader *l, const b2p_cat_table *t, const table_shape *s, const ledger_entry *led,
+                                b2p_load_result *res) {
+    size_t ti = (size_t)(t - l->cat->tables);
+    bool sync = l->opt->sync_deletes;
+    bool settled = led->found && (led->deletes_synced || !sync);
+    if (settled && !strcmp(led->source, l->source_id) && l->stats->mode != B2P_LOAD_APPEND) {
+        res->action = B2P_LOAD_UNCHANGED;
+        res->source_rows = (uint64_t)led->source_rows;
+        snprintf(res->message, sizeof res->message, "the ledger shows this backup loaded");
+        return ledger_table_run(l->conn, l->stats->run_id, s->schema, s->name, res, l->err);
+    }
+    b2p_status st = b2p_pg_exec(l->conn, "BEGIN", "BEGIN", l->err);
+    b2p_buf alter = {0};
+    if (!st) st = check_drift(l, t, s, led, &alter, res->message, sizeof res->message);
+    if (!st && res->message[0]) {
+        res->action = B2P_LOAD_DRIFT;
+        rollback(l);
+        b2p_buf_free(&alter);
+        return B2P_OK;
+    }
+    b2p_content_hash h = {0};
+    if (!st && settled && led->source_rows >= 0 && l->stats->mode != B2P_LOAD_APPEND && !alter.len) {
+        /* a different backup: decode once just to hash, which is cheap next to a merge */
+        st = stream_rows(l, t, s, NULL, &h, &res->export);
+        char hex[33];
+        hash_text(&h, hex);
+        if (!st && !strcmp(hex, led->content_hash) && (long long)h.rows == led->source_rows) {
+            res->action = B2P_LOAD_UNCHANGED;
+            res->source_rows = h.rows;
+            snprintf(res->message, sizeof res->message, "same content as the ledger's");
+            st = record(l, t, s, &h, led->deletes_synced, led->post_data_done);
+            if (!st) st = ledger_table_run(l->conn, l->stats->run_id, s->schema, s->name, res, l->err);
+            b2p_buf_free(&alter);
+            return st ? st : b2p_pg_exec(l->conn, "COMMIT", "COMMIT", l->err);
+        }
+    }
+    if (!st && alter.len) st = run(l, &alter, "ALTER TABLE ... ADD COLUMN (a new nullable column)");
+    b2p_buf_free(&alter);
+    char target[128];
+    bool keep = sync && l->stats->mode != B2P_LOAD_APPEND;
+    if (l->stats->mode == B2P_LOAD_APPEND) {
+        b2p_buf name = {0};
+        if (!st) st = put_table(l, &name, t);
+        if (!st) st = stream_rows(l, t, s, name.data, &h, &res->export);
+        b2p_buf_free(&name);
+        res->action = B2P_LOAD_APPENDED;
+        res->inserted = h.rows;
+    } else {
+        if (!st) st = stage_name(l, t, keep, target, sizeof target);
+        if (!st) st = create_stage(l, t, s, target, keep);
+        if (!st) st = stream_rows(l, t, s, target, &h, &res->export);
+        if (!st) st = analyze_stage(l, target);
+        if (!st) st = s->nkey ? merge_keyed(l, t, s, target, res) : merge_whole_rows(l, t, s, target, res);
+        if (!st) st = gone_rows(l, t, s, target, false, &res->disappeared);
+        res->action = B2P_LOAD_MERGED;
+        l->pending_deletes[ti] = keep && res->disappeared > 0;
+        if (!st && keep && !res->disappeared) {
+            char drop[200];
+            snprintf(drop, sizeof drop, "DROP TABLE %s", target);
+            st = b2p_pg_exec(l->conn, drop, "the staging table", l->err);
+        }
+    }
+    res->source_rows = h.rows;
+    bool post_done = led->found ? led->post_data_done : true; /* a table bak2pg did not create keeps its own keys */
+    if (!st && post_done && res->inserted) st = identity_restarts(l, t);
+    if (!st) st = record(l, t, s, &h, res->action == B2P_LOAD_MERGED && !res->disappeared, post_done);
+    if (!st) st = ledger_table_run(l->conn, l->stats->run_id, s->schema, s->name, res, l->err);
+    if (!st) st = b2p_pg_exec(l->conn, "COMMIT", "COMMIT", l->err);
+    l->needs_post_data[ti] = !post_done;
+    return st;
+}
+
+/* The second pass of sync_deletes: what the kept staging table lacks goes, then the stage. */
+static b2p_status delete_gone(loader *l, const b2p_cat_table *t, b2p_load_result *res) {
+    table_shape *s = calloc(1, sizeof *s);
+    if (!s) return b2p_fail(l->err, B2P_ERR_NOMEM, "out of memory");
+    char stage[128], drop[200];
+    b2p_status st = shape_of(l, t, s);
+    if (!st) st = stage_name(l, t, true, stage, sizeof stage);
+    if (!st) st = b2p_pg_exec(l->conn, "BEGIN", "BEGIN", l->err);
+    if (!st) st = gone_rows(l, t, s, stage, true, &res->deleted);
+    snprintf(drop, sizeof drop, "DROP TABLE %s", stage);
+    if (!st) st = b2p_pg_exec(l->conn, drop, "the staging table", l->err);
+    if (!st) st = ledger_deletes_synced(l->conn, s->schema, s->name, l->err);
+    if (!st) st = b2p_pg_exec(l->conn, "COMMIT", "COMMIT", l->err);
+    if (st) rollback(l);
+    b2p_buf_free(&s->signature);
+    free(s);
+    return st;
+}
+
+static b2p_status run_script(loader *l, bool post, const bool *which);
+
+/* replace_drifted: the old table goes (with what depends on it: the server's notices name it) and
+ * the backup's comes in its place. Not one transaction, but each step leaves a state the next
+ * run resumes from: no table (created then), or a created table with no rows (filled then). */
+static b2p_status replace_table(loader *l, const b2p_cat_table *t, const table_shape *s, b2p_load_result *res) {
+    size_t ti = (size_t)(t - l->cat->tables);
+    b2p_buf sql = {0};
+    b2p_status st = put(l, &sql, "SELECT count(*) FROM ");
+    if (!st) st = put_table(l, &sql, t);
+    if (!st) st = run_count(l, &sql, "a count of the rows replaced", &res->deleted);
+    b2p_buf_clear(&sql);
+    if (!st) st = put(l, &sql, "BEGIN;\nDROP TABLE ");
+    if (!st) st = put_table(l, &sql, t);
+    if (!st) st = put(l, &sql, " CASCADE;\n");
+    if (!st) st = run(l, &sql, "DROP TABLE (replacing a drifted table)");
+    const char *p[] = {s->schema, s->name};
+    PGresult *r = NULL;
+    if (!st) st = b2p_pg_query(l->conn, "DELETE FROM bak2pg.tables WHERE target_schema = $1 AND target_table = $2", 2, p,
+                               "the ledger (tables)", &r, l->err);
+    PQclear(r);
+    if (!st) st = b2p_pg_exec(l->conn, "COMMIT", "COMMIT", l->err);
+    b2p_buf_free(&sql);
+    bool *one = calloc(l->cat->ntables, sizeof *one);
+    if (!st && !one) st = b2p_fail(l->err, B2P_ERR_NOMEM, "out of memory");
+    if (!st) {
+        one[ti] = true;
+        st = run_script(l, false, one);
+    }
+    free(one);
+    char why[sizeof res->message];
+    memcpy(why, res->message, sizeof why);
+    l->needs_post_data[ti] = true;
+    uint64_t dropped = res->deleted;
+    if (!st) st = load_new(l, t, s, res);
+    res->action = B2P_LOAD_REPLACED;
+    res->deleted = dropped;
+    snprintf(res->message, sizeof res->message, "%s", why);
+    return st;
+}
+
+static b2p_status load_one(loader *l, const b2p_cat_table *t, b2p_load_result *res) {
+    size_t ti = (size_t)(t - l->cat->tables);
+    table_shape *s = calloc(1, sizeof *s);
+    if (!s) return b2p_fail(l->err, B2P_ERR_NOMEM, "out of memory");
+    ledger_entry led = {0};
+    b2p_status st = shape_of(l, t, s);
+    snprintf(res->match_key, sizeof res->match_key, "%s", s->match_key);
+    if (!st) st = ledger_lookup(l->conn, s->schema, s->name, &led, l->err);
+    if (!st && led.found) l->needs_post_data[ti] = !led.post_data_done;
+    if (!st && l->opt->table_start) l->opt->table_start(l->opt->ctx, t, l->existed[ti] ? "merging" : "loading");
+    if (!st) st = l->existed[ti] ? load_existing(l, t, s, &led, res) : load_new(l, t, s, res);
+    if (!st && res->action == B2P_LOAD_DRIFT && l->opt->replace_drifted) st = replace_table(l, t, s, res);
+    if (st) rollback(l);
+    ledger_entry_free(&led);
+    b2p_buf_free(&s->signature);
+    free(s);
+    return st;
+}
+
+/* ---- the run ------------------------------------------------------------------------------ */
+
+/* Pre- or post-data of the tables in `which`, in one transaction with their ledger rows. */
+static b2p_status run_script(loader *l, bool post, const bool *which) {
     char *sql = NULL, *rev = NULL;
     size_t len = 0, rlen = 0;
     FILE *f = open_memstream(&sql, &len), *review = open_memstream(&rev, &rlen);
     if (!f || !review) return b2p_fail(l->err, B2P_ERR_NOMEM, "out of memory");
-    fputs("BEGIN;\n", f);
-    b2p_ddl_options dopt = {.selected = l->opt->selected};
-    b2p_status st = post ? b2p_write_post_data(cat, nm, &dopt, f, review, stats, l->err)
-                         : b2p_write_pre_data(cat, nm, &dopt, f, review, stats, l->err);
-    fputs("COMMIT;\n", f);
+    b2p_ddl_options dopt = {.selected = which, .referable = l->referable, .idempotent = true};
+    b2p_status st = post ? b2p_write_post_data(l->cat, l->nm, &dopt, f, review, &l->stats->ddl, l->err)
+                         : b2p_write_pre_data(l->cat, l->nm, &dopt, f, review, &l->stats->ddl, l->err);
     fclose(f);
     fclose(review);
     if (!st && l->opt->review && rlen) l->opt->review(l->opt->ctx, rev);
-    if (!st) st = exec(l, sql, post ? "the keys, indexes and constraints (post-data)" : "the tables (pre-data)");
+    if (!st) st = b2p_pg_exec(l->conn, "BEGIN", "BEGIN", l->err);
+    if (!st) st = b2p_pg_exec(l->conn, sql, post ? "the keys, indexes and constraints (post-data)" : "the tables (pre-data)", l->err);
+    for (size_t i = 0; i < l->cat->ntables && !st; i++) {
+        if (!which[i]) continue;
+        const b2p_cat_table *t = &l->cat->tables[i];
+        if (post) {
+            st = ledger_post_data_done(l->conn, b2p_names_schema(l->nm, t), b2p_names_table(l->nm, t), l->err);
+        } else { /* created, no rows yet: a killed run's next attempt knows the table is its own */
+            table_shape *s = calloc(1, sizeof *s);
+            b2p_content_hash none = {0};
+            st = s ? shape_of(l, t, s) : b2p_fail(l->err, B2P_ERR_NOMEM, "out of memory");
+            if (!st) {
+                char hex[33];
+                hash_text(&none, hex);
+                ledger_record rec = {.target_schema = s->schema, .target_table = s->name, .source_schema = t->schema,
+                                     .source_table = t->name, .columns = s->signature.data ? s->signature.data : "",
+                                     .match_key = s->match_key, .source = "", .content_hash = hex, .source_rows = -1};
+                st = ledger_record_table(l->conn, l->stats->run_id, &rec, l->err);
+            }
+            if (s) b2p_buf_free(&s->signature);
+            free(s);
+        }
+    }
+    if (!st) st = b2p_pg_exec(l->conn, "COMMIT", "COMMIT", l->err);
+    if (st) rollback(l);
     free(sql);
     free(rev);
     return st;
 }
 
-/* ---- COPY --------------------------------------------------------------------------------- */
-
-typedef struct copy_sink {
-    PGconn *conn;
-    bool failed;
-} copy_sink;
-
-static bool copy_write(void *ctx, const char *data, size_t len) {
-    copy_sink *c = ctx;
-    while (len > 0 && !c->failed) { /* PQputCopyData takes an int length */
-        int n = len > (1u << 30) ? (1 << 30) : (int)len;
-        c->failed = PQputCopyData(c->conn, data, n) != 1;
-        data += n;
-        len -= (size_t)n;
-    }
-    return !c->failed;
+static b2p_status start_run(loader *l) {
+    const b2p_set_info *set = b2p_pages_set(l->src);
+    char guid[64], first[64], last[64];
+    b2p_guid_format(&set->backup_set_guid, guid, sizeof guid);
+    b2p_lsn_format(set->first_lsn, first, sizeof first);
+    b2p_lsn_format(set->last_lsn, last, sizeof last);
+    /* what decides the rows' bytes: the backup set (a differential names itself) and the export
+     * options that change a value's text */
+    snprintf(l->source_id, sizeof l->source_id, "%s/%s nul=%d wkt=%d", guid, last, (int)l->opt->export.nul_policy,
+             (int)l->opt->export.spatial_wkt);
+    ledger_run run = {.database_name = set->database_name, .backup_set_guid = guid,
+                      .backup_type = b2p_backup_type_name(set->type), .first_lsn = first, .last_lsn = last,
+                      .source = l->source_id, .mode = b2p_load_mode_name(l->stats->mode),
+                      .options = l->opt->command_line ? l->opt->command_line : ""};
+    return ledger_start_run(l->conn, &run, l->stats->run_id, l->err);
 }
 
-static b2p_status copy_statement(const b2p_names *nm, const b2p_cat_table *t, b2p_buf *sql, b2p_error *err) {
-    const b2p_cat_column *cols[4096];
-    size_t n = b2p_export_columns(t, cols, sizeof cols / sizeof cols[0]);
-    b2p_status st = b2p_buf_puts(sql, "COPY ", err);
-    if (!st) st = b2p_qualified(nm, t, sql, err);
-    for (size_t k = 0; k < n && !st; k++) {
-        st = b2p_buf_puts(sql, k ? ", " : " (", err);
-        if (!st) st = b2p_quote_ident(b2p_names_column(nm, t, cols[k]->column_id), sql, err);
+/* Which selected tables the target holds; resolves AUTO; refuses CREATE over existing tables. */
+static b2p_status survey(loader *l, const size_t *order, size_t n) {
+    size_t held = 0;
+    const b2p_cat_table *first = NULL;
+    b2p_status st = B2P_OK;
+    for (size_t i = 0; i < n && !st; i++) {
+        const b2p_cat_table *t = &l->cat->tables[order[i]];
+        st = target_has_table(l, t, &l->existed[order[i]]);
+        if (!st && l->existed[order[i]] && !first) first = t;
+        held += l->existed[order[i]];
     }
-    if (!st && n) st = b2p_buf_puts(sql, ")", err);
-    return st ? st : b2p_buf_puts(sql, " FROM STDIN", err);
-}
-
-/* One table in a transaction of its own: BEGIN, COPY FROM STDIN fed by the decoder, COMMIT. */
-static b2p_status load_table(loader *l, b2p_pages *src, const b2p_catalog *cat, const b2p_names *nm,
-                             const b2p_cat_table *t, b2p_export_stats *es) {
-    b2p_buf sql = {0};
-    b2p_status st = copy_statement(nm, t, &sql, l->err);
-    if (!st) st = exec(l, "BEGIN", "BEGIN");
-    PGresult *r = st ? NULL : PQexec(l->conn, sql.data);
-    if (r && PQresultStatus(r) != PGRES_COPY_IN) {
-        st = b2p_fail(l->err, B2P_ERR_PG_SQL, "PostgreSQL refused COPY into %s.%s: %s", t->schema, t->name,
-                      PQresultErrorMessage(r));
-        l->err->msg[strcspn(l->err->msg, "\n")] = 0;
-    }
-    PQclear(r);
-    b2p_buf_free(&sql);
     if (st) return st;
-    copy_sink sink = {.conn = l->conn};
-    st = b2p_export_table(src, cat, t, &l->opt->export, copy_write, &sink, es, l->err);
-    /* on a decoding error the COPY is aborted, so that nothing of the table stays */
-    PQputCopyEnd(l->conn, st ? "bak2pg: the table could not be decoded" : NULL);
-    r = PQgetResult(l->conn);
-    if (!st && PQresultStatus(r) != PGRES_COMMAND_OK) {
-        st = b2p_fail(l->err, B2P_ERR_PG_SQL, "PostgreSQL refused the rows of %s.%s: %s", t->schema, t->name,
-                      PQresultErrorMessage(r));
-        l->err->msg[strcspn(l->err->msg, "\n")] = 0;
+    if (l->stats->mode == B2P_LOAD_AUTO) l->stats->mode = held ? B2P_LOAD_REMIGRATE : B2P_LOAD_CREATE;
+    if (l->stats->mode == B2P_LOAD_CREATE && held)
+        return b2p_fail(l->err, B2P_ERR_USAGE, "the target already holds %zu of the tables (%s.%s, ...): --mode create needs "
+                        "a target without them; --mode remigrate loads over them", held, b2p_names_schema(l->nm, first),
+                        b2p_names_table(l->nm, first));
+    return B2P_OK;
+}
+
+static b2p_status reconnect(loader *l) {
+    PQfinish(l->conn);
+    l->conn = NULL;
+    b2p_status st = b2p_pg_connect(l->opt->conninfo, l->opt->retries, &l->notice, &l->conn, l->err);
+    if (!st) st = ledger_open(l->conn, l->err);
+    return st;
+}
+
+/* A table, retried after a lost connection (its transaction died with the connection: redoing
+ * it is what a rerun would do). */
+static b2p_status load_with_retries(loader *l, const b2p_cat_table *t, b2p_load_result *res) {
+    for (unsigned attempt = 0;; attempt++) {
+        b2p_load_result fresh = {.table = t};
+        *res = fresh;
+        b2p_status st = load_one(l, t, res);
+        if (st != B2P_ERR_PG_CONNECT || attempt >= l->opt->retries || !b2p_pg_lost(l->conn)) return st;
+        fprintf(stderr, "bak2pg: %s; reconnecting to redo %s.%s\n", l->err->msg, t->schema, t->name);
+        st = reconnect(l);
+        if (st) return st;
     }
-    PQclear(r);
-    while ((r = PQgetResult(l->conn))) PQclear(r);
+}
+
+static void count(loader *l, const b2p_load_result *r) {
+    b2p_load_stats *s = l->stats;
+    switch (r->action) {
+    case B2P_LOAD_UNCHANGED: s->tables_unchanged++; break;
+    case B2P_LOAD_SKIPPED: s->tables_skipped++; break;
+    case B2P_LOAD_DRIFT:
+    case B2P_LOAD_FAILED: s->tables_failed++; break;
+    default: s->tables++; break;
+    }
+    s->rows += r->export.rows;
+    s->bytes += r->export.bytes;
+    s->inserted += r->inserted;
+    s->updated += r->updated;
+    s->deleted += r->deleted;
+    s->disappeared += r->disappeared;
+}
+
+/* Whether a table's failure stops the run: only when the target or the connection is gone. */
+static bool fatal(b2p_status st) {
+    return st == B2P_ERR_PG_CONNECT || st == B2P_ERR_PG_AUTH || st == B2P_ERR_PG_READONLY || st == B2P_ERR_NOMEM;
+}
+
+static b2p_status load_tables(loader *l, const size_t *order, size_t n, b2p_status *first_failure, b2p_error *failure) {
+    for (size_t i = 0; i < n; i++) {
+        const b2p_cat_table *t = &l->cat->tables[order[i]];
+        b2p_load_result res = {.table = t};
+        if (b2p_export_unsupported(t)) {
+            res.action = B2P_LOAD_SKIPPED;
+            snprintf(res.message, sizeof res.message, "%s", b2p_export_unsupported(t));
+        } else {
+            b2p_status st = load_with_retries(l, t, &res);
+            if (st && fatal(st)) return st;
+            if (st) {
+                res.action = B2P_LOAD_FAILED;
+                snprintf(res.message, sizeof res.message, "%s", l->err->msg);
+            }
+            if ((st || res.action == B2P_LOAD_DRIFT) && !*first_failure) {
+                *first_failure = st ? st : B2P_ERR_UNSUPPORTED;
+                if (st) *failure = *l->err;
+                else b2p_fail(failure, B2P_ERR_UNSUPPORTED, "table %s.%s: %s", t->schema, t->name, res.message);
+            }
+            if (st || res.action == B2P_LOAD_DRIFT) l->needs_post_data[order[i]] = false;
+        }
+        count(l, &res);
+        if (l->opt->table_done) l->opt->table_done(l->opt->ctx, &res);
+    }
+    return B2P_OK;
+}
+
+/* sync_deletes: children before parents, so that no foreign key blocks a delete. A delete the
+ * target refuses (rows still referenced by a table that drifted, say) stops that table only. */
+static b2p_status delete_pass(loader *l, const size_t *order, size_t n, b2p_status *first_failure, b2p_error *failure) {
+    for (size_t i = n; i-- > 0;) {
+        if (!l->pending_deletes[order[i]]) continue;
+        const b2p_cat_table *t = &l->cat->tables[order[i]];
+        b2p_load_result res = {.table = t, .action = B2P_LOAD_MERGED};
+        b2p_status st = delete_gone(l, t, &res);
+        if (st && fatal(st)) return st;
+        if (st) {
+            res.action = B2P_LOAD_FAILED;
+            snprintf(res.message, sizeof res.message, "the delete of rows the backup no longer has: %s", l->err->msg);
+            l->stats->tables_failed++;
+            if (!*first_failure) {
+                *first_failure = st;
+                *failure = *l->err;
+            }
+        } else {
+            snprintf(res.message, sizeof res.message, "deleted %" PRIu64 " rows the backup no longer has", res.deleted);
+        }
+        l->stats->deleted += res.deleted;
+        if (l->opt->table_done) l->opt->table_done(l->opt->ctx, &res);
+    }
+    return B2P_OK;
+}
+
+static b2p_status load_run(loader *l, size_t *order) {
+    size_t n = b2p_load_order(l->cat, l->opt->selected, order);
+    b2p_status st = ledger_open(l->conn, l->err);
+    if (!st) st = survey(l, order, n);
+    if (!st) st = start_run(l);
+    if (st) return st;
+    bool *create = calloc(l->cat->ntables + 1, sizeof *create);
+    if (!create) return b2p_fail(l->err, B2P_ERR_NOMEM, "out of memory");
+    bool any = false;
+    for (size_t i = 0; i < n; i++) {
+        size_t ti = order[i];
+        create[ti] = !l->existed[ti];
+        l->referable[ti] = true;
+        l->needs_post_data[ti] = create[ti];
+        any |= create[ti];
+    }
+    if (any) st = run_script(l, false, create);
+    free(create);
+    b2p_status first_failure = B2P_OK;
+    b2p_error failure = {0};
+    if (!st) st = load_tables(l, order, n, &first_failure, &failure);
+    if (!st && l->opt->sync_deletes) st = delete_pass(l, order, n, &first_failure, &failure);
+    any = false;
+    for (size_t i = 0; i < l->cat->ntables; i++) any |= l->needs_post_data[i];
+    if (!st && any) st = run_script(l, true, l->needs_post_data);
+    if (!st && first_failure) {
+        *l->err = failure;
+        st = first_failure;
+    }
     b2p_error ignored;
-    b2p_error *keep = l->err;
-    l->err = st ? &ignored : keep;
-    b2p_status end = exec(l, st ? "ROLLBACK" : "COMMIT", st ? "ROLLBACK" : "COMMIT");
-    l->err = keep;
-    return st ? st : end;
+    if (!b2p_pg_lost(l->conn))
+        ledger_finish_run(l->conn, l->stats->run_id, st ? "failed" : "ok", st ? l->err->msg : NULL, l->stats, &ignored);
+    return st;
 }
 
 b2p_status b2p_load(b2p_pages *src, const b2p_catalog *cat, const b2p_names *nm, const b2p_load_options *opt,
                     b2p_load_stats *stats, b2p_error *err) {
-    loader l = {.opt = opt, .err = err};
     memset(stats, 0, sizeof *stats);
-    l.conn = PQconnectdb(opt->conninfo);
-    if (PQstatus(l.conn) != CONNECTION_OK) {
-        b2p_status st = connect_failure(l.conn, err);
-        PQfinish(l.conn);
-        return st;
-    }
-    PQsetNoticeReceiver(l.conn, on_notice, &l);
-    size_t *order = calloc(cat->ntables ? cat->ntables : 1, sizeof *order);
-    b2p_status st = order ? B2P_OK : b2p_fail(err, B2P_ERR_NOMEM, "out of memory");
-    if (!st) st = exec(&l, "SET client_encoding = 'UTF8'", "the client encoding");
-    if (!st) st = run_script(&l, cat, nm, false, &stats->ddl);
-    size_t n = st ? 0 : b2p_load_order(cat, opt->selected, order);
-    for (size_t i = 0; i < n && !st; i++) {
-        const b2p_cat_table *t = &cat->tables[order[i]];
-        if (b2p_export_unsupported(t)) {
-            stats->tables_skipped++;
-            if (opt->skipped) opt->skipped(opt->ctx, t, b2p_export_unsupported(t));
-            continue;
-        }
-        b2p_export_stats es = {0};
-        st = load_table(&l, src, cat, nm, t, &es);
-        if (!st) {
-            stats->tables++;
-            stats->rows += es.rows;
-            stats->bytes += es.bytes;
-            if (opt->table_done) opt->table_done(opt->ctx, t, &es);
-        }
-    }
-    if (!st) st = run_script(&l, cat, nm, true, &stats->ddl);
-    free(order);
+    stats->mode = opt->mode;
+    loader l = {.src = src, .cat = cat, .nm = nm, .opt = opt, .stats = stats, .err = err,
+                .notice = {.fn = opt->notice, .ctx = opt->ctx}};
+    size_t n = cat->ntables + 1;
+    size_t *order = calloc(n, sizeof *order);
+    l.existed = calloc(n, sizeof *l.existed);
+    l.referable = calloc(n, sizeof *l.referable);
+    l.needs_post_data = calloc(n, sizeof *l.needs_post_data);
+    l.pending_deletes = calloc(n, sizeof *l.pending_deletes);
+    b2p_status st = order && l.existed && l.referable && l.needs_post_data && l.pending_deletes
+                        ? B2P_OK
+                        : b2p_fail(err, B2P_ERR_NOMEM, "out of memory");
+    if (!st) st = b2p_pg_connect(opt->conninfo, opt->retries, &l.notice, &l.conn, err);
+    if (!st) st = load_run(&l, order);
     PQfinish(l.conn);
+    free(order);
+    free(l.existed);
+    free(l.referable);
+    free(l.needs_post_data);
+    free(l.pending_deletes);
     return st;
 }

@@ -1,0 +1,222 @@
+/* The remigration ledger: schema bak2pg in the target (see emit.h "Load" and README.md).
+ *
+ * Why in the target: the ledger must commit in the same transaction as the rows it describes, so
+ * that a killed run leaves a ledger that tells the truth: a table whose rows committed has its
+ * content hash recorded, a table whose transaction died has not, and the next run redoes exactly
+ * that one. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ledger_int.h"
+
+static const char LEDGER_DDL[] =
+    "CREATE SCHEMA IF NOT EXISTS bak2pg;\n"
+    "CREATE TABLE IF NOT EXISTS bak2pg.runs (\n"
+    "    run_id bigserial PRIMARY KEY,\n"
+    "    started_at timestamptz NOT NULL DEFAULT clock_timestamp(),\n"
+    "    finished_at timestamptz,\n"
+    "    database_name text NOT NULL,\n"
+    "    backup_set_guid text NOT NULL,\n"
+    "    backup_type text NOT NULL,\n"
+    "    first_lsn text NOT NULL,\n"
+    "    last_lsn text NOT NULL,\n"
+    "    source text NOT NULL,\n"
+    "    mode text NOT NULL,\n"
+    "    options text NOT NULL,\n"
+    "    outcome text NOT NULL DEFAULT 'running',\n"
+    "    message text,\n"
+    "    tables_done integer, tables_unchanged integer, tables_failed integer,\n"
+    "    rows_inserted bigint, rows_updated bigint, rows_deleted bigint, rows_disappeared bigint);\n"
+    "COMMENT ON TABLE bak2pg.runs IS 'bak2pg load: one row per run (outcome running, ok, failed or interrupted)';\n"
+    "CREATE TABLE IF NOT EXISTS bak2pg.tables (\n"
+    "    target_schema text NOT NULL,\n"
+    "    target_table text NOT NULL,\n"
+    "    source_schema text NOT NULL,\n"
+    "    source_table text NOT NULL,\n"
+    "    columns text NOT NULL,\n"
+    "    match_key text NOT NULL,\n"
+    "    source text NOT NULL,\n"
+    "    source_rows bigint NOT NULL,\n"
+    "    content_hash text NOT NULL,\n"
+    "    deletes_synced boolean NOT NULL,\n"
+    "    post_data_done boolean NOT NULL,\n"
+    "    run_id bigint NOT NULL,\n"
+    "    loaded_at timestamptz NOT NULL DEFAULT clock_timestamp(),\n"
+    "    PRIMARY KEY (target_schema, target_table));\n"
+    "COMMENT ON TABLE bak2pg.tables IS 'bak2pg load: per table, what the target holds from which backup (content_hash: order-independent, of the rows as COPY text)';\n"
+    "CREATE TABLE IF NOT EXISTS bak2pg.table_runs (\n"
+    "    run_id bigint NOT NULL REFERENCES bak2pg.runs,\n"
+    "    target_schema text NOT NULL,\n"
+    "    target_table text NOT NULL,\n"
+    "    action text NOT NULL,\n"
+    "    source_rows bigint, inserted bigint, updated bigint, deleted bigint, disappeared bigint,\n"
+    "    message text,\n"
+    "    finished_at timestamptz NOT NULL DEFAULT clock_timestamp());\n";
+
+/* One bak2pg load at a time per target database: the ledger's own tables and the staging
+ * tables would otherwise race. A session lock, released when the connection ends (even by
+ * SIGKILL of this process). */
+static const char LOCK_SQL[] = "SELECT pg_try_advisory_lock(hashtext('bak2pg ledger'))";
+
+b2p_status ledger_open(PGconn *conn, b2p_error *err) {
+    PGresult *r;
+    b2p_status st = b2p_pg_query(conn, LOCK_SQL, 0, NULL, "the ledger lock", &r, err);
+    if (st) return st;
+    bool locked = PQntuples(r) == 1 && !strcmp(PQgetvalue(r, 0, 0), "t");
+    PQclear(r);
+    if (!locked)
+        return b2p_fail(err, B2P_ERR_PG_SQL, "another bak2pg load is running into this database (advisory lock held)");
+    st = b2p_pg_exec(conn, "BEGIN", "BEGIN", err);
+    /* IF NOT EXISTS says "already exists, skipping" on every run: not news */
+    if (!st) st = b2p_pg_exec(conn, "SET LOCAL client_min_messages = warning", "a setting", err);
+    if (!st) st = b2p_pg_exec(conn, LEDGER_DDL, "the ledger schema bak2pg", err);
+    /* runs that were running when their process died */
+    if (!st) st = b2p_pg_exec(conn, "UPDATE bak2pg.runs SET outcome = 'interrupted' WHERE outcome = 'running'",
+                              "the ledger", err);
+    if (!st) return b2p_pg_exec(conn, "COMMIT", "COMMIT", err);
+    b2p_error ignored;
+    b2p_pg_exec(conn, "ROLLBACK", "ROLLBACK", &ignored);
+    return st;
+}
+
+b2p_status ledger_has_history(PGconn *conn, bool *out, b2p_error *err) {
+    PGresult *r;
+    b2p_status st = b2p_pg_query(conn, "SELECT to_regclass('bak2pg.tables') IS NOT NULL AND EXISTS (SELECT 1 FROM bak2pg.tables)",
+                                 0, NULL, "the ledger", &r, err);
+    if (st) return st;
+    *out = !strcmp(PQgetvalue(r, 0, 0), "t");
+    PQclear(r);
+    return B2P_OK;
+}
+
+b2p_status ledger_start_run(PGconn *conn, const ledger_run *run, char run_id[24], b2p_error *err) {
+    const char *p[] = {run->database_name, run->backup_set_guid, run->backup_type, run->first_lsn,
+                       run->last_lsn,      run->source,          run->mode,        run->options};
+    PGresult *r;
+    b2p_status st = b2p_pg_query(conn,
+                                 "INSERT INTO bak2pg.runs (database_name, backup_set_guid, backup_type, first_lsn, last_lsn, "
+                                 "source, mode, options) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING run_id",
+                                 8, p, "the ledger (runs)", &r, err);
+    if (st) return st;
+    snprintf(run_id, 24, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return B2P_OK;
+}
+
+b2p_status ledger_finish_run(PGconn *conn, const char *run_id, const char *outcome, const char *message,
+                             const b2p_load_stats *s, b2p_error *err) {
+    char n[7][24];
+    snprintf(n[0], 24, "%u", s->tables);
+    snprintf(n[1], 24, "%u", s->tables_unchanged);
+    snprintf(n[2], 24, "%u", s->tables_failed);
+    snprintf(n[3], 24, "%llu", (unsigned long long)s->inserted);
+    snprintf(n[4], 24, "%llu", (unsigned long long)s->updated);
+    snprintf(n[5], 24, "%llu", (unsigned long long)s->deleted);
+    snprintf(n[6], 24, "%llu", (unsigned long long)s->disappeared);
+    const char *p[] = {run_id, outcome, message, n[0], n[1], n[2], n[3], n[4], n[5], n[6]};
+    PGresult *r;
+    b2p_status st = b2p_pg_query(conn,
+                                 "UPDATE bak2pg.runs SET finished_at = clock_timestamp(), outcome = $2, message = $3, "
+                                 "tables_done = $4, tables_unchanged = $5, tables_failed = $6, rows_inserted = $7, "
+                                 "rows_updated = $8, rows_deleted = $9, rows_disappeared = $10 WHERE run_id = $1",
+                                 10, p, "the ledger (runs)", &r, err);
+    PQclear(r);
+    return st;
+}
+
+static char *dup_or_null(const char *s) {
+    return s ? strdup(s) : NULL;
+}
+
+b2p_status ledger_lookup(PGconn *conn, const char *schema, const char *table, ledger_entry *out, b2p_error *err) {
+    memset(out, 0, sizeof *out);
+    const char *p[] = {schema, table};
+    PGresult *r;
+    b2p_status st = b2p_pg_query(conn,
+                                 "SELECT columns, match_key, source, source_rows, content_hash, deletes_synced, post_data_done "
+                                 "FROM bak2pg.tables WHERE target_schema = $1 AND target_table = $2",
+                                 2, p, "the ledger (tables)", &r, err);
+    if (st) return st;
+    if (PQntuples(r) == 1) {
+        out->found = true;
+        out->columns = dup_or_null(PQgetvalue(r, 0, 0));
+        out->match_key = dup_or_null(PQgetvalue(r, 0, 1));
+        out->source = dup_or_null(PQgetvalue(r, 0, 2));
+        out->source_rows = strtoll(PQgetvalue(r, 0, 3), NULL, 10);
+        out->content_hash = dup_or_null(PQgetvalue(r, 0, 4));
+        out->deletes_synced = !strcmp(PQgetvalue(r, 0, 5), "t");
+        out->post_data_done = !strcmp(PQgetvalue(r, 0, 6), "t");
+        if (!out->columns || !out->match_key || !out->source || !out->content_hash) st = b2p_fail(err, B2P_ERR_NOMEM, "out of memory");
+    }
+    PQclear(r);
+    return st;
+}
+
+void ledger_entry_free(ledger_entry *e) {
+    free(e->columns);
+    free(e->match_key);
+    free(e->source);
+    free(e->content_hash);
+    memset(e, 0, sizeof *e);
+}
+
+/* post_data_done is only ever set by ledger_post_data_done: a record replaced by a later load
+ * keeps the value it had (a table's keys exist or not whatever its rows are). */
+b2p_status ledger_record_table(PGconn *conn, const char *run_id, const ledger_record *rec, b2p_error *err) {
+    char rows[24];
+    snprintf(rows, sizeof rows, "%lld", (long long)rec->source_rows);
+    const char *p[] = {rec->target_schema, rec->target_table, rec->source_schema, rec->source_table, rec->columns,
+                       rec->match_key,     rec->source,       rows,               rec->content_hash, rec->deletes_synced ? "t" : "f",
+                       rec->post_data_done ? "t" : "f", run_id};
+    PGresult *r;
+    b2p_status st = b2p_pg_query(
+        conn,
+        "INSERT INTO bak2pg.tables AS l (target_schema, target_table, source_schema, source_table, columns, match_key, "
+        "source, source_rows, content_hash, deletes_synced, post_data_done, run_id) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (target_schema, target_table) DO UPDATE SET "
+        "source_schema = EXCLUDED.source_schema, source_table = EXCLUDED.source_table, columns = EXCLUDED.columns, "
+        "match_key = EXCLUDED.match_key, source = EXCLUDED.source, source_rows = EXCLUDED.source_rows, "
+        "content_hash = EXCLUDED.content_hash, deletes_synced = EXCLUDED.deletes_synced, run_id = EXCLUDED.run_id, "
+        "loaded_at = clock_timestamp()",
+        12, p, "the ledger (tables)", &r, err);
+    PQclear(r);
+    return st;
+}
+
+b2p_status ledger_deletes_synced(PGconn *conn, const char *schema, const char *table, b2p_error *err) {
+    const char *p[] = {schema, table};
+    PGresult *r;
+    b2p_status st = b2p_pg_query(conn, "UPDATE bak2pg.tables SET deletes_synced = true WHERE target_schema = $1 AND target_table = $2",
+                                 2, p, "the ledger (tables)", &r, err);
+    PQclear(r);
+    return st;
+}
+
+b2p_status ledger_post_data_done(PGconn *conn, const char *schema, const char *table, b2p_error *err) {
+    const char *p[] = {schema, table};
+    PGresult *r;
+    b2p_status st = b2p_pg_query(conn, "UPDATE bak2pg.tables SET post_data_done = true WHERE target_schema = $1 AND target_table = $2",
+                                 2, p, "the ledger (tables)", &r, err);
+    PQclear(r);
+    return st;
+}
+
+b2p_status ledger_table_run(PGconn *conn, const char *run_id, const char *schema, const char *table,
+                            const b2p_load_result *res, b2p_error *err) {
+    char n[5][24];
+    snprintf(n[0], 24, "%llu", (unsigned long long)res->source_rows);
+    snprintf(n[1], 24, "%llu", (unsigned long long)res->inserted);
+    snprintf(n[2], 24, "%llu", (unsigned long long)res->updated);
+    snprintf(n[3], 24, "%llu", (unsigned long long)res->deleted);
+    snprintf(n[4], 24, "%llu", (unsigned long long)res->disappeared);
+    const char *p[] = {run_id, schema, table, b2p_load_action_name(res->action), n[0], n[1], n[2], n[3], n[4],
+                       res->message[0] ? res->message : NULL};
+    PGresult *r;
+    b2p_status st = b2p_pg_query(conn,
+                                 "INSERT INTO bak2pg.table_runs (run_id, target_schema, target_table, action, source_rows, "
+                                 "inserted, updated, deleted, disappeared, message) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                                 10, p, "the ledger (table_runs)", &r, err);
+    PQclear(r);
+    return st;
+}

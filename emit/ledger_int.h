@@ -1,0 +1,51 @@
+/* emit/ private: the remigration ledger, schema bak2pg in the target (emit/ledger.c). */
+#ifndef B2P_LEDGER_INT_H
+#define B2P_LEDGER_INT_H
+
+#include "pg_int.h"
+
+/* Takes the one-load-at-a-time lock, creates the ledger's tables where missing and marks runs
+ * left 'running' by a killed process as 'interrupted'. */
+b2p_status ledger_open(PGconn *conn, b2p_error *err);
+/* Whether the target holds a previous bak2pg load (a ledger with tables in it). */
+b2p_status ledger_has_history(PGconn *conn, bool *out, b2p_error *err);
+
+typedef struct ledger_run {
+    const char *database_name, *backup_set_guid, *backup_type, *first_lsn, *last_lsn, *source, *mode, *options;
+} ledger_run;
+
+b2p_status ledger_start_run(PGconn *conn, const ledger_run *run, char run_id[24], b2p_error *err);
+b2p_status ledger_finish_run(PGconn *conn, const char *run_id, const char *outcome, const char *message,
+                             const b2p_load_stats *s, b2p_error *err);
+
+/* What the ledger says about one target table. */
+typedef struct ledger_entry {
+    bool found;
+    char *columns;           /* "name type" lines, as last loaded */
+    char *match_key;         /* how rows were matched */
+    char *source;            /* the source identity last loaded (backup set and export options) */
+    long long source_rows;   /* -1: created, no rows committed yet */
+    char *content_hash;
+    bool deletes_synced;     /* the target's rows are exactly the source's (nothing left to delete) */
+    bool post_data_done;     /* keys, indexes, constraints added */
+} ledger_entry;
+
+b2p_status ledger_lookup(PGconn *conn, const char *schema, const char *table, ledger_entry *out, b2p_error *err);
+void ledger_entry_free(ledger_entry *e);
+
+typedef struct ledger_record {
+    const char *target_schema, *target_table, *source_schema, *source_table;
+    const char *columns, *match_key, *source, *content_hash;
+    long long source_rows;
+    bool deletes_synced, post_data_done;
+} ledger_record;
+
+/* Records (or replaces) a table's entry; a replaced entry keeps its post_data_done. */
+b2p_status ledger_record_table(PGconn *conn, const char *run_id, const ledger_record *rec, b2p_error *err);
+b2p_status ledger_deletes_synced(PGconn *conn, const char *schema, const char *table, b2p_error *err);
+b2p_status ledger_post_data_done(PGconn *conn, const char *schema, const char *table, b2p_error *err);
+/* One line of bak2pg.table_runs: what this run did to the table. */
+b2p_status ledger_table_run(PGconn *conn, const char *run_id, const char *schema, const char *table,
+                            const b2p_load_result *res, b2p_error *err);
+
+#endif

@@ -1,0 +1,42 @@
+/* emit/ private: talking to PostgreSQL through libpq, shared by the loader, its ledger and verify.
+ * Every failure becomes a one-line b2p_error with a distinct status: unreachable server,
+ * refused credentials, read-only target, refused statement. */
+#ifndef B2P_PG_INT_H
+#define B2P_PG_INT_H
+
+#include <libpq-fe.h>
+
+#include "emit.h"
+
+/* Where the server's notices go; the caller keeps it alive as long as the connection. */
+typedef struct b2p_pg_notice {
+    void (*fn)(void *ctx, const char *message);
+    void *ctx;
+} b2p_pg_notice;
+
+/* Connects (libpq connection string or URI; PG* variables and .pgpass apply), retrying an
+ * unreachable server `retries` times with a doubling pause from 1 s (refused credentials are
+ * never retried). Sets UTF-8 as the client encoding. notice may be NULL. */
+b2p_status b2p_pg_connect(const char *conninfo, unsigned retries, const b2p_pg_notice *notice, PGconn **out,
+                          b2p_error *err);
+/* Whether the connection is gone (the server went away, or the network did). */
+bool b2p_pg_lost(PGconn *conn);
+
+/* Runs sql (one or more statements, no rows wanted). what names it in the message. */
+b2p_status b2p_pg_exec(PGconn *conn, const char *sql, const char *what, b2p_error *err);
+/* Runs sql with text parameters $1..$n; *out receives the result (PQclear it) on success. */
+b2p_status b2p_pg_query(PGconn *conn, const char *sql, int nparams, const char *const *params, const char *what,
+                        PGresult **out, b2p_error *err);
+
+/* A sink (b2p_sink_fn) feeding COPY FROM STDIN. */
+typedef struct b2p_pg_copy {
+    PGconn *conn;
+    bool failed;
+} b2p_pg_copy;
+bool b2p_pg_copy_write(void *ctx, const char *data, size_t len);
+/* Starts sql (a COPY ... FROM STDIN). */
+b2p_status b2p_pg_copy_begin(PGconn *conn, const char *sql, const char *what, b2p_error *err);
+/* Ends the COPY: with abort_reason set it is aborted (nothing of it stays). */
+b2p_status b2p_pg_copy_end(PGconn *conn, const char *abort_reason, const char *what, b2p_error *err);
+
+#endif
