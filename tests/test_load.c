@@ -1,9 +1,9 @@
 /* bak2pg load, into a real PostgreSQL 15 the test starts itself:
  *   - a load holds exactly the rows convert writes to files (every table, byte for byte),
  *     with the same keys, indexes and constraints;
- *   - an unreachable server, refused credentials, a read-only target and tables that already
- *     exist each give a one-line error and a distinct exit status, and a failed load leaves no
- *     half-loaded table behind. */
+ *   - an unreachable server (retried with backoff when asked), refused credentials, a read-only
+ *     target and --mode create over existing tables each give a one-line error and a distinct
+ *     exit status, and leave nothing half-loaded behind; loading twice adds nothing. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -92,9 +92,13 @@ static void test_connection_failures_are_distinct(void **state) {
     char bak[4096], conninfo[1024];
     snprintf(bak, sizeof bak, "%s", fixture_path("northwind_2005sp4_salman.bak"));
     /* nothing listens there */
-    assert_int_equal(run("load --dsn 'host=/nonexistent-b2p port=1 dbname=x' '%s'", bak), B2P_ERR_PG_CONNECT);
+    assert_int_equal(run("load --retries 0 --dsn 'host=/nonexistent-b2p port=1 dbname=x' '%s'", bak), B2P_ERR_PG_CONNECT);
     assert_non_null(strstr(err_text, "cannot connect to PostgreSQL"));
     assert_ptr_equal(strchr(err_text, '\n'), err_text + strlen(err_text) - 1); /* one line */
+    /* with a retry: said, paused, and the same status in the end */
+    assert_int_equal(run("load --retries 1 --dsn 'host=/nonexistent-b2p port=1 dbname=x' '%s'", bak), B2P_ERR_PG_CONNECT);
+    assert_non_null(strstr(err_text, "retrying in 1 s (1 of 1)"));
+    assert_non_null(strstr(err_text, "(retried with backoff)"));
 
     /* a role that must give a password: pg_hba asks for scram before the harness's trust line */
     char hba[1024], line[256];
@@ -123,15 +127,20 @@ static void test_connection_failures_are_distinct(void **state) {
     assert_int_equal(run("load --dsn '%s' '%s'", conninfo, bak), B2P_ERR_PG_READONLY);
     assert_non_null(strstr(err_text, "read-only"));
 
-    /* tables that exist already: refused, and nothing of the second run stays */
+    /* tables that exist already: --mode create refuses them and changes nothing; the default
+     * (remigration) finds the same content and adds nothing */
     assert_int_equal(pgserver_create_db(server, "twice"), 0);
     pgserver_conninfo_db(server, "twice", conninfo, sizeof conninfo);
     assert_int_equal(run("load --dsn '%s' '%s'", conninfo, bak), 0);
     long orders = count("twice", "SELECT count(*) FROM public.orders");
     assert_int_equal(orders, 830);
-    assert_int_equal(run("load --dsn '%s' '%s'", conninfo, bak), B2P_ERR_PG_SQL);
-    assert_non_null(strstr(err_text, "already exists"));
+    assert_int_equal(run("load --mode create --dsn '%s' '%s'", conninfo, bak), B2P_ERR_USAGE);
+    assert_non_null(strstr(err_text, "already holds 13 of the tables"));
+    assert_ptr_equal(strchr(err_text, '\n'), err_text + strlen(err_text) - 1);
     assert_int_equal(count("twice", "SELECT count(*) FROM public.orders"), orders);
+    assert_int_equal(run("load --dsn '%s' '%s'", conninfo, bak), 0);
+    assert_int_equal(count("twice", "SELECT count(*) FROM public.orders"), orders);
+    assert_int_equal(count("twice", "SELECT count(*) FROM bak2pg.table_runs WHERE action = 'unchanged'"), 13);
 }
 
 int main(void) {
