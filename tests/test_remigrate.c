@@ -1,0 +1,415 @@
+/* bak2pg load, run again: remigration into a real PostgreSQL 15 the test starts itself.
+ *   - Northwind as SQL Server 2005 saw it (salman), then as a 2016 server holds it (guilderm: a
+ *     student's edits), then back: the inserted, updated and only-in-target counts each run
+ *     reports equal the differences between the two backups' dumps, computed here independently
+ *     (key by key, from `bak2pg dump` files and the keys PostgreSQL holds); with --sync-deletes the
+ *     target ends equal to the backup, table by table; a second run on the same backup is
+ *     'unchanged' everywhere and inserts nothing;
+ *   - schema drift (salih's Northwind renamed the key columns) stops those tables with exit 14,
+ *     and --replace-drifted loads them in their new shape;
+ *   - a table with no key is matched as a multiset of whole rows;
+ *   - SIGKILL at several points of a run, then the same command again: the target equals the
+ *     backup and no row is duplicated. */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "mtf/base.h"
+#include "tests/support/fixtures.h"
+#include "tests/support/minijson.h"
+#include "tests/support/pgcompare.h"
+#include "tests/support/pgserver.h"
+
+static char tmpdir[200];
+static pgserver *server;
+static char err_text[16384];
+static char *out_text;
+
+static int setup(void **state) {
+    (void)state;
+    if (tmpdir_make(tmpdir, sizeof tmpdir, "b2p-remig")) return -1;
+    server = pgserver_start();
+    if (!server) fprintf(stderr, "test_remigrate: %s\n", pgserver_error());
+    return server ? 0 : -1;
+}
+
+static int teardown(void **state) {
+    (void)state;
+    free(out_text);
+    int rc = pgserver_stop(server);
+    return tmpdir_remove(tmpdir) == 0 && rc == 0 ? 0 : -1;
+}
+
+/* Runs bak2pg with args (shell-quoted by the caller); stdout to out_text, stderr to err_text. */
+static int run(const char *fmt, ...) {
+    char args[8192], cmd[12288], errfile[600], outfile[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    snprintf(errfile, sizeof errfile, "%s/stderr", tmpdir);
+    snprintf(outfile, sizeof outfile, "%s/stdout", tmpdir);
+    snprintf(cmd, sizeof cmd, "'%s' %s >'%s' 2>'%s'", bak2pg_bin(), args, outfile, errfile);
+    int st = system(cmd);
+    size_t len;
+    char *e = read_file(errfile, &len);
+    snprintf(err_text, sizeof err_text, "%s", e ? e : "");
+    free(e);
+    free(out_text);
+    out_text = read_file(outfile, &len);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+static long query_long(const char *db, const char *sql) {
+    PGconn *conn = pgserver_connect(server, db);
+    PGresult *r = PQexec(conn, sql);
+    long n = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 ? atol(PQgetvalue(r, 0, 0)) : -1;
+    PQclear(r);
+    PQfinish(conn);
+    return n;
+}
+
+/* ---- the events a run reports (--log-json) --------------------------------------------------- */
+
+typedef struct table_counts {
+    char table[256];           /* "dbo.Orders" */
+    char action[32];
+    long inserted, updated, deleted, only_in_target;
+} table_counts;
+
+/* The table_done / table_deletes events of the last run, merged per table. */
+static size_t read_events(table_counts *out, size_t max, const mj_value **run_done_out, mj_value **keep) {
+    size_t n = 0;
+    *run_done_out = NULL;
+    for (char *line = out_text, *end; line && *line; line = end + 1) {
+        end = strchr(line, '\n');
+        if (!end) break;
+        *end = 0;
+        size_t where;
+        mj_value *ev = mj_parse(line, &where);
+        *end = '\n';
+        assert_non_null(ev);
+        const char *kind = mj_get_string(ev, "event");
+        if (!strcmp(kind, "run_done")) {
+            *run_done_out = ev;
+            *keep = ev;
+            continue;
+        }
+        if (strcmp(kind, "table_done") && strcmp(kind, "table_deletes")) {
+            mj_free(ev);
+            continue;
+        }
+        const char *name = mj_get_string(ev, "table");
+        size_t i = 0;
+        while (i < n && strcmp(out[i].table, name)) i++;
+        if (i == n) {
+            assert_true(n < max);
+            memset(&out[n], 0, sizeof out[n]);
+            snprintf(out[n].table, sizeof out[n].table, "%s", name);
+            n++;
+        }
+        if (!strcmp(kind, "table_done")) snprintf(out[i].action, sizeof out[i].action, "%s", mj_get_string(ev, "action"));
+        out[i].inserted += (long)mj_get(ev, "inserted")->number;
+        out[i].updated += (long)mj_get(ev, "updated")->number;
+        out[i].deleted += (long)mj_get(ev, "deleted")->number;
+        if (!strcmp(kind, "table_done")) out[i].only_in_target = (long)mj_get(ev, "only_in_target")->number;
+        mj_free(ev);
+    }
+    return n;
+}
+
+static long run_total(const mj_value *run_done, const char *key) {
+    const mj_value *v = run_done ? mj_get(run_done, key) : NULL;
+    return v ? (long)v->number : -1;
+}
+
+/* ---- the independent difference of two dumps --------------------------------------------- */
+
+typedef struct row {
+    char *key;                 /* the key fields, tab-joined */
+    char *line;
+} row;
+
+static int by_key(const void *a, const void *b) {
+    return strcmp(((const row *)a)->key, ((const row *)b)->key);
+}
+
+/* The lines of a dump file, keyed by the fields at key positions (0-based, ascending). */
+static row *keyed_rows(char *text, const int *keypos, size_t nkey, size_t *n) {
+    size_t cap = 16;
+    row *rows = malloc(cap * sizeof *rows);
+    *n = 0;
+    for (char *line = text, *end; line && *line; line = end + 1) {
+        end = strchr(line, '\n');
+        if (!end) break;
+        *end = 0;
+        char key[4096] = "";
+        size_t klen = 0;
+        for (size_t k = 0; k < nkey; k++) {
+            const char *f = line;
+            for (int i = 0; i < keypos[k] && f; i++) f = strchr(f, '\t') ? strchr(f, '\t') + 1 : NULL;
+            assert_non_null(f);
+            size_t flen = strcspn(f, "\t");
+            klen += (size_t)snprintf(key + klen, sizeof key - klen, "%s%.*s", k ? "\t" : "", (int)flen, f);
+        }
+        if (*n == cap) rows = realloc(rows, (cap *= 2) * sizeof *rows);
+        rows[*n].key = strdup(key);
+        rows[(*n)++].line = line;
+    }
+    qsort(rows, *n, sizeof *rows, by_key);
+    return rows;
+}
+
+typedef struct diff {
+    long inserted, updated, gone;
+} diff;
+
+/* What going from dump a to dump b means, key by key. */
+static diff diff_dumps(const char *a_path, const char *b_path, const int *keypos, size_t nkey) {
+    size_t alen, blen, na, nb;
+    char *a = read_file(a_path, &alen), *b = read_file(b_path, &blen);
+    assert_non_null(a);
+    assert_non_null(b);
+    row *ra = keyed_rows(a, keypos, nkey, &na), *rb = keyed_rows(b, keypos, nkey, &nb);
+    diff d = {0};
+    size_t i = 0, j = 0;
+    while (i < na || j < nb) {
+        int c = i == na ? 1 : j == nb ? -1 : strcmp(ra[i].key, rb[j].key);
+        if (c < 0) d.gone++, i++;
+        else if (c > 0) d.inserted++, j++;
+        else d.updated += strcmp(ra[i].line, rb[j].line) != 0, i++, j++;
+    }
+    for (size_t k = 0; k < na; k++) free(ra[k].key);
+    for (size_t k = 0; k < nb; k++) free(rb[k].key);
+    free(ra);
+    free(rb);
+    free(a);
+    free(b);
+    return d;
+}
+
+/* The primary key's column positions of a target table, as PostgreSQL holds them. */
+static size_t primary_key_positions(const char *db, const char *table, int *pos, size_t max) {
+    char sql[1024];
+    snprintf(sql, sizeof sql,
+             "SELECT a.attnum - 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey) "
+             "WHERE i.indrelid = to_regclass('%s') AND i.indisprimary ORDER BY a.attnum",
+             table);
+    PGconn *conn = pgserver_connect(server, db);
+    PGresult *r = PQexec(conn, sql);
+    size_t n = 0;
+    for (int i = 0; PQresultStatus(r) == PGRES_TUPLES_OK && i < PQntuples(r) && n < max; i++) pos[n++] = atoi(PQgetvalue(r, i, 0));
+    PQclear(r);
+    PQfinish(conn);
+    return n;
+}
+
+/* Converts bak to files (for pg_compare_manifest) and dumps it (for diff_dumps). */
+static void convert_and_dump(const char *bak, const char *label) {
+    char dir[700];
+    snprintf(dir, sizeof dir, "%s/%s-conv", tmpdir, label);
+    if (run("convert -o '%s' '%s'", dir, fixture_path(bak))) fail_msg("convert %s: %s", bak, err_text);
+    snprintf(dir, sizeof dir, "%s/%s-dump", tmpdir, label);
+    if (run("dump --all -o '%s' '%s'", dir, fixture_path(bak))) fail_msg("dump %s: %s", bak, err_text);
+}
+
+/* Every table of a run: its counts equal the dumps' difference from `from` to `to`. */
+static void expect_counts_of_dumps(const char *db, const char *from, const char *to, bool sync_deletes, long *inserted,
+                                   long *updated, long *gone) {
+    table_counts tc[64];
+    const mj_value *done;
+    mj_value *keep = NULL;
+    size_t n = read_events(tc, 64, &done, &keep);
+    assert_non_null(done);
+    *inserted = *updated = *gone = 0;
+    for (size_t i = 0; i < n; i++) {
+        char target[300], a[1200], b[1200];
+        const char *name = strchr(tc[i].table, '.') + 1;
+        /* dbo -> public, names folded to lower case: bak2pg's default naming */
+        snprintf(target, sizeof target, "public.\"");
+        for (size_t k = 0; name[k]; k++) {
+            size_t at = strlen(target);
+            target[at] = (char)(name[k] >= 'A' && name[k] <= 'Z' ? name[k] + 32 : name[k]);
+            target[at + 1] = 0;
+        }
+        strcat(target, "\"");
+        int keypos[16];
+        size_t nkey = primary_key_positions(db, target, keypos, 16);
+        assert_true(nkey > 0);
+        snprintf(a, sizeof a, "%s/%.16s-dump/%.256s.copy", tmpdir, from, tc[i].table);
+        snprintf(b, sizeof b, "%s/%.16s-dump/%.256s.copy", tmpdir, to, tc[i].table);
+        diff d = diff_dumps(a, b, keypos, nkey);
+        if (d.inserted != tc[i].inserted || d.updated != tc[i].updated || d.gone != tc[i].only_in_target ||
+            (sync_deletes ? d.gone : 0) != tc[i].deleted)
+            fail_msg("%s: the run says %ld inserted, %ld updated, %ld only in the target, %ld deleted; the dumps differ "
+                     "by %ld, %ld, %ld",
+                     tc[i].table, tc[i].inserted, tc[i].updated, tc[i].only_in_target, tc[i].deleted, d.inserted, d.updated,
+                     d.gone);
+        *inserted += d.inserted;
+        *updated += d.updated;
+        *gone += d.gone;
+    }
+    assert_int_equal(run_total(done, "inserted"), *inserted);
+    assert_int_equal(run_total(done, "updated"), *updated);
+    assert_int_equal(run_total(done, "deleted"), sync_deletes ? *gone : 0);
+    mj_free(keep);
+}
+
+static void test_remigration_counts_equal_the_dumps_difference(void **state) {
+    (void)state;
+    const char *salman = "northwind_2005sp4_salman.bak", *guilderm = "northwind_2016sp2_COMPRESSED_guilderm.bak";
+    char conninfo[1024], dir[700];
+    convert_and_dump(salman, "salman");
+    convert_and_dump(guilderm, "guilderm");
+    assert_int_equal(pgserver_create_db(server, "nw"), 0);
+    pgserver_conninfo_db(server, "nw", conninfo, sizeof conninfo);
+
+    assert_int_equal(run("load --log-json --dsn '%s' '%s'", conninfo, fixture_path(salman)), 0);
+    assert_int_equal(query_long("nw", "SELECT count(*) FROM bak2pg.table_runs WHERE action = 'loaded'"), 13);
+
+    /* forward: a newer backup of the same database */
+    long ins, upd, gone;
+    if (run("load --log-json --dsn '%s' '%s'", conninfo, fixture_path(guilderm))) fail_msg("%s", err_text);
+    expect_counts_of_dumps("nw", "salman", "guilderm", false, &ins, &upd, &gone);
+    assert_true(ins + upd > 0); /* the two backups do differ */
+    snprintf(dir, sizeof dir, "%s/guilderm-conv", tmpdir);
+    assert_int_equal(pg_compare_manifest(server, dir, "nw", "guilderm after salman"), 13);
+
+    /* the same backup again: nothing to do */
+    assert_int_equal(run("load --log-json --dsn '%s' '%s'", conninfo, fixture_path(guilderm)), 0);
+    table_counts tc[64];
+    const mj_value *done;
+    mj_value *keep = NULL;
+    size_t n = read_events(tc, 64, &done, &keep);
+    assert_int_equal(n, 13);
+    for (size_t i = 0; i < n; i++) assert_string_equal(tc[i].action, "unchanged");
+    assert_int_equal(run_total(done, "inserted"), 0);
+    mj_free(keep);
+
+    /* backward, with --sync-deletes: what guilderm added goes again */
+    if (run("load --log-json --sync-deletes --dsn '%s' '%s'", conninfo, fixture_path(salman))) fail_msg("%s", err_text);
+    expect_counts_of_dumps("nw", "guilderm", "salman", true, &ins, &upd, &gone);
+    assert_true(gone > 0);
+    snprintf(dir, sizeof dir, "%s/salman-conv", tmpdir);
+    assert_int_equal(pg_compare_manifest(server, dir, "nw", "salman after guilderm"), 13);
+    assert_int_equal(query_long("nw", "SELECT count(*) FROM bak2pg.runs WHERE outcome = 'ok'"), 4);
+}
+
+static void test_drift_stops_the_table_or_replaces_it(void **state) {
+    (void)state;
+    const char *salih = "northwind-variant_2019_salih.bak";
+    char conninfo[1024], dir[700];
+    convert_and_dump(salih, "salih");
+    assert_int_equal(pgserver_create_db(server, "drift"), 0);
+    pgserver_conninfo_db(server, "drift", conninfo, sizeof conninfo);
+    assert_int_equal(run("load --dsn '%s' '%s'", conninfo, fixture_path("northwind_2005sp4_salman.bak")), 0);
+    long categories = query_long("drift", "SELECT count(*) FROM public.categories");
+    assert_int_equal(categories, 8);
+
+    /* salih's Categories and Products have renamed key columns: drift, left as they are */
+    assert_int_equal(run("load --dsn '%s' '%s'", conninfo, fixture_path(salih)), B2P_ERR_UNSUPPORTED);
+    assert_non_null(strstr(err_text, "dbo.Categories: drift: rows were matched by primary key (categoryid) and the backup now has primary key (id)"));
+    assert_non_null(strstr(err_text, "dbo.Products: drift"));
+    assert_non_null(strstr(err_text, "dbo.Users: loaded, 58 rows")); /* the run went on */
+    assert_int_equal(query_long("drift", "SELECT count(*) FROM public.categories"), categories);
+
+    assert_int_equal(run("load --replace-drifted --sync-deletes --dsn '%s' '%s'", conninfo, fixture_path(salih)), 0);
+    assert_non_null(strstr(err_text, "dbo.Categories: replaced"));
+    assert_non_null(strstr(err_text, "8 rows dropped, 9 loaded"));
+    snprintf(dir, sizeof dir, "%s/salih-conv", tmpdir);
+    assert_int_equal(pg_compare_manifest(server, dir, "drift", "salih over salman"), 3);
+    /* the tables salih does not have are left alone */
+    assert_int_equal(query_long("drift", "SELECT count(*) FROM public.orders"), 830);
+}
+
+static void test_tables_without_a_key_match_whole_rows(void **state) {
+    (void)state;
+    const char *pubs = "pubs_2012rtm_modified_ugr95.bak";
+    char conninfo[1024], dir[700];
+    convert_and_dump(pubs, "pubs");
+    assert_int_equal(pgserver_create_db(server, "pubs"), 0);
+    pgserver_conninfo_db(server, "pubs", conninfo, sizeof conninfo);
+    assert_int_equal(run("load --dsn '%s' '%s'", conninfo, fixture_path(pubs)), 0);
+    /* roysched is a heap with no key: take one row away, hold another twice, and make the ledger
+     * forget the table, as if the target had been loaded by other means */
+    assert_int_equal(pgserver_exec(server, "pubs",
+                                   "DELETE FROM public.roysched WHERE ctid = (SELECT min(ctid) FROM public.roysched);"
+                                   "INSERT INTO public.roysched SELECT * FROM public.roysched ORDER BY ctid DESC LIMIT 1;"
+                                   "DELETE FROM bak2pg.tables WHERE target_table = 'roysched'"),
+                     0);
+    assert_int_equal(run("load --dsn '%s' '%s'", conninfo, fixture_path(pubs)), 0);
+    assert_non_null(strstr(err_text, "dbo.roysched: merged by whole row: 86 rows in the backup; 1 inserted, 0 updated, 1 only in the target (kept"));
+    assert_int_equal(query_long("pubs", "SELECT count(*) FROM public.roysched"), 87);
+    assert_int_equal(pgserver_exec(server, "pubs", "DELETE FROM bak2pg.tables WHERE target_table = 'roysched'"), 0);
+    assert_int_equal(run("load --sync-deletes --dsn '%s' '%s'", conninfo, fixture_path(pubs)), 0);
+    assert_non_null(strstr(err_text, "dbo.roysched: merged by whole row: 86 rows in the backup; 0 inserted, 0 updated, 1 only in the target"));
+    assert_non_null(strstr(err_text, "deleted 1 rows the backup no longer has"));
+    snprintf(dir, sizeof dir, "%s/pubs-conv", tmpdir);
+    assert_int_equal(pg_compare_manifest(server, dir, "pubs", "pubs after whole-row merges"), 14);
+}
+
+/* Starts bak2pg load, kills it with SIGKILL after delay_ms; true if it was still running. */
+static bool load_and_kill(const char *conninfo, const char *bak, long delay_ms) {
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        freopen("/dev/null", "w", stdout);
+        freopen("/dev/null", "w", stderr);
+        execl(bak2pg_bin(), bak2pg_bin(), "load", "--dsn", conninfo, bak, (char *)NULL);
+        _exit(127);
+    }
+    struct timespec ts = {delay_ms / 1000, (delay_ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+    int status;
+    bool running = waitpid(pid, &status, WNOHANG) == 0;
+    if (running) kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    return running;
+}
+
+static void test_a_killed_run_is_resumed(void **state) {
+    (void)state;
+    const char *bak = "bikestores_2017rtm_hanif.bak";
+    char conninfo[1024], dir[700];
+    convert_and_dump(bak, "bike");
+    assert_int_equal(pgserver_create_db(server, "bike"), 0);
+    pgserver_conninfo_db(server, "bike", conninfo, sizeof conninfo);
+    /* kill at growing delays, each time over what the previous runs left */
+    static const long delays_ms[] = {15, 40, 80, 120, 180, 260, 400};
+    int killed = 0;
+    for (size_t i = 0; i < sizeof delays_ms / sizeof delays_ms[0]; i++)
+        killed += load_and_kill(conninfo, fixture_path(bak), delays_ms[i]);
+    assert_true(killed > 0);
+    if (run("load --dsn '%s' '%s'", conninfo, fixture_path(bak))) fail_msg("resume: %s", err_text);
+    snprintf(dir, sizeof dir, "%s/bike-conv", tmpdir);
+    int tables = pg_compare_manifest(server, dir, "bike", "bikestores after SIGKILLs");
+    assert_true(tables >= 9);
+    /* what the ledger saw: the killed runs that had started are 'interrupted', none 'running' */
+    assert_int_equal(query_long("bike", "SELECT count(*) FROM bak2pg.runs WHERE outcome = 'running'"), 0);
+    assert_int_equal(query_long("bike", "SELECT count(*) FROM bak2pg.runs WHERE outcome = 'ok'") >= 1, 1);
+    /* keys exist: a duplicate would have failed their creation, and they hold now */
+    assert_true(query_long("bike", "SELECT count(*) FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace "
+                                   "WHERE c.contype = 'p' AND n.nspname <> 'bak2pg'") >= 9);
+    fprintf(stderr, "  %d of %zu runs killed while running; the next run finished the load\n", killed,
+            sizeof delays_ms / sizeof delays_ms[0]);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_remigration_counts_equal_the_dumps_difference),
+        cmocka_unit_test(test_drift_stops_the_table_or_replaces_it),
+        cmocka_unit_test(test_tables_without_a_key_match_whole_rows),
+        cmocka_unit_test(test_a_killed_run_is_resumed),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
