@@ -405,6 +405,15 @@ int cmd_load(int argc, char **argv) {
         if (sel[i]) rep.tables_total++, rep.rows_total += b2p_table_rows(&in.cat->tables[i]);
     b2p_load_stats stats = {0};
     char *cmdline = command_line(argc, argv);
+    if (rep.log_json) {
+        json j;
+        event_begin(&j, "run_start");
+        json_kv_string(&j, "database", b2p_pages_set(in.src)->database_name);
+        json_kv_string(&j, "mode", b2p_load_mode_name(o.mode));
+        json_kv_uint(&j, "tables", rep.tables_total);
+        json_kv_uint(&j, "catalog_rows", rep.rows_total);
+        event_end(&j);
+    }
     b2p_status st = sel ? b2p_names_build(in.cat, &o.naming, &nm, &err) : b2p_fail(&err, B2P_ERR_NOMEM, "out of memory");
     if (!st) {
         b2p_load_options lo = {.conninfo = o.dsn, .selected = sel, .export = o.ex, .mode = o.mode,
