@@ -794,7 +794,7 @@ static b2p_status load_with_retries(loader *l, const b2p_cat_table *t, b2p_load_
         b2p_load_result fresh = {.table = t};
         *res = fresh;
         b2p_status st = load_one(l, t, res);
-        if (st != B2P_ERR_PG_CONNECT || attempt >= l->opt->retries || !b2p_pg_lost(l->conn)) return st;
+        if (st != B2P_ERR_PG_CONNECT || attempt >= l->opt->retries) return st;
         fprintf(stderr, "bak2pg: %s; reconnecting to redo %s.%s\n", l->err->msg, t->schema, t->name);
         st = reconnect(l);
         if (st) return st;
@@ -842,7 +842,11 @@ static b2p_status load_tables(loader *l, const size_t *order, size_t n, b2p_stat
                 if (st) *failure = *l->err;
                 else b2p_fail(failure, B2P_ERR_UNSUPPORTED, "table %s.%s: %s", t->schema, t->name, res.message);
             }
-            if (st || res.action == B2P_LOAD_DRIFT) l->needs_post_data[order[i]] = false;
+            if (st || res.action == B2P_LOAD_DRIFT) {
+                /* its keys wait for a run that loads it: foreign keys cannot point at it yet */
+                if (l->needs_post_data[order[i]]) l->referable[order[i]] = false;
+                l->needs_post_data[order[i]] = false;
+            }
         }
         count(l, &res);
         if (l->opt->table_done) l->opt->table_done(l->opt->ctx, &res);

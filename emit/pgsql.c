@@ -30,7 +30,11 @@ b2p_status b2p_pg_connect(const char *conninfo, unsigned retries, const b2p_pg_n
                           b2p_error *err) {
     *out = NULL;
     for (unsigned attempt = 0, wait = 1;; attempt++, wait *= 2) {
-        PGconn *conn = PQconnectdb(conninfo);
+        /* the conninfo is expanded as PQconnectdb would; the application name (unless it sets
+         * one) lets an administrator see bak2pg in pg_stat_activity */
+        const char *const keys[] = {"dbname", "fallback_application_name", NULL};
+        const char *const values[] = {conninfo, "bak2pg", NULL};
+        PGconn *conn = PQconnectdbParams(keys, values, 1);
         if (PQstatus(conn) == CONNECTION_OK) {
             if (notice) PQsetNoticeReceiver(conn, on_notice, (void *)notice);
             *out = conn;
@@ -59,7 +63,10 @@ static b2p_status result_failure(PGconn *conn, const PGresult *r, const char *wh
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
     char line[600];
     first_line(r ? PQresultErrorMessage(r) : PQerrorMessage(conn), line, sizeof line);
-    if (b2p_pg_lost(conn)) return b2p_fail(err, B2P_ERR_PG_CONNECT, "lost the connection to PostgreSQL during %s: %s", what, line);
+    /* the session ended by the server (57P: admin shutdown, crash) or the network (08): the
+     * connection may still look open until the next call */
+    bool gone = b2p_pg_lost(conn) || (state && (!strncmp(state, "08", 2) || !strncmp(state, "57P", 3)));
+    if (gone) return b2p_fail(err, B2P_ERR_PG_CONNECT, "lost the connection to PostgreSQL during %s: %s", what, line);
     return b2p_fail(err, state && !strcmp(state, "25006") ? B2P_ERR_PG_READONLY : B2P_ERR_PG_SQL,
                     "PostgreSQL refused %s: %s", what, line);
 }

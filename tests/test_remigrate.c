@@ -9,7 +9,8 @@
  *     and --replace-drifted loads them in their new shape;
  *   - a table with no key is matched as a multiset of whole rows;
  *   - SIGKILL at several points of a run, then the same command again: the target equals the
- *     backup and no row is duplicated. */
+ *     backup and no row is duplicated;
+ *   - the server ends the loader's session mid-COPY: it reconnects, redoes that table, finishes. */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -404,12 +405,63 @@ static void test_a_killed_run_is_resumed(void **state) {
             sizeof delays_ms / sizeof delays_ms[0]);
 }
 
+/* The server ends the loader's session while it copies rows: bak2pg reconnects, redoes that table
+ * and finishes; the target equals the backup. */
+static void test_a_lost_connection_is_retried(void **state) {
+    (void)state;
+    const char *bak = "bikestores_2017rtm_hanif.bak";
+    char conninfo[1024], dir[700], errfile[700];
+    assert_int_equal(pgserver_create_db(server, "lost"), 0);
+    pgserver_conninfo_db(server, "lost", conninfo, sizeof conninfo);
+    snprintf(errfile, sizeof errfile, "%s/lost.stderr", tmpdir);
+    PGconn *admin = pgserver_connect(server, "postgres");
+    int terminated = 0, exit_status = -1;
+    for (int attempt = 0; attempt < 20 && !terminated; attempt++) {
+        pgserver_exec(server, "lost", "DROP SCHEMA IF EXISTS bak2pg CASCADE; DROP SCHEMA public CASCADE; CREATE SCHEMA public");
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            freopen("/dev/null", "w", stdout);
+            freopen(errfile, "w", stderr);
+            execl(bak2pg_bin(), bak2pg_bin(), "load", "--retries", "2", "--dsn", conninfo, fixture_path(bak), (char *)NULL);
+            _exit(127);
+        }
+        for (int poll = 0; poll < 400 && !terminated; poll++) {
+            PGresult *r = PQexec(admin, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                        "WHERE application_name = 'bak2pg' AND query LIKE 'COPY%'");
+            terminated = PQresultStatus(r) == PGRES_TUPLES_OK ? atoi(PQgetvalue(r, 0, 0)) : 0;
+            PQclear(r);
+            int st;
+            if (!terminated && waitpid(pid, &st, WNOHANG) == pid) {
+                pid = 0;
+                break;
+            }
+            struct timespec ts = {0, 1000000L};
+            nanosleep(&ts, NULL);
+        }
+        int st;
+        if (pid && waitpid(pid, &st, 0) == pid) exit_status = WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+    }
+    PQfinish(admin);
+    assert_true(terminated > 0);
+    size_t len;
+    char *err = read_file(errfile, &len);
+    assert_non_null(err);
+    if (exit_status != 0) fail_msg("bak2pg exited %d after its session was terminated:\n%s", exit_status, err);
+    assert_non_null(strstr(err, "reconnecting to redo"));
+    free(err);
+    convert_and_dump(bak, "bike-lost");
+    snprintf(dir, sizeof dir, "%s/bike-lost-conv", tmpdir);
+    assert_true(pg_compare_manifest(server, dir, "lost", "bikestores after a lost connection") >= 9);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_remigration_counts_equal_the_dumps_difference),
         cmocka_unit_test(test_drift_stops_the_table_or_replaces_it),
         cmocka_unit_test(test_tables_without_a_key_match_whole_rows),
         cmocka_unit_test(test_a_killed_run_is_resumed),
+        cmocka_unit_test(test_a_lost_connection_is_retried),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
