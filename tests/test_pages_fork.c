@@ -3,7 +3,12 @@
  * differential laid over its full. Every thread reads every page, each in its own order so that
  * the threads' caches miss at different times, while the main thread reads through the source
  * itself; every page must equal what one thread alone reads, with the same status.
- * The ThreadSanitizer run is by hand (see the report in the commit that added this test). */
+ * ThreadSanitizer is not part of `make check` (it cannot be combined with ASan); by hand:
+ *   clang -std=c11 -O1 -g -fsanitize=thread -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
+ *     -D_FILE_OFFSET_BITS=64 -I. $(pkg-config --cflags libzstd libpq libxml-2.0 libxxhash) \
+ *     -o build/tsan_pages_fork tests/test_pages_fork.c tests/support/fixtures.c mtf/*.c pages/*.c \
+ *     catalog/*.c emit/*.c $(pkg-config --libs libzstd libpq libxml-2.0 libxxhash cmocka) -lpthread -lm
+ * It reports no race; with the forks sharing one cache it reports races at once. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
