@@ -6,8 +6,8 @@
  * ThreadSanitizer is not part of `make check` (it cannot be combined with ASan); by hand:
  *   clang -std=c11 -O1 -g -fsanitize=thread -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
  *     -D_FILE_OFFSET_BITS=64 -I. $(pkg-config --cflags libzstd libpq libxml-2.0 libxxhash) \
- *     -o build/tsan_pages_fork tests/test_pages_fork.c tests/support/fixtures.c mtf/*.c pages/*.c \
- *     catalog/*.c emit/*.c $(pkg-config --libs libzstd libpq libxml-2.0 libxxhash cmocka) -lpthread -lm
+ *     -o build/tsan_pages_fork tests/test_pages_fork.c tests/support/fixtures.c \
+ *     $(find mtf pages catalog emit -name '*.c') $(pkg-config --libs libzstd libpq libxml-2.0 libxxhash cmocka) -lpthread -lm
  * It reports no race; with the forks sharing one cache it reports races at once. */
 #include <pthread.h>
 #include <setjmp.h>
