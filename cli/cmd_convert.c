@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fnmatch.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,14 +39,17 @@ static const char USAGE[] =
     "  --nul error|strip|replace  text holding NUL characters (see bak2pg dump --help)\n"
     "  --backup-set N             the backup set at position N (FILE = N)\n"
     "  --allow-missing-stripes    salvage: convert what is there when stripe files are missing\n"
+    "  -j, --jobs N               write N tables' data files at once, the largest first (default 1;\n"
+    "                             the output is the same, byte for byte, whatever N)\n"
     "  -h, --help                 this help\n"
     "\n"
     "examples:\n"
     "  bak2pg convert -o northwind/ Northwind.bak\n"
     "  bak2pg convert --schema-map dbo=sales --compress zstd -o out/ full.bak diff.bak\n"
-    "  bak2pg convert --table 'dbo.Order*' --exclude-table '*_old' -o out/ Northwind.bak\n";
+    "  bak2pg convert --table 'dbo.Order*' --exclude-table '*_old' -o out/ Northwind.bak\n"
+    "  bak2pg convert -j 4 -o big/ Big.bak\n";
 
-enum { MAX_PATTERNS = 64 };
+enum { MAX_PATTERNS = 64, MAX_JOBS = 64 };
 
 typedef struct convert_opts {
     const char *outdir;
@@ -55,6 +59,7 @@ typedef struct convert_opts {
     b2p_naming_options naming;
     bool zstd, single_transaction, allow_missing, include_ssms;
     int backup_set;
+    unsigned jobs;               /* worker threads writing data files */
     b2p_export_options ex;
 } convert_opts;
 
@@ -73,6 +78,15 @@ static int add_schema_map(convert_opts *o, char *arg) {
     return ++o->naming.nschema_maps > MAX_PATTERNS ? cli_usage_error("convert", "too many --schema-map") : 0;
 }
 
+static int parse_jobs(const char *arg, unsigned *out) {
+    char *end;
+    long n = strtol(arg, &end, 10);
+    if (*end || end == arg || n < 1 || n > MAX_JOBS)
+        return cli_usage_error("convert", "--jobs takes a number of threads from 1 to %d, not '%s'", MAX_JOBS, arg);
+    *out = (unsigned)n;
+    return 0;
+}
+
 static int parse_args(int argc, char **argv, convert_opts *o) {
     static const struct option longopts[] = {
         {"output", required_argument, NULL, 'o'},       {"table", required_argument, NULL, 't'},
@@ -80,13 +94,14 @@ static int parse_args(int argc, char **argv, convert_opts *o) {
         {"schema-map", required_argument, NULL, 'S'},   {"compress", required_argument, NULL, 'z'},
         {"no-single-transaction", no_argument, NULL, 'T'}, {"nul", required_argument, NULL, 'n'},
         {"backup-set", required_argument, NULL, 'b'},   {"allow-missing-stripes", no_argument, NULL, 'm'},
-        {"include-ssms-tables", no_argument, NULL, 'I'},
+        {"include-ssms-tables", no_argument, NULL, 'I'}, {"jobs", required_argument, NULL, 'j'},
         {"help", no_argument, NULL, 'h'},               {NULL, 0, NULL, 0},
     };
     int c, rc = 0;
     o->single_transaction = true;
+    o->jobs = 1;
     optind = 1;
-    while (!rc && (c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
+    while (!rc && (c = getopt_long(argc, argv, "o:j:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'o': o->outdir = optarg; break;
         case 't': rc = add_pattern(o->include, &o->ninclude, optarg); break;
@@ -109,6 +124,7 @@ static int parse_args(int argc, char **argv, convert_opts *o) {
         case 'b':
             if (cli_parse_backup_set("convert", optarg, &o->backup_set)) return B2P_ERR_USAGE;
             break;
+        case 'j': rc = parse_jobs(optarg, &o->jobs); break;
         case 'h': fputs(USAGE, stdout); return -1;
         default: return cli_usage_error("convert", "unknown option");
         }
@@ -169,9 +185,12 @@ typedef struct run {
     cli_source in;
     b2p_names *nm;
     bool *selected;
-    size_t *order, norder;
-    table_result *results;
+    size_t *order, norder;       /* load order (the order of load.sql and the manifest) */
+    table_result *results;       /* per catalog table; each written by the one worker converting it */
     b2p_ddl_stats ddl;
+    /* while the data files are written by several workers: */
+    pthread_mutex_t mu;          /* guards prog, skipped and stderr */
+    b2p_pages **worker_src;      /* per worker: its own fork of in.src */
     progress prog;
     unsigned skipped;
 } run;
@@ -196,40 +215,129 @@ static void data_file_name(const run *r, const b2p_cat_table *t, char *out, size
         if (*p == '/') *p = '_';
 }
 
-static b2p_status export_one(run *r, size_t ti, b2p_error *err) {
+/* A file sink that refuses further writes once another worker's table has failed, so that a
+ * long table stops early instead of finishing for nothing. */
+typedef struct stoppable_sink {
+    b2p_file_sink file;
+    const b2p_jobs *jobs;
+} stoppable_sink;
+
+static bool stoppable_write(void *ctx, const char *data, size_t len) {
+    stoppable_sink *s = ctx;
+    return !b2p_jobs_stopping(s->jobs) && b2p_file_sink_write(&s->file, data, len);
+}
+
+static b2p_status export_one(run *r, b2p_pages *src, const b2p_jobs *jobs, size_t ti, b2p_error *err) {
     const b2p_cat_table *t = &r->in.cat->tables[ti];
     table_result *res = &r->results[ti];
     const char *why = b2p_export_unsupported(t);
     if (why) {
+        pthread_mutex_lock(&r->mu);
         fprintf(stderr, "%sbak2pg: table %s.%s skipped: %s\n", r->prog.on ? "\n" : "", t->schema, t->name, why);
         r->skipped++;
+        pthread_mutex_unlock(&r->mu);
         return B2P_OK;
     }
     data_file_name(r, t, res->file, sizeof res->file);
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", r->o->outdir, res->file);
-    b2p_file_sink sink;
-    b2p_status st = b2p_file_sink_open(&sink, path, r->o->zstd, 3, err);
+    stoppable_sink sink = {.jobs = jobs};
+    b2p_status st = b2p_file_sink_open(&sink.file, path, r->o->zstd, 3, err);
     b2p_export_stats es = {0};
-    if (!st) st = b2p_export_table(r->in.src, r->in.cat, t, &r->o->ex, b2p_file_sink_write, &sink, &es, err);
+    if (!st) st = b2p_export_table(src, r->in.cat, t, &r->o->ex, stoppable_write, &sink, &es, err);
     b2p_error close_err = {0};
-    b2p_status cst = b2p_file_sink_close(&sink, path, res->sha256, &close_err);
+    b2p_status cst = b2p_file_sink_close(&sink.file, path, res->sha256, &close_err);
     if (!st && cst) {
         *err = close_err;
         st = cst;
     }
     if (st) return st;
     res->rows = es.rows;
-    res->bytes = sink.bytes;
+    res->bytes = sink.file.bytes;
     res->done = true;
+    pthread_mutex_lock(&r->mu);
     if (es.rows != es.expected_rows)
         fprintf(stderr, "%sbak2pg: table %s.%s: %llu rows decoded, the catalog counts %llu\n", r->prog.on ? "\n" : "",
                 t->schema, t->name, (unsigned long long)es.rows, (unsigned long long)es.expected_rows);
     r->prog.rows_done += es.rows;
-    r->prog.bytes_done += sink.bytes;
+    r->prog.bytes_done += sink.file.bytes;
     r->prog.tables_done++;
     progress_show(&r->prog, false);
+    pthread_mutex_unlock(&r->mu);
     return B2P_OK;
+}
+
+/* ---- the data files on several workers ------------------------------------------------------ */
+
+static b2p_status worker_start(void *ctx, unsigned worker, b2p_error *err) {
+    run *r = ctx;
+    r->worker_src[worker] = b2p_pages_fork(r->in.src, err);
+    return r->worker_src[worker] ? B2P_OK : err->code;
+}
+
+static void worker_stop(void *ctx, unsigned worker) {
+    run *r = ctx;
+    b2p_pages_free(r->worker_src[worker]);
+    r->worker_src[worker] = NULL;
+}
+
+/* Job i converts the table at r->order[i]. */
+static b2p_status convert_job(void *ctx, b2p_jobs *jobs, size_t job, unsigned worker, b2p_error *err) {
+    run *r = ctx;
+    return export_one(r, r->worker_src[worker], jobs, r->order[job], err);
+}
+
+/* Pages in use by the table's rows (in-row, overflow, LOB): what converting it costs. */
+static uint64_t table_pages(const b2p_cat_table *t) {
+    uint64_t n = 0;
+    for (size_t i = 0; i < t->npartitions; i++)
+        for (size_t k = 0; k < t->partitions[i].naus; k++) n += t->partitions[i].aus[k].used_pages;
+    return n;
+}
+
+typedef struct job_size {
+    uint64_t pages, rows;
+    size_t job;
+} job_size;
+
+static int larger_first(const void *a, const void *b) {
+    const job_size *x = a, *y = b;
+    if (x->pages != y->pages) return x->pages > y->pages ? -1 : 1;
+    if (x->rows != y->rows) return x->rows > y->rows ? -1 : 1;
+    return x->job < y->job ? -1 : x->job > y->job; /* ties: load order, so the schedule is reproducible */
+}
+
+/* The jobs, largest table first: the last to start are the small ones, so the workers end
+ * together. (Longest-processing-time-first list scheduling.) */
+static b2p_status largest_first(const run *r, size_t *order) {
+    job_size *sz = malloc((r->norder ? r->norder : 1) * sizeof *sz);
+    if (!sz) return B2P_ERR_NOMEM;
+    for (size_t i = 0; i < r->norder; i++) {
+        const b2p_cat_table *t = &r->in.cat->tables[r->order[i]];
+        sz[i] = (job_size){table_pages(t), b2p_table_rows(t), i};
+    }
+    qsort(sz, r->norder, sizeof *sz, larger_first);
+    for (size_t i = 0; i < r->norder; i++) order[i] = sz[i].job;
+    free(sz);
+    return B2P_OK;
+}
+
+/* Every selected table's data file, on o->jobs workers, each with its own fork of the page
+ * source. One worker converts the tables in load order, as the sequential run always did (the
+ * first table to fail is then the first in that order); several take the largest first. */
+static b2p_status write_data_files(run *r, b2p_error *err) {
+    unsigned workers = r->o->jobs;
+    size_t *by_size = workers > 1 ? malloc((r->norder ? r->norder : 1) * sizeof *by_size) : NULL;
+    r->worker_src = calloc(workers, sizeof *r->worker_src);
+    if (!r->worker_src || (workers > 1 && (!by_size || largest_first(r, by_size)))) {
+        free(by_size);
+        return b2p_fail(err, B2P_ERR_NOMEM, "out of memory");
+    }
+    b2p_jobs_spec spec = {.njobs = r->norder, .threads = workers, .order = by_size, .ctx = r,
+                          .worker_start = worker_start, .worker_stop = worker_stop, .run = convert_job};
+    b2p_status st = b2p_jobs_run(&spec, err);
+    free(by_size);
+    return st;
 }
 
 /* Appends s as a psql single-quoted literal (quotes doubled). */
@@ -394,7 +502,7 @@ static b2p_status convert(run *r, b2p_error *err) {
     if ((st = b2p_names_build(r->in.cat, &r->o->naming, &r->nm, err)) || (st = write_ddl(r, err))) return st;
     r->prog.on = isatty(STDERR_FILENO);
     r->prog.start = now();
-    for (size_t i = 0; i < r->norder && !st; i++) st = export_one(r, r->order[i], err);
+    st = write_data_files(r, err);
     progress_show(&r->prog, true);
     if (!st) st = write_load_script(r, err);
     if (!st) st = write_manifest(r, err);
@@ -415,7 +523,7 @@ int cmd_convert(int argc, char **argv) {
     int rc = parse_args(argc, argv, &o);
     if (rc) return rc < 0 ? 0 : rc;
     b2p_error err = {0};
-    run r = {.o = &o};
+    run r = {.o = &o, .mu = PTHREAD_MUTEX_INITIALIZER};
     double t0 = now();
     if (cli_open_catalog(&r.in, argv + optind, (size_t)(argc - optind), o.backup_set, o.allow_missing, &err))
         return cli_report(&err);
@@ -425,6 +533,7 @@ int cmd_convert(int argc, char **argv) {
     free(r.selected);
     free(r.order);
     free(r.results);
+    free(r.worker_src);
     cli_close(&r.in);
     if (st) return cli_report(&err);
     return r.skipped ? B2P_ERR_UNSUPPORTED : 0;

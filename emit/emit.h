@@ -266,6 +266,44 @@ typedef struct b2p_load_stats {
 b2p_status b2p_load(b2p_pages *src, const b2p_catalog *cat, const b2p_names *nm, const b2p_load_options *opt,
                     b2p_load_stats *stats, b2p_error *err);
 
+/* ---- jobs on threads --------------------------------------------------------------------------
+ * A small scheduler: runs n jobs on k threads, job i starting only once every job it depends on
+ * has finished, the ready jobs in the caller's order of preference. `convert -j` runs one job per
+ * table with no dependencies, largest first; a loader can give each table the tables it references.
+ *
+ *   - Every job runs at most once, and exactly once when the run succeeds.
+ *   - The first job (or worker start) that fails stops the run: no job starts after it, jobs
+ *     still running finish (a long job may poll b2p_jobs_stopping to end early), and its error
+ *     is the run's. Later failures are dropped.
+ *   - threads == 1 runs every job on the calling thread, one after the other (with no
+ *     dependencies: in the given order, as a plain loop would). Otherwise the calling thread is
+ *     worker 0 and threads - 1 more are started.
+ *   - A dependency cycle (or a dependency out of range) is refused before any job runs.
+ * The caller's functions run on the workers: what they share (progress, counters) they guard. */
+typedef struct b2p_jobs b2p_jobs; /* one run, as the job functions see it */
+
+typedef struct b2p_jobs_spec {
+    size_t njobs;
+    unsigned threads;                 /* workers, >= 1 (capped at njobs) */
+    const size_t *order;              /* preference among ready jobs: a permutation of 0..n-1
+                                       * (NULL: 0, 1, ...) */
+    const size_t *ndeps;              /* per job: how many jobs it waits for (NULL: none) */
+    const size_t *const *deps;        /* per job: their indexes */
+    void *ctx;
+    /* Called on each worker before its first job (may be NULL): set up what the worker owns
+     * (a forked page source, a connection). A failure stops the run as a failed job does. */
+    b2p_status (*worker_start)(void *ctx, unsigned worker, b2p_error *err);
+    /* Called on each worker whose start succeeded, after its last job (may be NULL). */
+    void (*worker_stop)(void *ctx, unsigned worker);
+    b2p_status (*run)(void *ctx, b2p_jobs *jobs, size_t job, unsigned worker, b2p_error *err);
+} b2p_jobs_spec;
+
+/* Runs the jobs; returns when every worker has stopped. B2P_OK when every job succeeded, else
+ * the first failure's status with its err. */
+b2p_status b2p_jobs_run(const b2p_jobs_spec *spec, b2p_error *err);
+/* True once some job has failed: the rest of the run will be thrown away. Lock-free. */
+bool b2p_jobs_stopping(const b2p_jobs *jobs);
+
 /* ---- types --------------------------------------------------------------------------------- */
 
 /* The PostgreSQL type of a column under bak2pg's mapping (README.md "Type mapping"), e.g.

@@ -265,8 +265,6 @@ void b2p_image_close(b2p_image *im) {
     if (im->fd >= 0) close(im->fd);
     im->fd = -1;
     free(im->segs);
-    for (int i = 0; i < B2P_IMAGE_CACHE_SLOTS; i++) free(im->cache_buf[i]);
-    free(im->inbuf);
     memset(im, 0, sizeof *im);
     im->fd = -1;
 }
@@ -287,40 +285,48 @@ uint64_t b2p_image_file_offset(const b2p_image *im, uint64_t image_off) {
     return s->kind == B2P_SEG_RAW ? s->file_off + (image_off - s->image_off) : s->file_off;
 }
 
+void b2p_image_cache_free(b2p_image_cache *c) {
+    for (int k = 0; k < B2P_IMAGE_CACHE_SLOTS; k++) free(c->buf[k]);
+    free(c->inbuf);
+    memset(c, 0, sizeof *c);
+}
+
 /* Returns the decoded bytes of XPRESS segment i, decoding into the cache on a miss. */
-static b2p_status decoded_segment(b2p_image *im, size_t i, const uint8_t **out, b2p_error *err) {
+static b2p_status decoded_segment(const b2p_image *im, b2p_image_cache *c, size_t i, const uint8_t **out,
+                                  b2p_error *err) {
     for (int k = 0; k < B2P_IMAGE_CACHE_SLOTS; k++) {
-        if (im->cache_buf[k] && im->cache_seg[k] == i) {
-            *out = im->cache_buf[k];
+        if (c->buf[k] && c->seg[k] == i) {
+            *out = c->buf[k];
             return B2P_OK;
         }
     }
-    unsigned k = im->cache_next++ % B2P_IMAGE_CACHE_SLOTS;
-    if (!im->cache_buf[k] && !(im->cache_buf[k] = malloc(MAX_RECORD_OUT)))
+    unsigned k = c->next++ % B2P_IMAGE_CACHE_SLOTS;
+    if (!c->buf[k] && !(c->buf[k] = malloc(MAX_RECORD_OUT)))
         return b2p_fail(err, B2P_ERR_NOMEM, "'%s': out of memory decoding records", im->path);
     const b2p_segment *s = &im->segs[i];
-    if (s->in_len > im->inbuf_cap) {
-        uint8_t *b = realloc(im->inbuf, 65536); /* in_len is a u16 */
+    if (s->in_len > c->inbuf_cap) {
+        uint8_t *b = realloc(c->inbuf, 65536); /* in_len is a u16 */
         if (!b) return b2p_fail(err, B2P_ERR_NOMEM, "'%s': out of memory decoding records", im->path);
-        im->inbuf = b;
-        im->inbuf_cap = 65536;
+        c->inbuf = b;
+        c->inbuf_cap = 65536;
     }
-    im->cache_seg[k] = (size_t)-1;
-    b2p_status st = b2p_file_read(im->fd, im->path, s->file_off + REC_HEADER, im->inbuf, s->in_len, err);
+    c->seg[k] = (size_t)-1;
+    b2p_status st = b2p_file_read(im->fd, im->path, s->file_off + REC_HEADER, c->inbuf, s->in_len, err);
     if (st) return st;
-    st = b2p_xpress_decode(im->inbuf, s->in_len, im->cache_buf[k], s->out_len, err);
+    st = b2p_xpress_decode(c->inbuf, s->in_len, c->buf[k], s->out_len, err);
     if (st) {
         char inner[sizeof err->msg];
         snprintf(inner, sizeof inner, "%s", err->msg);
         return b2p_fail(err, st, "'%s': compressed record at offset %llu: %s", im->path,
                         (unsigned long long)s->file_off, inner);
     }
-    im->cache_seg[k] = i;
-    *out = im->cache_buf[k];
+    c->seg[k] = i;
+    *out = c->buf[k];
     return B2P_OK;
 }
 
-b2p_status b2p_image_read(b2p_image *im, uint64_t off, void *buf, size_t len, b2p_error *err) {
+b2p_status b2p_image_read(const b2p_image *im, b2p_image_cache *cache, uint64_t off, void *buf, size_t len,
+                          b2p_error *err) {
     if (off > im->size || len > im->size - off)
         return b2p_fail(err, B2P_ERR_TRUNCATED,
                         "'%s': backup data ends at offset %llu, expected %llu more bytes (truncated?)",
@@ -338,7 +344,7 @@ b2p_status b2p_image_read(b2p_image *im, uint64_t off, void *buf, size_t len, b2
             if (st) return st;
         } else {
             const uint8_t *dec;
-            b2p_status st = decoded_segment(im, i, &dec, err);
+            b2p_status st = decoded_segment(im, cache, i, &dec, err);
             if (st) return st;
             memcpy(dst, dec + within, n);
         }

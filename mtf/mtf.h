@@ -197,6 +197,22 @@ typedef int (*b2p_page_fn)(void *ctx, uint16_t file_id, uint32_t page_id,
                            const uint8_t page[B2P_PAGE_SIZE]);
 int b2p_pages_foreach(b2p_pages *src, b2p_page_fn fn, void *ctx, b2p_error *err);
 
+/* ---- several threads ------------------------------------------------------------------
+ * A b2p_pages handle is for one thread at a time: reading a compressed backup changes its
+ * cache of decoded records. For N threads, give each its own handle from b2p_pages_fork: a
+ * second handle on the same page source that shares everything fixed at open (the page index,
+ * with a differential's overlay; the statistics; the open files, read with pread) and has its
+ * own cache and buffers. Reads through different handles then run at once with no lock.
+ *
+ *   b2p_pages *mine = b2p_pages_fork(src, &err);   (any thread; src may be in use meanwhile)
+ *   ... b2p_pages_read(mine, ...) / b2p_pages_foreach / pages/ and emit/ calls, in one thread ...
+ *   b2p_pages_free(mine);
+ *
+ * Free every fork before its source (and the backup) is freed. The accessors above
+ * (path, set, stats, incomplete) answer the same for a fork as for its source. NULL (err set)
+ * when out of memory. */
+b2p_pages *b2p_pages_fork(const b2p_pages *src, b2p_error *err);
+
 /* ---- page integrity (used by the source; public for tests and tools) ---------------- */
 
 /* SQL Server's page checksum (m_flagBits 0x200): container.md 10.3. */

@@ -22,8 +22,8 @@ typedef struct b2p_segment {
     uint8_t kind;
 } b2p_segment;
 
-#define B2P_IMAGE_CACHE_SLOTS 4
-
+/* Immutable once b2p_image_open returns: any number of threads may read through one image at
+ * once (pread on the shared descriptor), each with a b2p_image_cache of its own. */
 typedef struct b2p_image {
     int fd;
     const char *path;      /* borrowed from the owning media */
@@ -32,19 +32,28 @@ typedef struct b2p_image {
     bool compressed;
     b2p_segment *segs;
     size_t nsegs, segcap;
-    /* decoded-record cache (compressed only): slot i holds segment cache_seg[i] */
-    uint8_t *cache_buf[B2P_IMAGE_CACHE_SLOTS];
-    size_t cache_seg[B2P_IMAGE_CACHE_SLOTS];
-    unsigned cache_next;
+} b2p_image;
+
+#define B2P_IMAGE_CACHE_SLOTS 4
+
+/* What reading a compressed image changes: decoded records and the payload scratch. One per
+ * reader (thread); all zero is an empty cache. Unused for uncompressed images. */
+typedef struct b2p_image_cache {
+    uint8_t *buf[B2P_IMAGE_CACHE_SLOTS]; /* slot k holds the decoded segment seg[k] */
+    size_t seg[B2P_IMAGE_CACHE_SLOTS];
+    unsigned next;         /* the slot a miss replaces (round robin) */
     uint8_t *inbuf;        /* compressed payload scratch */
     size_t inbuf_cap;
-} b2p_image;
+} b2p_image_cache;
+
+void b2p_image_cache_free(b2p_image_cache *c);
 
 /* Opens path as an MTF image (detects TAPE / MSSQLBAK). Errors name the file and offset. */
 b2p_status b2p_image_open(b2p_image *im, const char *path, b2p_error *err);
 void b2p_image_close(b2p_image *im);
-/* Reads image bytes [off, off+len). B2P_ERR_TRUNCATED when the image ends first. */
-b2p_status b2p_image_read(b2p_image *im, uint64_t off, void *buf, size_t len, b2p_error *err);
+/* Reads image bytes [off, off+len), decoding compressed records through cache. B2P_ERR_TRUNCATED when the image ends first. */
+b2p_status b2p_image_read(const b2p_image *im, b2p_image_cache *cache, uint64_t off, void *buf,
+                          size_t len, b2p_error *err);
 /* The file offset an image offset comes from (for messages; for compressed images the
  * offset of the record that holds it). */
 uint64_t b2p_image_file_offset(const b2p_image *im, uint64_t image_off);

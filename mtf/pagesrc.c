@@ -9,7 +9,12 @@
  * as 8 consecutive units, so one entry holds the extent's first unit and a mask of the slots
  * that hold real pages (zero and stale units are left out). A page found where the extent
  * pattern does not put it goes to a small per-page table instead. A later copy of a page
- * (a differential over its full, a duplicate) replaces the earlier one: last copy wins. */
+ * (a differential over its full, a duplicate) replaces the earlier one: last copy wins.
+ *
+ * Threads: everything but the decoded-record caches is fixed once the scan ends. A fork
+ * (b2p_pages_fork) is a shallow copy that borrows the index, the statistics and the open
+ * files, and has caches of its own, so that reads through different handles share nothing
+ * that changes and need no lock. */
 #define B2P_MTF_INTERNAL
 #include "mtf_int.h"
 
@@ -52,7 +57,9 @@ struct b2p_pages {
     table singles;   /* key: file<<32 | page, +1 so that it is never 0 */
     uint8_t *ext_mask; /* parallel to extents.keys */
     b2p_page_stats stats;
-    const b2p_pages_options *opt;
+    const b2p_pages_options *opt; /* during b2p_pages_open only (the caller's, may not outlive it) */
+    b2p_image_cache *caches;      /* this handle's own, one per media of bk */
+    bool forked;                  /* the index above is borrowed from the source forked */
 };
 
 /* ---- hash tables --------------------------------------------------------------------- */
@@ -291,7 +298,8 @@ static b2p_status scan_range(b2p_pages *src, const source_part *part, const b2p_
     for (uint64_t u = 0; u < units;) {
         size_t n = units - u < SCAN_UNITS ? (size_t)(units - u) : SCAN_UNITS;
         uint64_t off = r->image_off + u * B2P_PAGE_SIZE;
-        b2p_status st = b2p_image_read(&m->image, off, buf, n * B2P_PAGE_SIZE, err);
+        b2p_status st = b2p_image_read(&m->image, &src->caches[part->media_index], off, buf,
+                                       n * B2P_PAGE_SIZE, err);
         if (st) return st;
         if (r->has_csum) b2p_backup_checksum_update(&csum, buf, n * B2P_PAGE_SIZE);
         src->stats.data_bytes += n * B2P_PAGE_SIZE;
@@ -388,6 +396,11 @@ b2p_status b2p_pages_open(b2p_pages **out, b2p_backup *bk, const b2p_pages_optio
     src->set = target;
     src->path = path;
     src->opt = opt;
+    src->caches = calloc(bk->nmedia ? bk->nmedia : 1, sizeof *src->caches);
+    if (!src->caches) {
+        free(src);
+        return b2p_fail(err, B2P_ERR_NOMEM, "out of memory");
+    }
     source_part *parts = NULL;
     size_t nparts = 0;
     if (is_differential(target->type))
@@ -396,6 +409,7 @@ b2p_status b2p_pages_open(b2p_pages **out, b2p_backup *bk, const b2p_pages_optio
     if (!st) st = scan_parts(src, parts, nparts, err);
     free(parts);
     if (!st) st = check_tde(src, err);
+    src->opt = NULL;
     if (st) {
         b2p_pages_free(src);
         return st;
@@ -404,11 +418,30 @@ b2p_status b2p_pages_open(b2p_pages **out, b2p_backup *bk, const b2p_pages_optio
     return B2P_OK;
 }
 
+b2p_pages *b2p_pages_fork(const b2p_pages *src, b2p_error *err) {
+    b2p_pages *f = malloc(sizeof *f);
+    b2p_image_cache *caches = calloc(src->bk->nmedia ? src->bk->nmedia : 1, sizeof *caches);
+    if (!f || !caches) {
+        free(f);
+        free(caches);
+        b2p_fail(err, B2P_ERR_NOMEM, "out of memory forking the page source");
+        return NULL;
+    }
+    *f = *src;
+    f->caches = caches;
+    f->forked = true;
+    return f;
+}
+
 void b2p_pages_free(b2p_pages *src) {
     if (!src) return;
-    table_free(&src->extents);
-    table_free(&src->singles);
-    free(src->ext_mask);
+    for (size_t i = 0; src->caches && i < src->bk->nmedia; i++) b2p_image_cache_free(&src->caches[i]);
+    free(src->caches);
+    if (!src->forked) {
+        table_free(&src->extents);
+        table_free(&src->singles);
+        free(src->ext_mask);
+    }
     free(src);
 }
 
@@ -452,7 +485,8 @@ b2p_status b2p_pages_read(b2p_pages *src, uint16_t file_id, uint32_t page_id,
                         file_id, page_id);
     b2p_media_int *m = src->bk->media[loc >> LOC_MEDIA_SHIFT];
     uint64_t off = loc & LOC_OFFSET_MASK;
-    b2p_status st = b2p_image_read(&m->image, off, page, B2P_PAGE_SIZE, err);
+    b2p_status st = b2p_image_read(&m->image, &src->caches[loc >> LOC_MEDIA_SHIFT], off, page,
+                                   B2P_PAGE_SIZE, err);
     if (st) return st;
     uint16_t flags = b2p_le16(page + 4);
     if ((flags & FLAG_CHECKSUM) && b2p_page_checksum(page) != b2p_le32(page + 60))

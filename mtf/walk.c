@@ -33,6 +33,7 @@ typedef struct walker {
     uint8_t string_type;
     b2p_set_info *set;              /* the set being read (NULL outside SSET..ESET) */
     b2p_set_data *data;
+    b2p_image_cache cache;          /* decoded records while walking (compressed files) */
 } walker;
 
 static uint16_t xor_words(const uint8_t *p, size_t nwords) {
@@ -64,7 +65,7 @@ static void dblk_string(const walker *w, size_t off, char *out, size_t outlen) {
 }
 
 static b2p_status read_image(walker *w, uint64_t off, void *buf, size_t len) {
-    return b2p_image_read(&w->m->image, off, buf, len, w->err);
+    return b2p_image_read(&w->m->image, &w->cache, off, buf, len, w->err);
 }
 
 static uint64_t file_off(const walker *w, uint64_t image_off) {
@@ -304,6 +305,7 @@ b2p_status b2p_walk_media(b2p_media_int *m, b2p_error *err) {
         st = b2p_fail(err, B2P_ERR_TRUNCATED, "'%s': offset %llu: the file ends inside backup set %u, before "
                       "its end-of-set block (truncated?)", m->pub.path, (unsigned long long)file_off(w, pos),
                       w->set->position);
+    b2p_image_cache_free(&w->cache);
     free(w);
     if (!st && m->pub.family_count == 0) {
         m->pub.family_count = 1;
