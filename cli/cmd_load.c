@@ -41,6 +41,8 @@ static const char USAGE[] =
     "                             in its new shape, instead of being left as it is\n"
     "  --retries N                an unreachable server or a lost connection: try N more times,\n"
     "                             pausing 1, 2, 4, ... s, redoing the table that was cut (default 3)\n"
+    "  -j, --jobs N               load N tables at once, each on its own connection (default 1); a\n"
+    "                             table starts once every table it references is done\n"
     "  --log-json                 one JSON object per line on stdout for each event (run start,\n"
     "                             table start, progress, table done, run done), for schedulers\n"
     "  --table PATTERN            only these tables (schema.name or name, shell wildcards; repeatable)\n"
@@ -76,7 +78,7 @@ typedef struct load_opts {
     b2p_naming_options naming;
     bool allow_missing, include_ssms, sync_deletes, log_json, replace_drifted;
     b2p_load_mode mode;
-    unsigned retries;
+    unsigned retries, jobs;
     int backup_set;
     b2p_export_options ex;
 } load_opts;
@@ -105,13 +107,13 @@ static int parse_args(int argc, char **argv, load_opts *o) {
         {"backup-set", required_argument, NULL, 'b'},   {"allow-missing-stripes", no_argument, NULL, 'm'},
         {"include-ssms-tables", no_argument, NULL, 'I'}, {"mode", required_argument, NULL, 'M'},
         {"sync-deletes", no_argument, NULL, 'D'},       {"retries", required_argument, NULL, 'r'},
-        {"log-json", no_argument, NULL, 'J'},           {"replace-drifted", no_argument, NULL, 'R'},
+        {"log-json", no_argument, NULL, 'J'},           {"jobs", required_argument, NULL, 'j'},           {"replace-drifted", no_argument, NULL, 'R'},
         {"help", no_argument, NULL, 'h'},               {NULL, 0, NULL, 0},
     };
     int c, rc = 0;
     optind = 1;
     o->retries = 3;
-    while (!rc && (c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    while (!rc && (c = getopt_long(argc, argv, "hj:", longopts, NULL)) != -1) {
         switch (c) {
         case 'd': o->dsn = optarg; break;
         case 't': rc = add_to(o->include, &o->ninclude, optarg); break;
@@ -123,6 +125,13 @@ static int parse_args(int argc, char **argv, load_opts *o) {
         case 'J': o->log_json = true; break;
         case 'R': o->replace_drifted = true; break;
         case 'M': rc = parse_mode(optarg, &o->mode); break;
+        case 'j': {
+            char *end;
+            unsigned long n = strtoul(optarg, &end, 10);
+            if (*end || end == optarg || n < 1 || n > 64) rc = cli_usage_error("load", "-j takes 1 to 64, not '%s'", optarg);
+            o->jobs = (unsigned)n;
+            break;
+        }
         case 'r': {
             char *end;
             unsigned long n = strtoul(optarg, &end, 10);
@@ -417,7 +426,7 @@ int cmd_load(int argc, char **argv) {
     b2p_status st = sel ? b2p_names_build(in.cat, &o.naming, &nm, &err) : b2p_fail(&err, B2P_ERR_NOMEM, "out of memory");
     if (!st) {
         b2p_load_options lo = {.conninfo = o.dsn, .selected = sel, .export = o.ex, .mode = o.mode,
-                               .sync_deletes = o.sync_deletes, .replace_drifted = o.replace_drifted, .retries = o.retries, .command_line = cmdline,
+                               .sync_deletes = o.sync_deletes, .replace_drifted = o.replace_drifted, .retries = o.retries, .jobs = o.jobs, .command_line = cmdline,
                                .ctx = &rep, .notice = on_notice, .review = on_review, .table_start = on_table_start,
                                .progress = on_progress, .table_done = on_table_done};
         st = b2p_load(in.src, in.cat, nm, &lo, &stats, &err);

@@ -236,6 +236,7 @@ typedef struct b2p_load_options {
     bool sync_deletes;               /* remigrate: delete target rows the backup no longer has */
     bool replace_drifted;            /* a drifted table is dropped (CASCADE) and loaded afresh */
     unsigned retries;                /* an unreachable or lost server: retries, pausing 1, 2, 4 ... s */
+    unsigned jobs;                   /* tables loaded at once, each on its own connection (0, 1: one) */
     const char *command_line;        /* recorded in the ledger */
     /* callbacks (may be NULL), all given ctx */
     void *ctx;

@@ -10,8 +10,12 @@
  *      the table commits with its rows;
  *   4. with sync_deletes, deletes what is gone, in reverse foreign-key order (children first);
  *   5. adds keys, indexes and constraints to the tables that lack them (post-data).
- * A killed run is resumed by running it again: step 3's per-table ledger rows say what is done. */
+ * A killed run is resumed by running it again: step 3's per-table ledger rows say what is done.
+ * With jobs > 1, step 3 runs on that many threads, each with its own connection and its own fork
+ * of the page source; a table starts once every table it references is done, so that a merge
+ * never inserts a child before its parent. */
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,7 +63,50 @@ typedef struct loader {
     bool *needs_post_data;   /* per catalog table: keys and constraints still to add */
     bool *pending_deletes;   /* per catalog table: a staging table kept for the delete pass */
     b2p_error *err;
+    /* with several workers, each has a copy of this struct with its own conn, src and err; the
+     * arrays above are shared (each table's entries are written by the one worker loading it);
+     * the stats and the caller's callbacks are reached under lock */
+    pthread_mutex_t *lock;
+    bool holds_ledger_lock;  /* the connection that took the one-load-at-a-time lock */
 } loader;
+
+static void enter(const loader *l) {
+    if (l->lock) pthread_mutex_lock(l->lock);
+}
+
+static void leave(const loader *l) {
+    if (l->lock) pthread_mutex_unlock(l->lock);
+}
+
+static void notify_start(const loader *l, const b2p_cat_table *t, const char *doing) {
+    if (!l->opt->table_start) return;
+    enter(l);
+    l->opt->table_start(l->opt->ctx, t, doing);
+    leave(l);
+}
+
+static void notify_progress(const loader *l, const b2p_cat_table *t, uint64_t rows) {
+    if (!l->opt->progress) return;
+    enter(l);
+    l->opt->progress(l->opt->ctx, t, rows);
+    leave(l);
+}
+
+static void notify_done(const loader *l, const b2p_load_result *r) {
+    if (!l->opt->table_done) return;
+    enter(l);
+    l->opt->table_done(l->opt->ctx, r);
+    leave(l);
+}
+
+/* The server's notices, from any worker's connection. */
+static void on_notice(void *ctx, const char *message) {
+    const loader *l = ctx;
+    if (!l->opt->notice) return;
+    enter(l);
+    l->opt->notice(l->opt->ctx, message);
+    leave(l);
+}
 
 /* ---- small SQL builders ------------------------------------------------------------------ */
 
@@ -220,7 +267,7 @@ static bool feed_write(void *ctx, const char *data, size_t len) {
     if (f->l->opt->progress && f->hash.hash.rows >= f->next_check) {
         f->next_check = f->hash.hash.rows + 4096;
         time_t now = time(NULL);
-        if (now != f->last) f->l->opt->progress(f->l->opt->ctx, f->t, f->hash.hash.rows);
+        if (now != f->last) notify_progress(f->l, f->t, f->hash.hash.rows);
         f->last = now;
     }
     return true;
@@ -688,7 +735,7 @@ static b2p_status load_one(loader *l, const b2p_cat_table *t, b2p_load_result *r
     snprintf(res->match_key, sizeof res->match_key, "%s", s->match_key);
     if (!st) st = ledger_lookup(l->conn, s->schema, s->name, &led, l->err);
     if (!st && led.found) l->needs_post_data[ti] = !led.post_data_done;
-    if (!st && l->opt->table_start) l->opt->table_start(l->opt->ctx, t, l->existed[ti] ? "merging" : "loading");
+    if (!st) notify_start(l, t, l->existed[ti] ? "merging" : "loading");
     if (!st) st = l->existed[ti] ? load_existing(l, t, s, &led, res) : load_new(l, t, s, res);
     if (!st && res->action == B2P_LOAD_DRIFT && l->opt->replace_drifted) st = replace_table(l, t, s, res);
     if (st) rollback(l);
@@ -707,11 +754,22 @@ static b2p_status run_script(loader *l, bool post, const bool *which) {
     FILE *f = open_memstream(&sql, &len), *review = open_memstream(&rev, &rlen);
     if (!f || !review) return b2p_fail(l->err, B2P_ERR_NOMEM, "out of memory");
     b2p_ddl_options dopt = {.selected = which, .referable = l->referable, .idempotent = true};
-    b2p_status st = post ? b2p_write_post_data(l->cat, l->nm, &dopt, f, review, &l->stats->ddl, l->err)
-                         : b2p_write_pre_data(l->cat, l->nm, &dopt, f, review, &l->stats->ddl, l->err);
+    b2p_ddl_stats ds = {0};
+    b2p_status st = post ? b2p_write_post_data(l->cat, l->nm, &dopt, f, review, &ds, l->err)
+                         : b2p_write_pre_data(l->cat, l->nm, &dopt, f, review, &ds, l->err);
+    enter(l);
+    b2p_ddl_stats *total = &l->stats->ddl;
+    total->tables += ds.tables, total->keys += ds.keys, total->indexes += ds.indexes;
+    total->foreign_keys += ds.foreign_keys, total->checks += ds.checks;
+    total->translated += ds.translated, total->review_items += ds.review_items;
+    leave(l);
     fclose(f);
     fclose(review);
-    if (!st && l->opt->review && rlen) l->opt->review(l->opt->ctx, rev);
+    if (!st && l->opt->review && rlen) {
+        enter(l);
+        l->opt->review(l->opt->ctx, rev);
+        leave(l);
+    }
     if (!st) st = b2p_pg_exec(l->conn, "BEGIN", "BEGIN", l->err);
     if (!st) st = b2p_pg_exec(l->conn, sql, post ? "the keys, indexes and constraints (post-data)" : "the tables (pre-data)", l->err);
     for (size_t i = 0; i < l->cat->ntables && !st; i++) {
@@ -783,7 +841,7 @@ static b2p_status reconnect(loader *l) {
     PQfinish(l->conn);
     l->conn = NULL;
     b2p_status st = b2p_pg_connect(l->opt->conninfo, l->opt->retries, &l->notice, &l->conn, l->err);
-    if (!st) st = ledger_open(l->conn, l->err);
+    if (!st && l->holds_ledger_lock) st = ledger_open(l->conn, l->err);
     return st;
 }
 
@@ -802,6 +860,7 @@ static b2p_status load_with_retries(loader *l, const b2p_cat_table *t, b2p_load_
 }
 
 static void count(loader *l, const b2p_load_result *r) {
+    enter(l);
     b2p_load_stats *s = l->stats;
     switch (r->action) {
     case B2P_LOAD_UNCHANGED: s->tables_unchanged++; break;
@@ -816,6 +875,7 @@ static void count(loader *l, const b2p_load_result *r) {
     s->updated += r->updated;
     s->deleted += r->deleted;
     s->disappeared += r->disappeared;
+    leave(l);
 }
 
 /* Whether a table's failure stops the run: only when the target or the connection is gone. */
@@ -823,35 +883,147 @@ static bool fatal(b2p_status st) {
     return st == B2P_ERR_PG_CONNECT || st == B2P_ERR_PG_AUTH || st == B2P_ERR_PG_READONLY || st == B2P_ERR_NOMEM;
 }
 
-static b2p_status load_tables(loader *l, const size_t *order, size_t n, b2p_status *first_failure, b2p_error *failure) {
-    for (size_t i = 0; i < n; i++) {
-        const b2p_cat_table *t = &l->cat->tables[order[i]];
-        b2p_load_result res = {.table = t};
-        if (b2p_export_unsupported(t)) {
-            res.action = B2P_LOAD_SKIPPED;
-            snprintf(res.message, sizeof res.message, "%s", b2p_export_unsupported(t));
-        } else {
-            b2p_status st = load_with_retries(l, t, &res);
-            if (st && fatal(st)) return st;
-            if (st) {
-                res.action = B2P_LOAD_FAILED;
-                snprintf(res.message, sizeof res.message, "%s", l->err->msg);
-            }
-            if ((st || res.action == B2P_LOAD_DRIFT) && !*first_failure) {
-                *first_failure = st ? st : B2P_ERR_UNSUPPORTED;
-                if (st) *failure = *l->err;
-                else b2p_fail(failure, B2P_ERR_UNSUPPORTED, "table %s.%s: %s", t->schema, t->name, res.message);
-            }
-            if (st || res.action == B2P_LOAD_DRIFT) {
-                /* its keys wait for a run that loads it: foreign keys cannot point at it yet */
-                if (l->needs_post_data[order[i]]) l->referable[order[i]] = false;
-                l->needs_post_data[order[i]] = false;
-            }
-        }
-        count(l, &res);
-        if (l->opt->table_done) l->opt->table_done(l->opt->ctx, &res);
+/* What the table workers share. */
+typedef struct table_jobs {
+    loader *main;
+    loader *workers;         /* one per thread; [0] is the main loader itself */
+    b2p_error *errors;       /* each worker's own */
+    const size_t *order;
+    b2p_status first_failure;
+    b2p_error failure;
+} table_jobs;
+
+static void note_failure(table_jobs *tj, const loader *l, b2p_status st, const b2p_error *why) {
+    enter(l);
+    if (!tj->first_failure) {
+        tj->first_failure = st;
+        tj->failure = *why;
     }
+    leave(l);
+}
+
+/* One table: a failure that concerns the table alone is recorded and the run goes on; one that
+ * concerns the target or the connection stops the run. */
+static b2p_status table_job(void *ctx, b2p_jobs *jobs, size_t job, unsigned worker, b2p_error *err) {
+    (void)jobs;
+    table_jobs *tj = ctx;
+    loader *l = &tj->workers[worker];
+    size_t ti = tj->order[job];
+    const b2p_cat_table *t = &l->cat->tables[ti];
+    b2p_load_result res = {.table = t};
+    if (b2p_export_unsupported(t)) {
+        res.action = B2P_LOAD_SKIPPED;
+        snprintf(res.message, sizeof res.message, "%s", b2p_export_unsupported(t));
+    } else {
+        b2p_status st = load_with_retries(l, t, &res);
+        if (st && fatal(st)) {
+            *err = *l->err;
+            return st;
+        }
+        if (st) {
+            res.action = B2P_LOAD_FAILED;
+            snprintf(res.message, sizeof res.message, "%s", l->err->msg);
+            note_failure(tj, l, st, l->err);
+        } else if (res.action == B2P_LOAD_DRIFT) {
+            b2p_error why;
+            b2p_fail(&why, B2P_ERR_UNSUPPORTED, "table %s.%s: %s", t->schema, t->name, res.message);
+            note_failure(tj, l, B2P_ERR_UNSUPPORTED, &why);
+        }
+        if (st || res.action == B2P_LOAD_DRIFT) {
+            /* its keys wait for a run that loads it: foreign keys cannot point at it yet */
+            if (l->needs_post_data[ti]) l->referable[ti] = false;
+            l->needs_post_data[ti] = false;
+        }
+    }
+    count(l, &res);
+    notify_done(l, &res);
     return B2P_OK;
+}
+
+/* Workers past the first get their own page source and connection. */
+static b2p_status worker_start(void *ctx, unsigned worker, b2p_error *err) {
+    table_jobs *tj = ctx;
+    loader *l = &tj->workers[worker];
+    if (worker == 0) return B2P_OK;
+    *l = *tj->main;
+    l->err = &tj->errors[worker];
+    l->holds_ledger_lock = false;
+    l->conn = NULL;
+    l->notice = (b2p_pg_notice){.fn = on_notice, .ctx = l};
+    l->src = b2p_pages_fork(tj->main->src, err);
+    if (!l->src) return B2P_ERR_NOMEM;
+    b2p_status st = b2p_pg_connect(l->opt->conninfo, l->opt->retries, &l->notice, &l->conn, err);
+    if (st) {
+        PQfinish(l->conn);
+        l->conn = NULL;
+        b2p_pages_free(l->src);
+        l->src = NULL;
+    }
+    return st;
+}
+
+static void worker_stop(void *ctx, unsigned worker) {
+    table_jobs *tj = ctx;
+    if (worker == 0) return;
+    loader *l = &tj->workers[worker];
+    PQfinish(l->conn);
+    b2p_pages_free(l->src);
+    l->conn = NULL;
+    l->src = NULL;
+}
+
+/* Job i waits for the tables it references that come before it in the load order (the order
+ * broke any cycle: a reference back to a later table is not waited for). */
+static b2p_status table_dependencies(const loader *l, const size_t *order, size_t n, size_t *ndeps, size_t **deps) {
+    size_t *pos = malloc((l->cat->ntables + 1) * sizeof *pos);
+    if (!pos) return b2p_fail(l->err, B2P_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < l->cat->ntables; i++) pos[i] = SIZE_MAX;
+    for (size_t i = 0; i < n; i++) pos[order[i]] = i;
+    b2p_status st = B2P_OK;
+    for (size_t i = 0; i < n && !st; i++) {
+        const b2p_cat_table *t = &l->cat->tables[order[i]];
+        deps[i] = malloc((t->nforeign_keys + 1) * sizeof **deps);
+        if (!deps[i]) st = b2p_fail(l->err, B2P_ERR_NOMEM, "out of memory");
+        for (size_t k = 0; !st && k < t->nforeign_keys; k++) {
+            const b2p_cat_table *ref = b2p_catalog_table_by_id(l->cat, t->foreign_keys[k].ref_object_id);
+            size_t p = ref ? pos[ref - l->cat->tables] : SIZE_MAX;
+            bool seen = false;
+            for (size_t j = 0; j < ndeps[i]; j++) seen |= deps[i][j] == p;
+            if (p < i && !seen) deps[i][ndeps[i]++] = p;
+        }
+    }
+    free(pos);
+    return st;
+}
+
+static b2p_status load_tables(loader *l, const size_t *order, size_t n, b2p_status *first_failure, b2p_error *failure) {
+    unsigned threads = l->opt->jobs ? l->opt->jobs : 1;
+    if (threads > n) threads = n ? (unsigned)n : 1;
+    pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    table_jobs tj = {.main = l, .order = order};
+    tj.workers = calloc(threads, sizeof *tj.workers);
+    tj.errors = calloc(threads, sizeof *tj.errors);
+    size_t *ndeps = calloc(n + 1, sizeof *ndeps);
+    size_t **deps = calloc(n + 1, sizeof *deps);
+    b2p_status st = tj.workers && tj.errors && ndeps && deps ? B2P_OK : b2p_fail(l->err, B2P_ERR_NOMEM, "out of memory");
+    if (!st) st = table_dependencies(l, order, n, ndeps, deps);
+    if (!st) {
+        if (threads > 1) l->lock = &lock;
+        tj.workers[0] = *l;
+        b2p_jobs_spec spec = {.njobs = n, .threads = threads, .ndeps = ndeps, .deps = (const size_t *const *)deps,
+                              .ctx = &tj, .worker_start = worker_start, .worker_stop = worker_stop, .run = table_job};
+        st = b2p_jobs_run(&spec, l->err);
+        l->conn = tj.workers[0].conn; /* worker 0 may have reconnected */
+        l->lock = NULL;
+    }
+    *first_failure = tj.first_failure;
+    *failure = tj.failure;
+    for (size_t i = 0; i < n && deps; i++) free(deps[i]);
+    free(deps);
+    free(ndeps);
+    free(tj.workers);
+    free(tj.errors);
+    return st;
 }
 
 /* sync_deletes: children before parents, so that no foreign key blocks a delete. A delete the
@@ -875,7 +1047,7 @@ static b2p_status delete_pass(loader *l, const size_t *order, size_t n, b2p_stat
             snprintf(res.message, sizeof res.message, "deleted %" PRIu64 " rows the backup no longer has", res.deleted);
         }
         l->stats->deleted += res.deleted;
-        if (l->opt->table_done) l->opt->table_done(l->opt->ctx, &res);
+        notify_done(l, &res);
     }
     return B2P_OK;
 }
@@ -919,8 +1091,8 @@ b2p_status b2p_load(b2p_pages *src, const b2p_catalog *cat, const b2p_names *nm,
                     b2p_load_stats *stats, b2p_error *err) {
     memset(stats, 0, sizeof *stats);
     stats->mode = opt->mode;
-    loader l = {.src = src, .cat = cat, .nm = nm, .opt = opt, .stats = stats, .err = err,
-                .notice = {.fn = opt->notice, .ctx = opt->ctx}};
+    loader l = {.src = src, .cat = cat, .nm = nm, .opt = opt, .stats = stats, .err = err, .holds_ledger_lock = true};
+    l.notice = (b2p_pg_notice){.fn = on_notice, .ctx = &l};
     size_t n = cat->ntables + 1;
     size_t *order = calloc(n, sizeof *order);
     l.existed = calloc(n, sizeof *l.existed);

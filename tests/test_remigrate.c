@@ -280,7 +280,7 @@ static void test_remigration_counts_equal_the_dumps_difference(void **state) {
 
     /* forward: a newer backup of the same database */
     long ins, upd, gone;
-    if (run("load --log-json --dsn '%s' '%s'", conninfo, fixture_path(guilderm))) fail_msg("%s", err_text);
+    if (run("load -j 3 --log-json --dsn '%s' '%s'", conninfo, fixture_path(guilderm))) fail_msg("%s", err_text);
     expect_counts_of_dumps("nw", "salman", "guilderm", false, &ins, &upd, &gone);
     assert_true(ins + upd > 0); /* the two backups do differ */
     snprintf(dir, sizeof dir, "%s/guilderm-conv", tmpdir);
@@ -366,7 +366,8 @@ static bool load_and_kill(const char *conninfo, const char *bak, long delay_ms) 
     if (pid == 0) {
         freopen("/dev/null", "w", stdout);
         freopen("/dev/null", "w", stderr);
-        execl(bak2pg_bin(), bak2pg_bin(), "load", "--dsn", conninfo, bak, (char *)NULL);
+        /* every other run on two connections: a kill then cuts two tables at once */
+        execl(bak2pg_bin(), bak2pg_bin(), "load", "-j", delay_ms % 20 ? "2" : "1", "--dsn", conninfo, bak, (char *)NULL);
         _exit(127);
     }
     struct timespec ts = {delay_ms / 1000, (delay_ms % 1000) * 1000000L};
@@ -386,7 +387,7 @@ static void test_a_killed_run_is_resumed(void **state) {
     assert_int_equal(pgserver_create_db(server, "bike"), 0);
     pgserver_conninfo_db(server, "bike", conninfo, sizeof conninfo);
     /* kill at growing delays, each time over what the previous runs left */
-    static const long delays_ms[] = {15, 40, 80, 120, 180, 260, 400};
+    static const long delays_ms[] = {15, 45, 80, 125, 180, 265, 400};
     int killed = 0;
     for (size_t i = 0; i < sizeof delays_ms / sizeof delays_ms[0]; i++)
         killed += load_and_kill(conninfo, fixture_path(bak), delays_ms[i]);
