@@ -184,20 +184,13 @@ b2p_status ledger_record_table(PGconn *conn, const char *run_id, const ledger_re
     return st;
 }
 
-b2p_status ledger_deletes_synced(PGconn *conn, const char *schema, const char *table, b2p_error *err) {
+b2p_status ledger_set(PGconn *conn, const char *schema, const char *table, ledger_flag flag, b2p_error *err) {
     const char *p[] = {schema, table};
+    const char *sql = flag == LEDGER_DELETES_SYNCED
+                          ? "UPDATE bak2pg.tables SET deletes_synced = true WHERE target_schema = $1 AND target_table = $2"
+                          : "UPDATE bak2pg.tables SET post_data_done = true WHERE target_schema = $1 AND target_table = $2";
     PGresult *r;
-    b2p_status st = b2p_pg_query(conn, "UPDATE bak2pg.tables SET deletes_synced = true WHERE target_schema = $1 AND target_table = $2",
-                                 2, p, "the ledger (tables)", &r, err);
-    PQclear(r);
-    return st;
-}
-
-b2p_status ledger_post_data_done(PGconn *conn, const char *schema, const char *table, b2p_error *err) {
-    const char *p[] = {schema, table};
-    PGresult *r;
-    b2p_status st = b2p_pg_query(conn, "UPDATE bak2pg.tables SET post_data_done = true WHERE target_schema = $1 AND target_table = $2",
-                                 2, p, "the ledger (tables)", &r, err);
+    b2p_status st = b2p_pg_query(conn, sql, 2, p, "the ledger (tables)", &r, err);
     PQclear(r);
     return st;
 }

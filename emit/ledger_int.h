@@ -42,8 +42,11 @@ typedef struct ledger_record {
 
 /* Records (or replaces) a table's entry; a replaced entry keeps its post_data_done. */
 b2p_status ledger_record_table(PGconn *conn, const char *run_id, const ledger_record *rec, b2p_error *err);
-b2p_status ledger_deletes_synced(PGconn *conn, const char *schema, const char *table, b2p_error *err);
-b2p_status ledger_post_data_done(PGconn *conn, const char *schema, const char *table, b2p_error *err);
+typedef enum ledger_flag {
+    LEDGER_DELETES_SYNCED,   /* the delete pass ran: the table holds exactly the backup's rows */
+    LEDGER_POST_DATA_DONE,   /* its keys, indexes and constraints are in place */
+} ledger_flag;
+b2p_status ledger_set(PGconn *conn, const char *schema, const char *table, ledger_flag flag, b2p_error *err);
 /* One line of bak2pg.table_runs: what this run did to the table. */
 b2p_status ledger_table_run(PGconn *conn, const char *run_id, const char *schema, const char *table,
                             const b2p_load_result *res, b2p_error *err);

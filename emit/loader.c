@@ -677,7 +677,7 @@ static b2p_status delete_gone(loader *l, const b2p_cat_table *t, b2p_load_result
     if (!st) st = gone_rows(l, t, s, stage, true, &res->deleted);
     snprintf(drop, sizeof drop, "DROP TABLE %s", stage);
     if (!st) st = b2p_pg_exec(l->conn, drop, "the staging table", l->err);
-    if (!st) st = ledger_deletes_synced(l->conn, s->schema, s->name, l->err);
+    if (!st) st = ledger_set(l->conn, s->schema, s->name, LEDGER_DELETES_SYNCED, l->err);
     if (!st) st = b2p_pg_exec(l->conn, "COMMIT", "COMMIT", l->err);
     if (st) rollback(l);
     b2p_buf_free(&s->signature);
@@ -776,7 +776,7 @@ static b2p_status run_script(loader *l, bool post, const bool *which) {
         if (!which[i]) continue;
         const b2p_cat_table *t = &l->cat->tables[i];
         if (post) {
-            st = ledger_post_data_done(l->conn, b2p_names_schema(l->nm, t), b2p_names_table(l->nm, t), l->err);
+            st = ledger_set(l->conn, b2p_names_schema(l->nm, t), b2p_names_table(l->nm, t), LEDGER_POST_DATA_DONE, l->err);
         } else { /* created, no rows yet: a killed run's next attempt knows the table is its own */
             table_shape *s = calloc(1, sizeof *s);
             b2p_content_hash none = {0};

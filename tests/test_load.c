@@ -22,7 +22,7 @@
 
 static char tmpdir[256];
 static pgserver *server;
-static char err_text[8192];
+static bak2pg_output last;
 
 static int setup(void **state) {
     (void)state;
@@ -34,26 +34,11 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
     (void)state;
+    bak2pg_output_free(&last);
     int rc = pgserver_stop(server);
     return tmpdir_remove(tmpdir) == 0 && rc == 0 ? 0 : -1;
 }
 
-/* Runs bak2pg with args (shell-quoted by the caller); stderr goes to err_text. */
-static int run(const char *fmt, ...) {
-    char args[8192], cmd[12288], errfile[600];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    snprintf(errfile, sizeof errfile, "%s/stderr", tmpdir);
-    snprintf(cmd, sizeof cmd, "'%s' %s >/dev/null 2>'%s'", bak2pg_bin(), args, errfile);
-    int st = system(cmd);
-    size_t len;
-    char *e = read_file(errfile, &len);
-    snprintf(err_text, sizeof err_text, "%s", e ? e : "");
-    free(e);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-}
 
 static long count(const char *db, const char *sql) {
     PGconn *conn = pgserver_connect(server, db);
@@ -73,12 +58,12 @@ static void test_load_holds_what_convert_writes(void **state) {
         snprintf(dir, sizeof dir, "%s/%s", tmpdir, backups[i]);
         snprintf(db, sizeof db, "load%zu", i);
         snprintf(bak, sizeof bak, "%s", fixture_path(backups[i]));
-        assert_int_equal(run("convert -o '%s' '%s'", dir, bak), 0);
+        assert_int_equal(bak2pg_run(tmpdir, &last, "convert -o '%s' '%s'", dir, bak), 0);
         assert_int_equal(pgserver_create_db(server, db), 0);
         pgserver_conninfo_db(server, db, conninfo, sizeof conninfo);
         /* every other backup on three connections at once: the same rows, keys and constraints */
-        int rc = run("load %s --dsn '%s' '%s'", i % 2 ? "-j 3" : "", conninfo, bak);
-        if (rc) fail_msg("%s: load exited %d: %s", backups[i], rc, err_text);
+        int rc = bak2pg_run(tmpdir, &last, "load %s --dsn '%s' '%s'", i % 2 ? "-j 3" : "", conninfo, bak);
+        if (rc) fail_msg("%s: load exited %d: %s", backups[i], rc, last.err);
         int tables = pg_compare_manifest(server, dir, db, backups[i]);
         long constraints = count(db, "SELECT count(*) FROM pg_constraint k JOIN pg_namespace n ON n.oid = k.connamespace "
                                      "WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')");
@@ -93,13 +78,13 @@ static void test_connection_failures_are_distinct(void **state) {
     char bak[4096], conninfo[1024];
     snprintf(bak, sizeof bak, "%s", fixture_path("northwind_2005sp4_salman.bak"));
     /* nothing listens there */
-    assert_int_equal(run("load --retries 0 --dsn 'host=/nonexistent-b2p port=1 dbname=x' '%s'", bak), B2P_ERR_PG_CONNECT);
-    assert_non_null(strstr(err_text, "cannot connect to PostgreSQL"));
-    assert_ptr_equal(strchr(err_text, '\n'), err_text + strlen(err_text) - 1); /* one line */
+    assert_int_equal(bak2pg_run(tmpdir, &last, "load --retries 0 --dsn 'host=/nonexistent-b2p port=1 dbname=x' '%s'", bak), B2P_ERR_PG_CONNECT);
+    assert_non_null(strstr(last.err, "cannot connect to PostgreSQL"));
+    assert_ptr_equal(strchr(last.err, '\n'), last.err + strlen(last.err) - 1); /* one line */
     /* with a retry: said, paused, and the same status in the end */
-    assert_int_equal(run("load --retries 1 --dsn 'host=/nonexistent-b2p port=1 dbname=x' '%s'", bak), B2P_ERR_PG_CONNECT);
-    assert_non_null(strstr(err_text, "retrying in 1 s (1 of 1)"));
-    assert_non_null(strstr(err_text, "(retried with backoff)"));
+    assert_int_equal(bak2pg_run(tmpdir, &last, "load --retries 1 --dsn 'host=/nonexistent-b2p port=1 dbname=x' '%s'", bak), B2P_ERR_PG_CONNECT);
+    assert_non_null(strstr(last.err, "retrying in 1 s (1 of 1)"));
+    assert_non_null(strstr(last.err, "(retried with backoff)"));
 
     /* a role that must give a password: pg_hba asks for scram before the harness's trust line */
     char hba[1024], line[256];
@@ -118,28 +103,28 @@ static void test_connection_failures_are_distinct(void **state) {
     assert_int_equal(pgserver_create_db(server, "pw"), 0);
     snprintf(conninfo, sizeof conninfo, "host=%s port=%d dbname=pw user=pwuser password=wrong", pgserver_socket_dir(server),
              pgserver_port(server));
-    assert_int_equal(run("load --dsn '%s' '%s'", conninfo, bak), B2P_ERR_PG_AUTH);
-    assert_non_null(strstr(err_text, "password"));
+    assert_int_equal(bak2pg_run(tmpdir, &last, "load --dsn '%s' '%s'", conninfo, bak), B2P_ERR_PG_AUTH);
+    assert_non_null(strstr(last.err, "password"));
 
     /* a read-only target */
     assert_int_equal(pgserver_create_db(server, "ro"), 0);
     assert_int_equal(pgserver_exec(server, NULL, "ALTER DATABASE ro SET default_transaction_read_only = on"), 0);
     pgserver_conninfo_db(server, "ro", conninfo, sizeof conninfo);
-    assert_int_equal(run("load --dsn '%s' '%s'", conninfo, bak), B2P_ERR_PG_READONLY);
-    assert_non_null(strstr(err_text, "read-only"));
+    assert_int_equal(bak2pg_run(tmpdir, &last, "load --dsn '%s' '%s'", conninfo, bak), B2P_ERR_PG_READONLY);
+    assert_non_null(strstr(last.err, "read-only"));
 
     /* tables that exist already: --mode create refuses them and changes nothing; the default
      * (remigration) finds the same content and adds nothing */
     assert_int_equal(pgserver_create_db(server, "twice"), 0);
     pgserver_conninfo_db(server, "twice", conninfo, sizeof conninfo);
-    assert_int_equal(run("load --dsn '%s' '%s'", conninfo, bak), 0);
+    assert_int_equal(bak2pg_run(tmpdir, &last, "load --dsn '%s' '%s'", conninfo, bak), 0);
     long orders = count("twice", "SELECT count(*) FROM public.orders");
     assert_int_equal(orders, 830);
-    assert_int_equal(run("load --mode create --dsn '%s' '%s'", conninfo, bak), B2P_ERR_USAGE);
-    assert_non_null(strstr(err_text, "already holds 13 of the tables"));
-    assert_ptr_equal(strchr(err_text, '\n'), err_text + strlen(err_text) - 1);
+    assert_int_equal(bak2pg_run(tmpdir, &last, "load --mode create --dsn '%s' '%s'", conninfo, bak), B2P_ERR_USAGE);
+    assert_non_null(strstr(last.err, "already holds 13 of the tables"));
+    assert_ptr_equal(strchr(last.err, '\n'), last.err + strlen(last.err) - 1);
     assert_int_equal(count("twice", "SELECT count(*) FROM public.orders"), orders);
-    assert_int_equal(run("load --dsn '%s' '%s'", conninfo, bak), 0);
+    assert_int_equal(bak2pg_run(tmpdir, &last, "load --dsn '%s' '%s'", conninfo, bak), 0);
     assert_int_equal(count("twice", "SELECT count(*) FROM public.orders"), orders);
     assert_int_equal(count("twice", "SELECT count(*) FROM bak2pg.table_runs WHERE action = 'unchanged'"), 13);
 }

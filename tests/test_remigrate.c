@@ -33,8 +33,7 @@
 
 static char tmpdir[200];
 static pgserver *server;
-static char err_text[16384];
-static char *out_text;
+static bak2pg_output last;
 
 static int setup(void **state) {
     (void)state;
@@ -46,30 +45,11 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
     (void)state;
-    free(out_text);
+    bak2pg_output_free(&last);
     int rc = pgserver_stop(server);
     return tmpdir_remove(tmpdir) == 0 && rc == 0 ? 0 : -1;
 }
 
-/* Runs bak2pg with args (shell-quoted by the caller); stdout to out_text, stderr to err_text. */
-static int run(const char *fmt, ...) {
-    char args[8192], cmd[12288], errfile[600], outfile[600];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    snprintf(errfile, sizeof errfile, "%s/stderr", tmpdir);
-    snprintf(outfile, sizeof outfile, "%s/stdout", tmpdir);
-    snprintf(cmd, sizeof cmd, "'%s' %s >'%s' 2>'%s'", bak2pg_bin(), args, outfile, errfile);
-    int st = system(cmd);
-    size_t len;
-    char *e = read_file(errfile, &len);
-    snprintf(err_text, sizeof err_text, "%s", e ? e : "");
-    free(e);
-    free(out_text);
-    out_text = read_file(outfile, &len);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-}
 
 static long query_long(const char *db, const char *sql) {
     PGconn *conn = pgserver_connect(server, db);
@@ -92,7 +72,7 @@ typedef struct table_counts {
 static size_t read_events(table_counts *out, size_t max, const mj_value **run_done_out, mj_value **keep) {
     size_t n = 0;
     *run_done_out = NULL;
-    for (char *line = out_text, *end; line && *line; line = end + 1) {
+    for (char *line = last.out, *end; line && *line; line = end + 1) {
         end = strchr(line, '\n');
         if (!end) break;
         *end = 0;
@@ -219,9 +199,9 @@ static size_t primary_key_positions(const char *db, const char *table, int *pos,
 static void convert_and_dump(const char *bak, const char *label) {
     char dir[700];
     snprintf(dir, sizeof dir, "%s/%s-conv", tmpdir, label);
-    if (run("convert -o '%s' '%s'", dir, fixture_path(bak))) fail_msg("convert %s: %s", bak, err_text);
+    if (bak2pg_run(tmpdir, &last, "convert -o '%s' '%s'", dir, fixture_path(bak))) fail_msg("convert %s: %s", bak, last.err);
     snprintf(dir, sizeof dir, "%s/%s-dump", tmpdir, label);
-    if (run("dump --all -o '%s' '%s'", dir, fixture_path(bak))) fail_msg("dump %s: %s", bak, err_text);
+    if (bak2pg_run(tmpdir, &last, "dump --all -o '%s' '%s'", dir, fixture_path(bak))) fail_msg("dump %s: %s", bak, last.err);
 }
 
 /* Every table of a run: its counts equal the dumps' difference from `from` to `to`. */
@@ -275,19 +255,19 @@ static void test_remigration_counts_equal_the_dumps_difference(void **state) {
     assert_int_equal(pgserver_create_db(server, "nw"), 0);
     pgserver_conninfo_db(server, "nw", conninfo, sizeof conninfo);
 
-    assert_int_equal(run("load --log-json --dsn '%s' '%s'", conninfo, fixture_path(salman)), 0);
+    assert_int_equal(bak2pg_run(tmpdir, &last, "load --log-json --dsn '%s' '%s'", conninfo, fixture_path(salman)), 0);
     assert_int_equal(query_long("nw", "SELECT count(*) FROM bak2pg.table_runs WHERE action = 'loaded'"), 13);
 
     /* forward: a newer backup of the same database */
     long ins, upd, gone;
-    if (run("load -j 3 --log-json --dsn '%s' '%s'", conninfo, fixture_path(guilderm))) fail_msg("%s", err_text);
+    if (bak2pg_run(tmpdir, &last, "load -j 3 --log-json --dsn '%s' '%s'", conninfo, fixture_path(guilderm))) fail_msg("%s", last.err);
     expect_counts_of_dumps("nw", "salman", "guilderm", false, &ins, &upd, &gone);
     assert_true(ins + upd > 0); /* the two backups do differ */
     snprintf(dir, sizeof dir, "%s/guilderm-conv", tmpdir);
     assert_int_equal(pg_compare_manifest(server, dir, "nw", "guilderm after salman"), 13);
 
     /* the same backup again: nothing to do */
-    assert_int_equal(run("load --log-json --dsn '%s' '%s'", conninfo, fixture_path(guilderm)), 0);
+    assert_int_equal(bak2pg_run(tmpdir, &last, "load --log-json --dsn '%s' '%s'", conninfo, fixture_path(guilderm)), 0);
     table_counts tc[64];
     const mj_value *done;
     mj_value *keep = NULL;
@@ -298,7 +278,7 @@ static void test_remigration_counts_equal_the_dumps_difference(void **state) {
     mj_free(keep);
 
     /* backward, with --sync-deletes: what guilderm added goes again */
-    if (run("load --log-json --sync-deletes --dsn '%s' '%s'", conninfo, fixture_path(salman))) fail_msg("%s", err_text);
+    if (bak2pg_run(tmpdir, &last, "load --log-json --sync-deletes --dsn '%s' '%s'", conninfo, fixture_path(salman))) fail_msg("%s", last.err);
     expect_counts_of_dumps("nw", "guilderm", "salman", true, &ins, &upd, &gone);
     assert_true(gone > 0);
     snprintf(dir, sizeof dir, "%s/salman-conv", tmpdir);
@@ -313,20 +293,20 @@ static void test_drift_stops_the_table_or_replaces_it(void **state) {
     convert_and_dump(salih, "salih");
     assert_int_equal(pgserver_create_db(server, "drift"), 0);
     pgserver_conninfo_db(server, "drift", conninfo, sizeof conninfo);
-    assert_int_equal(run("load --dsn '%s' '%s'", conninfo, fixture_path("northwind_2005sp4_salman.bak")), 0);
+    assert_int_equal(bak2pg_run(tmpdir, &last, "load --dsn '%s' '%s'", conninfo, fixture_path("northwind_2005sp4_salman.bak")), 0);
     long categories = query_long("drift", "SELECT count(*) FROM public.categories");
     assert_int_equal(categories, 8);
 
     /* salih's Categories and Products have renamed key columns: drift, left as they are */
-    assert_int_equal(run("load --dsn '%s' '%s'", conninfo, fixture_path(salih)), B2P_ERR_UNSUPPORTED);
-    assert_non_null(strstr(err_text, "dbo.Categories: drift: rows were matched by primary key (categoryid) and the backup now has primary key (id)"));
-    assert_non_null(strstr(err_text, "dbo.Products: drift"));
-    assert_non_null(strstr(err_text, "dbo.Users: loaded, 58 rows")); /* the run went on */
+    assert_int_equal(bak2pg_run(tmpdir, &last, "load --dsn '%s' '%s'", conninfo, fixture_path(salih)), B2P_ERR_UNSUPPORTED);
+    assert_non_null(strstr(last.err, "dbo.Categories: drift: rows were matched by primary key (categoryid) and the backup now has primary key (id)"));
+    assert_non_null(strstr(last.err, "dbo.Products: drift"));
+    assert_non_null(strstr(last.err, "dbo.Users: loaded, 58 rows")); /* the run went on */
     assert_int_equal(query_long("drift", "SELECT count(*) FROM public.categories"), categories);
 
-    assert_int_equal(run("load --replace-drifted --sync-deletes --dsn '%s' '%s'", conninfo, fixture_path(salih)), 0);
-    assert_non_null(strstr(err_text, "dbo.Categories: replaced"));
-    assert_non_null(strstr(err_text, "8 rows dropped, 9 loaded"));
+    assert_int_equal(bak2pg_run(tmpdir, &last, "load --replace-drifted --sync-deletes --dsn '%s' '%s'", conninfo, fixture_path(salih)), 0);
+    assert_non_null(strstr(last.err, "dbo.Categories: replaced"));
+    assert_non_null(strstr(last.err, "8 rows dropped, 9 loaded"));
     snprintf(dir, sizeof dir, "%s/salih-conv", tmpdir);
     assert_int_equal(pg_compare_manifest(server, dir, "drift", "salih over salman"), 3);
     /* the tables salih does not have are left alone */
@@ -340,7 +320,7 @@ static void test_tables_without_a_key_match_whole_rows(void **state) {
     convert_and_dump(pubs, "pubs");
     assert_int_equal(pgserver_create_db(server, "pubs"), 0);
     pgserver_conninfo_db(server, "pubs", conninfo, sizeof conninfo);
-    assert_int_equal(run("load --dsn '%s' '%s'", conninfo, fixture_path(pubs)), 0);
+    assert_int_equal(bak2pg_run(tmpdir, &last, "load --dsn '%s' '%s'", conninfo, fixture_path(pubs)), 0);
     /* roysched is a heap with no key: take one row away, hold another twice, and make the ledger
      * forget the table, as if the target had been loaded by other means */
     assert_int_equal(pgserver_exec(server, "pubs",
@@ -348,13 +328,13 @@ static void test_tables_without_a_key_match_whole_rows(void **state) {
                                    "INSERT INTO public.roysched SELECT * FROM public.roysched ORDER BY ctid DESC LIMIT 1;"
                                    "DELETE FROM bak2pg.tables WHERE target_table = 'roysched'"),
                      0);
-    assert_int_equal(run("load --dsn '%s' '%s'", conninfo, fixture_path(pubs)), 0);
-    assert_non_null(strstr(err_text, "dbo.roysched: merged by whole row: 86 rows in the backup; 1 inserted, 0 updated, 1 only in the target (kept"));
+    assert_int_equal(bak2pg_run(tmpdir, &last, "load --dsn '%s' '%s'", conninfo, fixture_path(pubs)), 0);
+    assert_non_null(strstr(last.err, "dbo.roysched: merged by whole row: 86 rows in the backup; 1 inserted, 0 updated, 1 only in the target (kept"));
     assert_int_equal(query_long("pubs", "SELECT count(*) FROM public.roysched"), 87);
     assert_int_equal(pgserver_exec(server, "pubs", "DELETE FROM bak2pg.tables WHERE target_table = 'roysched'"), 0);
-    assert_int_equal(run("load --sync-deletes --dsn '%s' '%s'", conninfo, fixture_path(pubs)), 0);
-    assert_non_null(strstr(err_text, "dbo.roysched: merged by whole row: 86 rows in the backup; 0 inserted, 0 updated, 1 only in the target"));
-    assert_non_null(strstr(err_text, "deleted 1 rows the backup no longer has"));
+    assert_int_equal(bak2pg_run(tmpdir, &last, "load --sync-deletes --dsn '%s' '%s'", conninfo, fixture_path(pubs)), 0);
+    assert_non_null(strstr(last.err, "dbo.roysched: merged by whole row: 86 rows in the backup; 0 inserted, 0 updated, 1 only in the target"));
+    assert_non_null(strstr(last.err, "deleted 1 rows the backup no longer has"));
     snprintf(dir, sizeof dir, "%s/pubs-conv", tmpdir);
     assert_int_equal(pg_compare_manifest(server, dir, "pubs", "pubs after whole-row merges"), 14);
 }
@@ -392,7 +372,7 @@ static void test_a_killed_run_is_resumed(void **state) {
     for (size_t i = 0; i < sizeof delays_ms / sizeof delays_ms[0]; i++)
         killed += load_and_kill(conninfo, fixture_path(bak), delays_ms[i]);
     assert_true(killed > 0);
-    if (run("load --dsn '%s' '%s'", conninfo, fixture_path(bak))) fail_msg("resume: %s", err_text);
+    if (bak2pg_run(tmpdir, &last, "load --dsn '%s' '%s'", conninfo, fixture_path(bak))) fail_msg("resume: %s", last.err);
     snprintf(dir, sizeof dir, "%s/bike-conv", tmpdir);
     int tables = pg_compare_manifest(server, dir, "bike", "bikestores after SIGKILLs");
     assert_true(tables >= 9);

@@ -1,9 +1,11 @@
 /* Test support: fixture paths and MANIFEST.tsv (see fixtures.h). */
 #include "fixtures.h"
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <string.h>
 
@@ -75,4 +77,44 @@ int tmpdir_remove(const char *dir) {
     char cmd[4200];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     return system(cmd) == 0 ? 0 : -1;
+}
+
+/* A whole file as a string; "" when unreadable. */
+static char *whole_file(const char *path) {
+    FILE *f = fopen(path, "rb");
+    char *d = NULL;
+    size_t len = 0;
+    if (f) {
+        fseek(f, 0, SEEK_END);
+        long n = ftell(f);
+        fseek(f, 0, SEEK_SET);
+        d = n >= 0 ? malloc((size_t)n + 1) : NULL;
+        len = d ? fread(d, 1, (size_t)n, f) : 0;
+        fclose(f);
+    }
+    if (!d) d = malloc(1);
+    if (d) d[len] = 0;
+    return d;
+}
+
+int bak2pg_run(const char *dir, bak2pg_output *o, const char *fmt, ...) {
+    char args[8192], cmd[12288], out[1024], err[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    snprintf(out, sizeof out, "%s/bak2pg.stdout", dir);
+    snprintf(err, sizeof err, "%s/bak2pg.stderr", dir);
+    snprintf(cmd, sizeof cmd, "'%s' %s <'/dev/null' >'%s' 2>'%s'", bak2pg_bin(), args, out, err);
+    int st = system(cmd);
+    bak2pg_output_free(o);
+    o->out = whole_file(out);
+    o->err = whole_file(err);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+}
+
+void bak2pg_output_free(bak2pg_output *o) {
+    free(o->out);
+    free(o->err);
+    o->out = o->err = NULL;
 }

@@ -23,6 +23,17 @@ typedef struct manifest_row {
 /* Reads MANIFEST.tsv; returns the number of rows (0 if it cannot be read). Caller frees *rows. */
 size_t manifest_read(manifest_row **rows);
 
+/* What one bak2pg run printed, whole and NUL-terminated ("" when nothing). */
+typedef struct bak2pg_output {
+    char *out, *err;
+} bak2pg_output;
+
+/* Runs "bak2pg ARGS" (ARGS from fmt, shell-quoted by the caller) with stdin from /dev/null,
+ * stdout and stderr captured through files in dir into *o (its previous text is freed); returns
+ * the exit status, 128 + the signal when killed. */
+int bak2pg_run(const char *dir, bak2pg_output *o, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void bak2pg_output_free(bak2pg_output *o);
+
 /* Makes a fresh directory $TMPDIR/<prefix>-XXXXXX (default /tmp) into dir; 0, or -1. */
 int tmpdir_make(char *dir, size_t len, const char *prefix);
 /* Removes it and everything in it; 0, or -1. */
