@@ -40,15 +40,6 @@ static int teardown(void **state) {
 }
 
 
-static long count(const char *db, const char *sql) {
-    PGconn *conn = pgserver_connect(server, db);
-    PGresult *r = PQexec(conn, sql);
-    long n = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 ? atol(PQgetvalue(r, 0, 0)) : -1;
-    PQclear(r);
-    PQfinish(conn);
-    return n;
-}
-
 static void test_load_holds_what_convert_writes(void **state) {
     (void)state;
     static const char *const backups[] = {"northwind_2005rtm_attached2000_xandelima.bak", "pubs_2012rtm_modified_ugr95.bak",
@@ -65,7 +56,7 @@ static void test_load_holds_what_convert_writes(void **state) {
         int rc = bak2pg_run(tmpdir, &last, "load %s --dsn '%s' '%s'", i % 2 ? "-j 3" : "", conninfo, bak);
         if (rc) fail_msg("%s: load exited %d: %s", backups[i], rc, last.err);
         int tables = pg_compare_manifest(server, dir, db, backups[i]);
-        long constraints = count(db, "SELECT count(*) FROM pg_constraint k JOIN pg_namespace n ON n.oid = k.connamespace "
+        long constraints = pgserver_query_long(server, db, "SELECT count(*) FROM pg_constraint k JOIN pg_namespace n ON n.oid = k.connamespace "
                                      "WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')");
         printf("  %-48s loaded: %d tables equal to convert's files, %ld constraints\n", backups[i], tables, constraints);
         assert_true(tables > 0);
@@ -118,15 +109,15 @@ static void test_connection_failures_are_distinct(void **state) {
     assert_int_equal(pgserver_create_db(server, "twice"), 0);
     pgserver_conninfo_db(server, "twice", conninfo, sizeof conninfo);
     assert_int_equal(bak2pg_run(tmpdir, &last, "load --dsn '%s' '%s'", conninfo, bak), 0);
-    long orders = count("twice", "SELECT count(*) FROM public.orders");
+    long orders = pgserver_query_long(server, "twice", "SELECT count(*) FROM public.orders");
     assert_int_equal(orders, 830);
     assert_int_equal(bak2pg_run(tmpdir, &last, "load --mode create --dsn '%s' '%s'", conninfo, bak), B2P_ERR_USAGE);
     assert_non_null(strstr(last.err, "already holds 13 of the tables"));
     assert_ptr_equal(strchr(last.err, '\n'), last.err + strlen(last.err) - 1);
-    assert_int_equal(count("twice", "SELECT count(*) FROM public.orders"), orders);
+    assert_int_equal(pgserver_query_long(server, "twice", "SELECT count(*) FROM public.orders"), orders);
     assert_int_equal(bak2pg_run(tmpdir, &last, "load --dsn '%s' '%s'", conninfo, bak), 0);
-    assert_int_equal(count("twice", "SELECT count(*) FROM public.orders"), orders);
-    assert_int_equal(count("twice", "SELECT count(*) FROM bak2pg.table_runs WHERE action = 'unchanged'"), 13);
+    assert_int_equal(pgserver_query_long(server, "twice", "SELECT count(*) FROM public.orders"), orders);
+    assert_int_equal(pgserver_query_long(server, "twice", "SELECT count(*) FROM bak2pg.table_runs WHERE action = 'unchanged'"), 13);
 }
 
 int main(void) {

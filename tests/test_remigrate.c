@@ -51,15 +51,6 @@ static int teardown(void **state) {
 }
 
 
-static long query_long(const char *db, const char *sql) {
-    PGconn *conn = pgserver_connect(server, db);
-    PGresult *r = PQexec(conn, sql);
-    long n = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 ? atol(PQgetvalue(r, 0, 0)) : -1;
-    PQclear(r);
-    PQfinish(conn);
-    return n;
-}
-
 /* ---- the events a run reports (--log-json) --------------------------------------------------- */
 
 typedef struct table_counts {
@@ -256,7 +247,7 @@ static void test_remigration_counts_equal_the_dumps_difference(void **state) {
     pgserver_conninfo_db(server, "nw", conninfo, sizeof conninfo);
 
     assert_int_equal(bak2pg_run(tmpdir, &last, "load --log-json --dsn '%s' '%s'", conninfo, fixture_path(salman)), 0);
-    assert_int_equal(query_long("nw", "SELECT count(*) FROM bak2pg.table_runs WHERE action = 'loaded'"), 13);
+    assert_int_equal(pgserver_query_long(server, "nw", "SELECT count(*) FROM bak2pg.table_runs WHERE action = 'loaded'"), 13);
 
     /* forward: a newer backup of the same database */
     long ins, upd, gone;
@@ -283,7 +274,7 @@ static void test_remigration_counts_equal_the_dumps_difference(void **state) {
     assert_true(gone > 0);
     snprintf(dir, sizeof dir, "%s/salman-conv", tmpdir);
     assert_int_equal(pg_compare_manifest(server, dir, "nw", "salman after guilderm"), 13);
-    assert_int_equal(query_long("nw", "SELECT count(*) FROM bak2pg.runs WHERE outcome = 'ok'"), 4);
+    assert_int_equal(pgserver_query_long(server, "nw", "SELECT count(*) FROM bak2pg.runs WHERE outcome = 'ok'"), 4);
 }
 
 static void test_drift_stops_the_table_or_replaces_it(void **state) {
@@ -294,7 +285,7 @@ static void test_drift_stops_the_table_or_replaces_it(void **state) {
     assert_int_equal(pgserver_create_db(server, "drift"), 0);
     pgserver_conninfo_db(server, "drift", conninfo, sizeof conninfo);
     assert_int_equal(bak2pg_run(tmpdir, &last, "load --dsn '%s' '%s'", conninfo, fixture_path("northwind_2005sp4_salman.bak")), 0);
-    long categories = query_long("drift", "SELECT count(*) FROM public.categories");
+    long categories = pgserver_query_long(server, "drift", "SELECT count(*) FROM public.categories");
     assert_int_equal(categories, 8);
 
     /* salih's Categories and Products have renamed key columns: drift, left as they are */
@@ -302,7 +293,7 @@ static void test_drift_stops_the_table_or_replaces_it(void **state) {
     assert_non_null(strstr(last.err, "dbo.Categories: drift: rows were matched by primary key (categoryid) and the backup now has primary key (id)"));
     assert_non_null(strstr(last.err, "dbo.Products: drift"));
     assert_non_null(strstr(last.err, "dbo.Users: loaded, 58 rows")); /* the run went on */
-    assert_int_equal(query_long("drift", "SELECT count(*) FROM public.categories"), categories);
+    assert_int_equal(pgserver_query_long(server, "drift", "SELECT count(*) FROM public.categories"), categories);
 
     assert_int_equal(bak2pg_run(tmpdir, &last, "load --replace-drifted --sync-deletes --dsn '%s' '%s'", conninfo, fixture_path(salih)), 0);
     assert_non_null(strstr(last.err, "dbo.Categories: replaced"));
@@ -310,7 +301,7 @@ static void test_drift_stops_the_table_or_replaces_it(void **state) {
     snprintf(dir, sizeof dir, "%s/salih-conv", tmpdir);
     assert_int_equal(pg_compare_manifest(server, dir, "drift", "salih over salman"), 3);
     /* the tables salih does not have are left alone */
-    assert_int_equal(query_long("drift", "SELECT count(*) FROM public.orders"), 830);
+    assert_int_equal(pgserver_query_long(server, "drift", "SELECT count(*) FROM public.orders"), 830);
 }
 
 static void test_tables_without_a_key_match_whole_rows(void **state) {
@@ -330,7 +321,7 @@ static void test_tables_without_a_key_match_whole_rows(void **state) {
                      0);
     assert_int_equal(bak2pg_run(tmpdir, &last, "load --dsn '%s' '%s'", conninfo, fixture_path(pubs)), 0);
     assert_non_null(strstr(last.err, "dbo.roysched: merged by whole row: 86 rows in the backup; 1 inserted, 0 updated, 1 only in the target (kept"));
-    assert_int_equal(query_long("pubs", "SELECT count(*) FROM public.roysched"), 87);
+    assert_int_equal(pgserver_query_long(server, "pubs", "SELECT count(*) FROM public.roysched"), 87);
     assert_int_equal(pgserver_exec(server, "pubs", "DELETE FROM bak2pg.tables WHERE target_table = 'roysched'"), 0);
     assert_int_equal(bak2pg_run(tmpdir, &last, "load --sync-deletes --dsn '%s' '%s'", conninfo, fixture_path(pubs)), 0);
     assert_non_null(strstr(last.err, "dbo.roysched: merged by whole row: 86 rows in the backup; 0 inserted, 0 updated, 1 only in the target"));
@@ -377,10 +368,10 @@ static void test_a_killed_run_is_resumed(void **state) {
     int tables = pg_compare_manifest(server, dir, "bike", "bikestores after SIGKILLs");
     assert_true(tables >= 9);
     /* what the ledger saw: the killed runs that had started are 'interrupted', none 'running' */
-    assert_int_equal(query_long("bike", "SELECT count(*) FROM bak2pg.runs WHERE outcome = 'running'"), 0);
-    assert_int_equal(query_long("bike", "SELECT count(*) FROM bak2pg.runs WHERE outcome = 'ok'") >= 1, 1);
+    assert_int_equal(pgserver_query_long(server, "bike", "SELECT count(*) FROM bak2pg.runs WHERE outcome = 'running'"), 0);
+    assert_int_equal(pgserver_query_long(server, "bike", "SELECT count(*) FROM bak2pg.runs WHERE outcome = 'ok'") >= 1, 1);
     /* keys exist: a duplicate would have failed their creation, and they hold now */
-    assert_true(query_long("bike", "SELECT count(*) FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace "
+    assert_true(pgserver_query_long(server, "bike", "SELECT count(*) FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace "
                                    "WHERE c.contype = 'p' AND n.nspname <> 'bak2pg'") >= 9);
     fprintf(stderr, "  %d of %zu runs killed while running; the next run finished the load\n", killed,
             sizeof delays_ms / sizeof delays_ms[0]);

@@ -825,6 +825,16 @@ int pgserver_exec(const pgserver *s, const char *dbname, const char *sql) {
     return rc;
 }
 
+long pgserver_query_long(const pgserver *s, const char *dbname, const char *sql) {
+    PGconn *c = pgserver_connect(s, dbname);
+    if (!c) return -1;
+    PGresult *r = PQexec(c, sql);
+    long n = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && PQnfields(r) == 1 ? atol(PQgetvalue(r, 0, 0)) : -1;
+    PQclear(r);
+    PQfinish(c);
+    return n;
+}
+
 int pgserver_create_db(pgserver *s, const char *name) {
     PGconn *c = pgserver_connect(s, NULL);
     if (!c) return -1;

@@ -86,6 +86,8 @@ PGconn *pgserver_connect(const pgserver *s, const char *dbname);
 /* Runs sql (one or more statements) in dbname (NULL: postgres) on a connection of its own;
  * 0 on success, else -1 with the server's message in pgserver_error(). */
 int pgserver_exec(const pgserver *s, const char *dbname, const char *sql);
+/* The one integer sql answers (SELECT count(*) ...) in database dbname; -1 on any error. */
+long pgserver_query_long(const pgserver *s, const char *dbname, const char *sql);
 /* The same on an open connection. */
 int pgserver_exec_conn(PGconn *conn, const char *sql);
 /* Runs "COPY ... FROM STDIN" (copy_sql) on conn and streams len bytes of data in, in chunks.
