@@ -99,3 +99,13 @@ bench: deps
 
 clean:
 	rm -rf build bak2pg
+
+# mkbak: writes SQL Server backups from a description (tests/support/db_gen.h), for
+# fixtures/demo.bak, round-trip tests and benchmarks. Built from the library and the parts of
+# tests/support it needs (no cmocka).
+MKBAK_SUP := db_gen db_writer mtf_writer records xpress_encode
+build/plain/mkbak: build/plain/tests/mkbak/mkbak.o $(MKBAK_SUP:%=build/plain/tests/support/%.o) $(plain_LIB)
+	$(CC) -o $@ $^ $(PKG_LIBS) -lpthread -lm
+build/san/mkbak: build/san/tests/mkbak/mkbak.o $(MKBAK_SUP:%=build/san/tests/support/%.o) $(san_LIB)
+	$(CC) $(SAN) -o $@ $^ $(PKG_LIBS) -lpthread -lm
+-include build/plain/tests/mkbak/mkbak.d build/san/tests/mkbak/mkbak.d
