@@ -21,6 +21,7 @@ typedef struct gcol {
     int nulls;                   /* percent */
     bool seq, unicode, has_range, has_len;
     int64_t div, mod;
+    char *pick;                  /* comma-separated literal values to choose from */
 } gcol;
 
 typedef struct gtable {
@@ -202,6 +203,7 @@ static bool parse_column(parser *p, gtable *t, char **w, size_t n) {
         else if (!strcmp(w[i], "nulls") && i + 1 < n) g->nulls = atoi(w[++i]);
         else if (!strcmp(w[i], "div") && i + 1 < n) g->div = atoll(w[++i]);
         else if (!strcmp(w[i], "mod") && i + 1 < n) g->mod = atoll(w[++i]);
+        else if (!strcmp(w[i], "pick") && i + 1 < n) g->pick = copy_s(w[++i]);
         else if (!strcmp(w[i], "seq")) g->seq = true;
         else if (!strcmp(w[i], "unicode")) g->unicode = true;
         else return perr(p, "column %s: unknown option %s", w[1], w[i]);
@@ -350,6 +352,7 @@ void dbg_free(dbg_desc *d) {
         for (size_t c = 0; c < t->ncols; c++) {
             free((char *)t->cols[c].c.name);
             free((char *)t->cols[c].c.default_sql);
+            free(t->cols[c].pick);
         }
         for (size_t f = 0; f < t->nfks; f++) {
             free((char *)t->fks[f].name);
@@ -490,6 +493,23 @@ static bool gen_text(rng *r, const gcol *g, size_t want, gbuf *out) {
     return true;
 }
 
+static bool parse_literal(const gcol *g, const char *s, gval *v, gbuf *buf);
+
+/* One of the `pick` list's values, parsed as a literal. */
+static bool gen_pick(rng *r, const gcol *g, gval *v, gbuf *buf) {
+    size_t n = 1;
+    for (const char *q = g->pick; *q; q++) n += *q == ',';
+    size_t k = (size_t)(next(r) % n);
+    const char *start = g->pick;
+    for (; k; start++) k -= *start == ',';
+    char item[256];
+    size_t len = strcspn(start, ",");
+    if (len >= sizeof item) len = sizeof item - 1;
+    memcpy(item, start, len);
+    item[len] = 0;
+    return parse_literal(g, item, v, buf);
+}
+
 /* The generated value of column g in row `row`. */
 static bool gen_value(const gtable *t, size_t col, uint64_t row, gval *v, gbuf *buf) {
     const gcol *g = &t->cols[col];
@@ -502,6 +522,7 @@ static bool gen_value(const gtable *t, size_t col, uint64_t row, gval *v, gbuf *
         v->null = true;
         return true;
     }
+    if (g->pick) return gen_pick(&r, g, v, buf);
     int64_t lo = g->has_range ? g->lo : 0, hi = g->has_range ? g->hi : 1000;
     int64_t n = c->identity ? c->seed + (int64_t)row * c->increment
               : g->seq ? (int64_t)row + 1
@@ -520,8 +541,11 @@ static bool gen_value(const gtable *t, size_t col, uint64_t row, gval *v, gbuf *
     }
     case 60: v->i = (int64_t)(next(&r) % 2000000000000ull) - 1000000000000ll; break;
     case 122: v->i = (int64_t)(next(&r) % 400000000ull) - 200000000; break;
-    case 62: v->f = (double)((int64_t)(next(&r) % 2000001) - 1000000) / 8.0; break;
-    case 59: v->f = (double)((int64_t)(next(&r) % 60001) - 30000) / 8.0; break;
+    case 62: case 59: /* eighths: exact in binary, so the text has one right answer */
+        v->f = g->has_range ? (double)between(&r, g->lo * 8, g->hi * 8) / 8.0
+             : c->xtype == 62 ? (double)((int64_t)(next(&r) % 2000001) - 1000000) / 8.0
+                              : (double)((int64_t)(next(&r) % 60001) - 30000) / 8.0;
+        break;
     case 40: v->i = days_from_civil(1990, 1, 1) + between(&r, 0, 15000); break;
     case 61: v->i = days_from_civil(1990, 1, 1) - DAYS_1900 + between(&r, 0, 15000);
              v->t = between(&r, 0, 86399) * 300 + 3 * between(&r, 0, 99); break;
@@ -530,7 +554,7 @@ static bool gen_value(const gtable *t, size_t col, uint64_t row, gval *v, gbuf *
         int keep = c->scale < 6 ? c->scale : 6; /* PostgreSQL keeps microseconds */
         int64_t unit = pow10i(7 - keep);
         v->t = between(&r, 0, 863999999999ll / unit) * unit;
-        v->i = days_from_civil(1, 1, 1) + between(&r, 0, 3652058);
+        v->i = days_from_civil(1990, 1, 1) + between(&r, 0, 15000);
         v->tz = (int)between(&r, -14 * 60, 14 * 60);
         break;
     }

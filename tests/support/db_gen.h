@@ -21,7 +21,8 @@
  * GENERATOR options shape generated values: `range A B` (numbers), `len A B` (characters or
  * bytes), `nulls P` (percent NULL in a nullable column, default 10), `seq` (1, 2, 3, ...),
  * `div K` / `mod K` (1 + row / K, 1 + row % K: composite keys in order), `unicode` (non-ASCII
- * text: accents, Greek, CJK, emoji). Identity columns take seed + row * increment. A clustered
+ * text: accents, Greek, CJK, emoji), `pick A,B,C` (one of the listed literal values).
+ * Identity columns take seed + row * increment. A clustered
  * table's rows must come in key order: keys are `seq`, `div`/`mod` or identity.
  *
  * Generated values are a function of (seed, row, column) only: the same description gives the

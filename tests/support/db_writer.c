@@ -869,7 +869,7 @@ static const dbw_column SYSISCOLS[] = {
     I4("idmajor"), I4("idminor"), I4("subid"), I4("status"), I4("intprop"), I1("tinyprop1"), I1("tinyprop2"),
     I1("tinyprop3"), I1("tinyprop4")};
 static const dbw_column SYSOBJVALUES[] = {
-    I1("valclass"), I4("objid"), I4("subobjid"), I4("valnum"), COL("value", XT_SQL_VARIANT, 0, true),
+    I1("valclass"), I4("objid"), I4("subobjid"), I4("valnum"), COL("value", XT_SQL_VARIANT, 8016, true),
     COL("imageval", XT_VARBINARY, -1, true)};
 static const dbw_column SYSCLSOBJS[] = {
     I1("class"), I4("id"), NAME("name", false), I4("status"), COL("type", XT_CHAR, 2, false), I4("intprop"),
@@ -904,9 +904,11 @@ static const sysdef SYSDEFS[S_COUNT] = {
     [S_SCALARTYPES] = SYSDEF("sysscalartypes", 50, SYSSCALARTYPES, 1),
 };
 
-/* One catalog row being assembled: values point into buf. */
+/* One catalog row being assembled: value i is off[i] bytes into buf (rows move as the list
+ * grows and when sorted; pointers are made just before the row is written). */
 typedef struct srow {
     dbw_value v[20];
+    size_t off[20];
     uint8_t buf[1024];
     size_t used;
 } srow;
@@ -928,7 +930,8 @@ static srow *srow_new(dbw *w, srows *s) {
 static void sr_bytes(srow *r, size_t i, const void *p, size_t len) {
     if (r->used + len > sizeof r->buf) len = sizeof r->buf - r->used; /* catalog texts are short */
     memcpy(r->buf + r->used, p, len);
-    r->v[i] = (dbw_value){r->buf + r->used, len, false};
+    r->v[i] = (dbw_value){NULL, len, false};
+    r->off[i] = r->used;
     r->used += len;
 }
 
@@ -975,13 +978,14 @@ size_t dbw_utf16(const char *s, uint8_t *out, size_t cap) {
     return n;
 }
 
-static int64_t key_value(const dbw_value *v) {
-    if (v->null) return INT64_MIN;
-    switch (v->len) {
-    case 1: return v->p[0];
-    case 2: return (int16_t)b2p_le16(v->p);
-    case 4: return (int32_t)b2p_le32(v->p);
-    default: return (int64_t)b2p_le64(v->p);
+static int64_t key_value(const srow *r, size_t i) {
+    const uint8_t *p = r->buf + r->off[i];
+    if (r->v[i].null) return INT64_MIN;
+    switch (r->v[i].len) {
+    case 1: return p[0];
+    case 2: return (int16_t)b2p_le16(p);
+    case 4: return (int32_t)b2p_le32(p);
+    default: return (int64_t)b2p_le64(p);
     }
 }
 
@@ -989,7 +993,7 @@ static size_t sort_nkey;
 static int cmp_srow(const void *a, const void *b) {
     const srow *x = a, *y = b;
     for (size_t i = 0; i < sort_nkey; i++) {
-        int64_t p = key_value(&x->v[i]), q = key_value(&y->v[i]);
+        int64_t p = key_value(x, i), q = key_value(y, i);
         if (p != q) return p < q ? -1 : 1;
     }
     return 0;
@@ -1017,8 +1021,11 @@ static bool write_sys_rows(dbw *w, tab *t, srows *s) {
     w->cur = t;
     w->nleaves = w->keys_len = 0;
     w->data->open = false;
-    for (size_t i = 0; i < s->n; i++)
-        if (!dbw_row(w, s->r[i].v)) return false;
+    for (size_t i = 0; i < s->n; i++) {
+        srow *r = &s->r[i];
+        for (size_t c = 0; c < s->def->ncols; c++) r->v[c].p = r->buf + r->off[c];
+        if (!dbw_row(w, r->v)) return false;
+    }
     return dbw_table_end(w);
 }
 
