@@ -163,8 +163,16 @@ static bool system_extent(uint32_t e) {
     return e < 2 || first % PFS_INTERVAL == 0 || first % GAM_INTERVAL == 0;
 }
 
+/* Makes the PFS byte array cover n pages; new pages start as 0 (unallocated). */
+static bool pfs_cover(dbw *w, size_t n) {
+    size_t old = w->pfs_cap;
+    if (!grow((void **)&w->pfs, &w->pfs_cap, n, 1)) return fail(w, "out of memory");
+    if (w->pfs_cap > old) memset(w->pfs + old, 0, w->pfs_cap - old);
+    return true;
+}
+
 static bool pfs_set(dbw *w, uint32_t page, uint8_t bits) {
-    if (!grow((void **)&w->pfs, &w->pfs_cap, (size_t)page + 1, 1)) return fail(w, "out of memory");
+    if (!pfs_cover(w, (size_t)page + 1)) return false;
     w->pfs[page] = bits;
     return true;
 }
@@ -1437,7 +1445,7 @@ static bool write_allocation_pages(dbw *w) {
             !write_map_page(w, PT_DCM, base + 6, g, false) || !write_map_page(w, PT_BCM, base + 7, g, false))
             return false;
     }
-    if (!pfs_set(w, 0, 0x44) || !pfs_set(w, 9, 0x64) || !grow((void **)&w->pfs, &w->pfs_cap, pages, 1))
+    if (!pfs_set(w, 0, 0x44) || !pfs_set(w, 9, 0x64) || !pfs_cover(w, pages))
         return false;
     page_buf *pb = w->prev;
     for (uint32_t p = 0; p < pages; p += PFS_INTERVAL) {
