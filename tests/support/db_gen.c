@@ -420,7 +420,10 @@ typedef struct rng {
 
 static uint64_t next(rng *r) { return r->s = mix(r->s); }
 static int64_t between(rng *r, int64_t lo, int64_t hi) {
-    return hi <= lo ? lo : lo + (int64_t)(next(r) % (uint64_t)(hi - lo + 1));
+    if (hi <= lo) return lo;
+    uint64_t span = (uint64_t)hi - (uint64_t)lo + 1; /* 0: the whole 64-bit range */
+    uint64_t x = span ? next(r) % span : next(r);
+    return (int64_t)((uint64_t)lo + x);
 }
 
 /* Days from 0001-01-01 of a proleptic Gregorian date, and back. */
@@ -590,17 +593,17 @@ static bool gen_value(const gtable *t, size_t col, uint64_t row, gval *v, gbuf *
 static bool parse_scaled(const char *s, int scale, int64_t *out) {
     bool neg = *s == '-';
     if (*s == '-' || *s == '+') s++;
-    int64_t v = 0;
+    uint64_t v = 0; /* unsigned: money's minimum has a magnitude of 2^63 */
     int frac = -1;
     for (; *s; s++) {
         if (*s == '.' && frac < 0) { frac = 0; continue; }
         if (!isdigit((unsigned char)*s)) return false;
         if (frac >= scale) continue; /* more decimals than the type keeps: cut */
-        v = v * 10 + (*s - '0');
+        v = v * 10 + (uint64_t)(*s - '0');
         if (frac >= 0) frac++;
     }
     for (int k = frac < 0 ? 0 : frac; k < scale; k++) v *= 10;
-    *out = neg ? -v : v;
+    *out = neg ? (int64_t)(0 - v) : (int64_t)v;
     return true;
 }
 
@@ -885,7 +888,7 @@ static bool render(const dbw_column *c, const gval *v, gbuf *o) {
         if (c->xtype == 175 || c->xtype == 239) { /* blank-padded to n characters */
             size_t n = c->xtype == 239 ? (size_t)c->max_length / 2 : (size_t)c->max_length;
             char *z = copy_n((const char *)v->bytes, v->len);
-            size_t have = z ? units_of(z, c->xtype == 239) : n;
+            size_t have = z ? units_of(z, false) : n; /* PostgreSQL char(n) counts characters */
             free(z);
             for (; have < n; have++) if (!gbuf_str(o, " ")) return false;
         }

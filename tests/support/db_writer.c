@@ -127,6 +127,8 @@ struct dbw {
     uint8_t *keys;
     size_t keys_len, keys_cap;
     uint8_t rec[PAGE], work[PAGE];
+    uint8_t *row;                  /* a row's record, which may exceed a page before values move off-row */
+    size_t row_cap;
 };
 
 static bool fail(dbw *w, const char *fmt, ...) {
@@ -498,7 +500,7 @@ static int key_ordinal(const tab *t, size_t col) {
     return 0;
 }
 
-/* Builds the FixedVar record of a row into w->rec, moving variable values off-row until it
+/* Builds the FixedVar record of a row into w->row, moving variable values off-row until it
  * fits (SQL Server moves the widest first). Returns its length, 0 on error. */
 static size_t build_record(dbw *w, tab *t, const dbw_value *v) {
     size_t ncols = t->def.ncolumns;
@@ -548,8 +550,11 @@ static size_t build_record(dbw *w, tab *t, const dbw_value *v) {
         if (!lob_root(w, t, vals[l->offset], lens[l->offset], ptrs[l->offset], &plen)) goto out;
         vars[l->offset] = (record_var){ptrs[l->offset], plen, true};
     }
+    size_t bound = t->fixed_end + 4u + (ncols + 7) / 8 + 2u * t->nvar;
+    for (uint16_t k = 0; k < t->nvar; k++) bound += vars[k].len;
+    if (!grow((void **)&w->row, &w->row_cap, bound, 1)) { fail(w, "out of memory"); goto out; }
     for (;;) {
-        len = fixedvar_record_bitmap(w->rec, 0, false, fixed, t->fixed_end - 4u, (uint16_t)ncols, bitmap, vars, last_var);
+        len = fixedvar_record_bitmap(w->row, 0, false, fixed, t->fixed_end - 4u, (uint16_t)ncols, bitmap, vars, last_var);
         if (len <= MAX_ROW) break;
         /* the widest in-row variable value that is no key goes off-row */
         size_t best = SIZE_MAX;
@@ -624,7 +629,7 @@ bool dbw_row(dbw *w, const dbw_value *v) {
         if (!start_data_page(w, t)) return false;
         if (t->def.clustered && !remember_key(w, t, w->data->id, v)) return false;
     }
-    page_add(w->data, w->rec, len);
+    page_add(w->data, w->row, len);
     if (!t->rows || len < t->min_rec) t->min_rec = (uint16_t)len;
     if (len > t->max_rec) t->max_rec = (uint16_t)len;
     t->rows++;
@@ -1540,6 +1545,7 @@ void dbw_abort(dbw *w) {
     free(w->prev);
     free(w->leaves);
     free(w->keys);
+    free(w->row);
     free(w->dbname);
     free(w);
 }
