@@ -303,8 +303,9 @@ dbg_desc *dbg_parse(const char *text, char *err, size_t errlen) {
         next = strchr(line, '\n');
         if (next) *next++ = 0;
         p.line++;
+        const char *first = line + strspn(line, " \t");
         char *hash = strchr(line, '#');
-        if (hash && strncmp(line, " row", 4) && !strstr(line, "row ")) *hash = 0; /* rows may hold '#' */
+        if (hash && strncmp(first, "row ", 4)) *hash = 0; /* literal rows may hold '#' */
         ok = parse_line(&p, d, &cur, line);
     }
     if (ok && cur) ok = perr(&p, "table %s: missing end", cur->name);
