@@ -21,6 +21,13 @@
  *   - every page with a valid checksum; every allocation unit with uniform extents and an IAM
  *     page per GAM interval (IAM pages themselves on mixed extents).
  *
+ * Not written (so far): nonclustered index pages (a heap's primary key is listed in sysidxstats
+ * and sysrowsets, with an allocation unit that has no pages), the system base tables the reader
+ * never asks for (sysowners, sysfiles1, sysschobjs rows of the system objects, ...), uniquifiers,
+ * forwarded and ghost records, ROW/PAGE compression, TEXT_TREE (type 4) pages: every LOB
+ * fragment goes to TEXT_MIX (type 3) pages. Small system tables get uniform extents where SQL
+ * Server would use mixed ones.
+ *
  * Memory stays bounded: rows go to pages as they come, pages to a temporary database image, and
  * that image, page by page, to mtfw_add_units at the end. Deterministic: the same calls give the
  * same bytes (no clock, no randomness). One table is written at a time; a clustered table's
