@@ -21,4 +21,8 @@ typedef struct record_var {
 size_t fixedvar_record(uint8_t *out, uint8_t type, bool versioned, const uint8_t *fixed, size_t flen,
                        uint16_t ncols, uint32_t nulls, const record_var *vars, uint16_t nvar);
 
+/* The same for any number of columns: the null bitmap is given as its (ncols + 7) / 8 bytes. */
+size_t fixedvar_record_bitmap(uint8_t *out, uint8_t type, bool versioned, const uint8_t *fixed, size_t flen,
+                              uint16_t ncols, const uint8_t *null_bitmap, const record_var *vars, uint16_t nvar);
+
 #endif
