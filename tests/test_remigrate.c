@@ -7,6 +7,8 @@
  *     'unchanged' everywhere and inserts nothing;
  *   - schema drift (salih's Northwind renamed the key columns) stops those tables with exit 14,
  *     and --replace-drifted loads them in their new shape;
+ *   - a new nullable column is added and filled, a changed column type stops its table, a column
+ *     only the target has keeps its values;
  *   - a table with no key is matched as a multiset of whole rows;
  *   - SIGKILL at several points of a run, then the same command again: the target equals the
  *     backup and no row is duplicated;
@@ -304,6 +306,37 @@ static void test_drift_stops_the_table_or_replaces_it(void **state) {
     assert_int_equal(pgserver_query_long(server, "drift", "SELECT count(*) FROM public.orders"), 830);
 }
 
+/* What the target changed by hand, as if a later backup had: a new nullable column is added, a
+ * changed type stops its table, a column only the target has keeps its values. */
+static void test_new_columns_and_changed_types(void **state) {
+    (void)state;
+    const char *salman = "northwind_2005sp4_salman.bak";
+    char conninfo[1024];
+    assert_int_equal(pgserver_create_db(server, "cols"), 0);
+    pgserver_conninfo_db(server, "cols", conninfo, sizeof conninfo);
+    assert_int_equal(bak2pg_run(tmpdir, &last, "load --dsn '%s' '%s'", conninfo, fixture_path(salman)), 0);
+    /* the ledger is told that the last load had no shippers.phone, and came from another backup */
+    assert_int_equal(pgserver_exec(server, "cols",
+                                   "ALTER TABLE public.shippers DROP COLUMN phone;"
+                                   "UPDATE bak2pg.tables SET columns = replace(columns, E'phone\\ttext\\n', ''), source = 'older' "
+                                   "WHERE target_table = 'shippers';"
+                                   "ALTER TABLE public.region ALTER COLUMN regiondescription TYPE varchar(60);"
+                                   "UPDATE bak2pg.tables SET source = 'older' WHERE target_table = 'region';"
+                                   "ALTER TABLE public.customers ADD COLUMN note text DEFAULT 'mine';"
+                                   "UPDATE bak2pg.tables SET source = 'older' WHERE target_table = 'customers'"),
+                     0);
+    assert_int_equal(bak2pg_run(tmpdir, &last, "load --dsn '%s' '%s'", conninfo, fixture_path(salman)), B2P_ERR_UNSUPPORTED);
+    assert_non_null(strstr(last.err, "dbo.Shippers: merged by primary key (shipperid): 3 rows in the backup; 0 inserted, 3 updated"));
+    assert_int_equal(pgserver_query_long(server, "cols", "SELECT count(*) FROM public.shippers WHERE phone IS NOT NULL"), 3);
+    assert_non_null(strstr(last.err, "dbo.Region: drift: column regiondescription is character varying(60) in the target and "
+                                     "character(50) in the backup"));
+    /* customers: its content is unchanged (hash), so it is not even merged; its own column stays */
+    assert_non_null(strstr(last.err, "dbo.Customers: unchanged: same content as the ledger's"));
+    assert_int_equal(pgserver_query_long(server, "cols", "SELECT count(*) FROM public.customers WHERE note = 'mine'"), 91);
+    /* and the run still went through every other table */
+    assert_non_null(strstr(last.err, "dbo.Order Details: unchanged"));
+}
+
 static void test_tables_without_a_key_match_whole_rows(void **state) {
     (void)state;
     const char *pubs = "pubs_2012rtm_modified_ugr95.bak";
@@ -431,6 +464,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_remigration_counts_equal_the_dumps_difference),
         cmocka_unit_test(test_drift_stops_the_table_or_replaces_it),
+        cmocka_unit_test(test_new_columns_and_changed_types),
         cmocka_unit_test(test_tables_without_a_key_match_whole_rows),
         cmocka_unit_test(test_a_killed_run_is_resumed),
         cmocka_unit_test(test_a_lost_connection_is_retried),
