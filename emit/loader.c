@@ -10,22 +10,13 @@
 #include <string.h>
 
 #include "emit.h"
+#include "pg_int.h"
 
 typedef struct loader {
     PGconn *conn;
     const b2p_load_options *opt;
     b2p_error *err;
 } loader;
-
-/* Classifies a failed connection for a distinct exit status. */
-static b2p_status connect_failure(PGconn *conn, b2p_error *err) {
-    const char *msg = PQerrorMessage(conn);
-    char line[512];
-    snprintf(line, sizeof line, "%s", msg);
-    line[strcspn(line, "\n")] = 0;
-    b2p_status st = strstr(msg, "password") || strstr(msg, "authentication") ? B2P_ERR_PG_AUTH : B2P_ERR_PG_CONNECT;
-    return b2p_fail(err, st, "cannot connect to PostgreSQL: %s", line);
-}
 
 static void on_notice(void *ctx, const PGresult *res) {
     const loader *l = ctx;
@@ -36,19 +27,7 @@ static void on_notice(void *ctx, const PGresult *res) {
 /* Runs sql; a failure is reported with the server's message (and, for a read-only server, its
  * own status). */
 static b2p_status exec(loader *l, const char *sql, const char *what) {
-    PGresult *r = PQexec(l->conn, sql);
-    ExecStatusType s = PQresultStatus(r);
-    b2p_status st = B2P_OK;
-    if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
-        const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-        char msg[600];
-        snprintf(msg, sizeof msg, "%s", PQresultErrorMessage(r));
-        msg[strcspn(msg, "\n")] = 0;
-        st = b2p_fail(l->err, state && !strcmp(state, "25006") ? B2P_ERR_PG_READONLY : B2P_ERR_PG_SQL,
-                      "PostgreSQL refused %s: %s", what, msg);
-    }
-    PQclear(r);
-    return st;
+    return b2p_pg_exec(l->conn, sql, what, l->err);
 }
 
 /* The pre- or post-data script, generated into memory and run in one transaction. */
@@ -141,12 +120,8 @@ b2p_status b2p_load(b2p_pages *src, const b2p_catalog *cat, const b2p_names *nm,
                     b2p_load_stats *stats, b2p_error *err) {
     loader l = {.opt = opt, .err = err};
     memset(stats, 0, sizeof *stats);
-    l.conn = PQconnectdb(opt->conninfo);
-    if (PQstatus(l.conn) != CONNECTION_OK) {
-        b2p_status st = connect_failure(l.conn, err);
-        PQfinish(l.conn);
-        return st;
-    }
+    b2p_status cst = b2p_pg_connect(opt->conninfo, &l.conn, err);
+    if (cst) return cst;
     PQsetNoticeReceiver(l.conn, on_notice, &l);
     size_t *order = calloc(cat->ntables ? cat->ntables : 1, sizeof *order);
     b2p_status st = order ? B2P_OK : b2p_fail(err, B2P_ERR_NOMEM, "out of memory");
