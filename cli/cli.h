@@ -15,6 +15,7 @@ int cmd_schema(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
 int cmd_load(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
 
 
 /* A backup opened down to its catalog. */
@@ -31,6 +32,47 @@ b2p_status cli_open_catalog(cli_source *s, char **files, size_t nfiles, int back
 void cli_close(cli_source *s);
 /* Whether "schema.name" or "name" matches the shell pattern (NULL matches every table). */
 bool cli_table_selected(const b2p_cat_table *t, const char *pattern);
+
+/* ---- which tables, under which PostgreSQL names: the options load, convert and verify share ---- */
+
+enum { CLI_MAX_PATTERNS = 64 };
+
+/* getopt_long codes of the options below (out of the range of short options). */
+enum { CLI_OPT_TABLE = 0x100, CLI_OPT_EXCLUDE_TABLE, CLI_OPT_KEEP_CASE, CLI_OPT_SCHEMA_MAP, CLI_OPT_INCLUDE_SSMS };
+
+typedef struct cli_tables {
+    const char *include[CLI_MAX_PATTERNS], *exclude[CLI_MAX_PATTERNS];
+    size_t ninclude, nexclude;
+    const char *map_from[CLI_MAX_PATTERNS], *map_to[CLI_MAX_PATTERNS];
+    b2p_naming_options naming;       /* its schema maps point into map_from / map_to */
+    bool include_ssms;
+} cli_tables;
+
+/* The struct option entries (getopt.h) for --table, --exclude-table, --keep-case, --schema-map and
+ * --include-ssms-tables, and their --help lines: put both in a command to give it the options. */
+#define CLI_TABLES_LONGOPTS                                                                              \
+    {"table", required_argument, NULL, CLI_OPT_TABLE},                                                   \
+    {"exclude-table", required_argument, NULL, CLI_OPT_EXCLUDE_TABLE},                                   \
+    {"keep-case", no_argument, NULL, CLI_OPT_KEEP_CASE},                                                 \
+    {"schema-map", required_argument, NULL, CLI_OPT_SCHEMA_MAP},                                         \
+    {"include-ssms-tables", no_argument, NULL, CLI_OPT_INCLUDE_SSMS}
+#define CLI_TABLES_HELP                                                                                  \
+    "  --table PATTERN            only these tables (schema.name or name, shell wildcards; repeatable)\n" \
+    "  --exclude-table PATTERN    not these tables (repeatable)\n"                                        \
+    "  --keep-case                keep identifiers' case (quoted) instead of folding to lower case\n"      \
+    "  --include-ssms-tables      also SSMS's own tables (dbo.sysdiagrams), left out by default\n"         \
+    "  --schema-map FROM=TO       put SQL Server schema FROM into PostgreSQL schema TO (repeatable;\n"     \
+    "                             dbo goes to public unless mapped)\n"
+
+/* Applies option c (a CLI_OPT_* code from getopt_long) with its argument to o: 0 when done,
+ * B2P_ERR_USAGE (reported for command cmd) for a bad argument, -1 when c is none of them. */
+int cli_tables_option(const char *cmd, cli_tables *o, int c, char *arg);
+/* Per catalog table, whether it is chosen: matching a --table pattern (or none given), no
+ * --exclude-table pattern, and not SSMS's own unless --include-ssms-tables. NULL when out of
+ * memory; the caller frees. */
+bool *cli_select_tables(const b2p_catalog *cat, const cli_tables *o);
+/* Parses --nul's argument (error, strip, replace); B2P_ERR_USAGE (reported) if bad. */
+int cli_parse_nul(const char *cmd, const char *arg, b2p_nul_policy *out);
 
 /* Parses --backup-set's argument (a position, 1..65535) into *out; B2P_ERR_USAGE (reported) if bad. */
 int cli_parse_backup_set(const char *cmd, const char *arg, int *out);

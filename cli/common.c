@@ -59,3 +59,48 @@ int cli_parse_backup_set(const char *cmd, const char *arg, int *out) {
     *out = (int)n;
     return 0;
 }
+
+int cli_tables_option(const char *cmd, cli_tables *o, int c, char *arg) {
+    switch (c) {
+    case CLI_OPT_TABLE:
+    case CLI_OPT_EXCLUDE_TABLE: {
+        size_t *n = c == CLI_OPT_TABLE ? &o->ninclude : &o->nexclude;
+        if (*n >= CLI_MAX_PATTERNS) return cli_usage_error(cmd, "at most %d patterns of one kind", CLI_MAX_PATTERNS);
+        (c == CLI_OPT_TABLE ? o->include : o->exclude)[(*n)++] = arg;
+        return 0;
+    }
+    case CLI_OPT_KEEP_CASE: o->naming.keep_case = true; return 0;
+    case CLI_OPT_INCLUDE_SSMS: o->include_ssms = true; return 0;
+    case CLI_OPT_SCHEMA_MAP: {
+        char *eq = strchr(arg, '=');
+        if (!eq || eq == arg || !eq[1]) return cli_usage_error(cmd, "--schema-map takes FROM=TO, not '%s'", arg);
+        if (o->naming.nschema_maps >= CLI_MAX_PATTERNS) return cli_usage_error(cmd, "at most %d --schema-map", CLI_MAX_PATTERNS);
+        *eq = 0;
+        o->map_from[o->naming.nschema_maps] = arg;
+        o->map_to[o->naming.nschema_maps++] = eq + 1;
+        o->naming.schema_map_from = o->map_from;
+        o->naming.schema_map_to = o->map_to;
+        return 0;
+    }
+    default: return -1;
+    }
+}
+
+bool *cli_select_tables(const b2p_catalog *cat, const cli_tables *o) {
+    bool *sel = calloc(cat->ntables ? cat->ntables : 1, sizeof *sel);
+    for (size_t i = 0; sel && i < cat->ntables; i++) {
+        bool in = !o->ninclude, out = false;
+        for (size_t k = 0; k < o->ninclude; k++) in |= cli_table_selected(&cat->tables[i], o->include[k]);
+        for (size_t k = 0; k < o->nexclude; k++) out |= cli_table_selected(&cat->tables[i], o->exclude[k]);
+        sel[i] = in && !out && (o->include_ssms || !cat->tables[i].tools_support);
+    }
+    return sel;
+}
+
+int cli_parse_nul(const char *cmd, const char *arg, b2p_nul_policy *out) {
+    if (!strcmp(arg, "error")) *out = B2P_NUL_ERROR;
+    else if (!strcmp(arg, "strip")) *out = B2P_NUL_STRIP;
+    else if (!strcmp(arg, "replace")) *out = B2P_NUL_REPLACE;
+    else return cli_usage_error(cmd, "--nul takes error, strip or replace, not '%s'", arg);
+    return 0;
+}

@@ -17,6 +17,7 @@ static const command commands[] = {
     {"info", cmd_info, "describe backup files: backup sets, database, files; --check verifies every page"},
     {"convert", cmd_convert, "a backup to PostgreSQL load files: DDL, COPY data, load.sql (no server needed)"},
     {"load", cmd_load, "a backup straight into a PostgreSQL server (libpq, COPY FROM STDIN, no files)"},
+    {"verify", cmd_verify, "compare a loaded PostgreSQL database with the backup: rows, content hashes, keys"},
     {"dump", cmd_dump, "the rows of tables, exact, as PostgreSQL COPY text, CSV or JSON lines"},
     {"schema", cmd_schema, "the tables of the backed-up database: columns, keys, indexes, row counts"},
 };

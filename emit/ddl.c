@@ -512,7 +512,8 @@ static b2p_status identity_restart(ddl *d, const b2p_cat_table *t, const b2p_cat
         st = q.data[i] == '\'' ? put(d, "''") : b2p_buf_append(&d->sql, q.data + i, 1, d->err);
     b2p_buf_clear(&q);
     if (!st) st = put(d, "', '");
-    if (!st) st = b2p_quote_ident(b2p_names_column(d->nm, t, c->column_id), &q, d->err);
+    /* the column, unlike the table, is taken literally (not as an identifier): no quotes */
+    if (!st) st = b2p_buf_puts(&q, b2p_names_column(d->nm, t, c->column_id), d->err);
     for (size_t i = 0; !st && i < q.len; i++)
         st = q.data[i] == '\'' ? put(d, "''") : b2p_buf_append(&d->sql, q.data + i, 1, d->err);
     b2p_buf_free(&q);

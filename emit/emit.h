@@ -6,6 +6,7 @@
  *     `load` (issues 5 and 6) write the very same bytes to files and to COPY FROM STDIN.
  *   - b2p_export_columns(): which columns an export writes, in order: the table's stored
  *     columns (computed columns are left out, as PostgreSQL's COPY TO leaves out generated ones).
+ *   - b2p_load() (straight into PostgreSQL) and b2p_verify() (the backup against the target).
  * The type mapping and the rendering of each value are in README.md ("Type mapping"). */
 #ifndef B2P_EMIT_H
 #define B2P_EMIT_H
@@ -304,6 +305,96 @@ typedef struct b2p_jobs_spec {
 b2p_status b2p_jobs_run(const b2p_jobs_spec *spec, b2p_error *err);
 /* True once some job has failed: the rest of the run will be thrown away. Lock-free. */
 bool b2p_jobs_stopping(const b2p_jobs *jobs);
+
+/* ---- verify: the backup against what PostgreSQL holds ---------------------------------------- */
+
+/* The session settings under which PostgreSQL's COPY TO text is byte for byte what the export
+ * writes (README.md "Type mapping"): client_encoding UTF8, DateStyle ISO, MDY, IntervalStyle
+ * postgres, TimeZone UTC (timestamptz in UTC with +00), extra_float_digits 1, bytea_output hex.
+ * SET statements, for one PQexec; verify runs them first, so a server's or a database's own
+ * defaults cannot make equal tables look different. */
+const char *b2p_pg_copy_settings(void);
+
+typedef enum b2p_verify_key_kind {
+    B2P_VERIFY_PRIMARY_KEY,
+    B2P_VERIFY_UNIQUE_CONSTRAINT,
+    B2P_VERIFY_UNIQUE_INDEX,
+    B2P_VERIFY_FOREIGN_KEY,
+} b2p_verify_key_kind;
+
+/* One key the catalog declares, checked in the target. */
+typedef struct b2p_verify_key {
+    b2p_verify_key_kind kind;
+    const b2p_cat_index *index;      /* the key or unique index (NULL for a foreign key) */
+    const b2p_cat_foreign_key *fk;   /* the foreign key (NULL otherwise) */
+    const b2p_cat_table *ref;        /* a foreign key's referenced table */
+    char name[128];                  /* its PostgreSQL name (as load names the constraint or index) */
+    bool checked;                    /* false: not_checked says why */
+    char not_checked[256];
+    bool enforced;                   /* false for a foreign key SQL Server had disabled or untrusted:
+                                      * its orphans are reported but are not a failure */
+    uint64_t violations;             /* keys: key values held by more than one row (rows with a
+                                      * NULL key column are left out, as PostgreSQL's unique
+                                      * constraints do); foreign keys: rows whose key columns are
+                                      * all non-NULL and match no row of the referenced table */
+    uint64_t text_mismatches;        /* foreign keys: rows that match only as SQL Server compares
+                                      * text (ignoring trailing spaces, and case under a
+                                      * case-insensitive collation), not as PostgreSQL does: not a
+                                      * failure, but the target's constraint cannot be valid */
+} b2p_verify_key;
+
+typedef enum b2p_verify_status {
+    B2P_VERIFY_EQUAL,                /* same rows (count and content hash), every key holds */
+    B2P_VERIFY_DIFFERENT,            /* rows, content, columns or an enforced key differ */
+    B2P_VERIFY_MISSING,              /* the target has no such table */
+    B2P_VERIFY_SKIPPED,              /* not compared: b2p_export_unsupported (not a failure) */
+} b2p_verify_status;
+
+typedef struct b2p_verify_table {
+    const b2p_cat_table *t;
+    b2p_verify_status status;
+    const char *skipped;             /* SKIPPED: why */
+    char missing_columns[256];       /* columns the target lacks ("" if none): the content is
+                                      * then not compared, target.rows is a count(*) */
+    b2p_content_hash source, target; /* row counts and content hashes (target: zero if missing) */
+    bool content_equal;
+    size_t nkeys;
+    b2p_verify_key *keys;
+    unsigned keys_failed, keys_unchecked;
+} b2p_verify_table;
+
+typedef struct b2p_verify_result {
+    size_t ntables;
+    b2p_verify_table *tables;        /* the selected tables, in catalog order */
+    unsigned equal, different, missing, skipped;
+    unsigned keys_checked, keys_failed, keys_unchecked;
+    uint64_t source_rows, target_rows;
+    char database[128];              /* the target database's name */
+    bool ok;                         /* nothing differs */
+} b2p_verify_result;
+
+typedef struct b2p_verify_options {
+    const char *conninfo;            /* libpq connection string or URI */
+    const bool *selected;            /* per catalog table (NULL: all) */
+    b2p_export_options export;       /* as the load wrote the rows (--nul) */
+    /* callbacks (may be NULL), given ctx */
+    void *ctx;
+    void (*notice)(void *ctx, const char *message);
+    void (*table_done)(void *ctx, const b2p_verify_table *vt);
+} b2p_verify_options;
+
+/* For every selected table: the row count and content hash of the backup's rows (decoded as load
+ * writes them) and of the target's (COPY (SELECT the same columns) TO STDOUT, streamed), then, in
+ * the target, the uniqueness of its primary key, unique constraints and unique indexes and the
+ * orphans of its foreign keys. One read-only, repeatable-read transaction: every count sees the
+ * same snapshot. Returns B2P_OK when the comparison ran to the end, whatever it found (see
+ * out->ok); connection failures as b2p_load gives them. Free out with b2p_verify_result_free, also
+ * after a failure (it then holds the tables verified so far). */
+b2p_status b2p_verify(b2p_pages *src, const b2p_catalog *cat, const b2p_names *nm, const b2p_verify_options *opt,
+                      b2p_verify_result *out, b2p_error *err);
+void b2p_verify_result_free(b2p_verify_result *r);
+/* "primary key", "unique constraint", "unique index", "foreign key". */
+const char *b2p_verify_key_kind_name(b2p_verify_key_kind kind);
 
 /* ---- types --------------------------------------------------------------------------------- */
 

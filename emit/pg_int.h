@@ -22,6 +22,12 @@ b2p_status b2p_pg_connect(const char *conninfo, unsigned retries, const b2p_pg_n
 /* Whether the connection is gone (the server went away, or the network did). */
 bool b2p_pg_lost(PGconn *conn);
 
+/* The status of failed result r (NULL: the connection's own error) of a statement on conn, with
+ * "PostgreSQL refused <what>: <the server's first line>" in err: B2P_ERR_PG_READONLY for a
+ * read-only target (SQLSTATE 25006), B2P_ERR_PG_CONNECT when the session is gone, else
+ * B2P_ERR_PG_SQL. */
+b2p_status b2p_pg_fail(PGconn *conn, const PGresult *r, const char *what, b2p_error *err);
+
 /* Runs sql (one or more statements, no rows wanted). what names it in the message. */
 b2p_status b2p_pg_exec(PGconn *conn, const char *sql, const char *what, b2p_error *err);
 /* Runs sql with text parameters $1..$n; *out receives the result (PQclear it) on success. */

@@ -58,8 +58,7 @@ bool b2p_pg_lost(PGconn *conn) {
     return PQstatus(conn) == CONNECTION_BAD;
 }
 
-/* A failed result as a status: read-only targets (SQLSTATE 25006) and lost connections apart. */
-static b2p_status result_failure(PGconn *conn, const PGresult *r, const char *what, b2p_error *err) {
+b2p_status b2p_pg_fail(PGconn *conn, const PGresult *r, const char *what, b2p_error *err) {
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
     char line[600];
     first_line(r ? PQresultErrorMessage(r) : PQerrorMessage(conn), line, sizeof line);
@@ -74,7 +73,7 @@ static b2p_status result_failure(PGconn *conn, const PGresult *r, const char *wh
 b2p_status b2p_pg_exec(PGconn *conn, const char *sql, const char *what, b2p_error *err) {
     PGresult *r = PQexec(conn, sql);
     ExecStatusType s = PQresultStatus(r);
-    b2p_status st = s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK ? B2P_OK : result_failure(conn, r, what, err);
+    b2p_status st = s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK ? B2P_OK : b2p_pg_fail(conn, r, what, err);
     PQclear(r);
     return st;
 }
@@ -87,7 +86,7 @@ b2p_status b2p_pg_query(PGconn *conn, const char *sql, int nparams, const char *
         *out = r;
         return B2P_OK;
     }
-    b2p_status st = result_failure(conn, r, what, err);
+    b2p_status st = b2p_pg_fail(conn, r, what, err);
     PQclear(r);
     *out = NULL;
     return st;
@@ -106,17 +105,17 @@ bool b2p_pg_copy_write(void *ctx, const char *data, size_t len) {
 
 b2p_status b2p_pg_copy_begin(PGconn *conn, const char *sql, const char *what, b2p_error *err) {
     PGresult *r = PQexec(conn, sql);
-    b2p_status st = PQresultStatus(r) == PGRES_COPY_IN ? B2P_OK : result_failure(conn, r, what, err);
+    b2p_status st = PQresultStatus(r) == PGRES_COPY_IN ? B2P_OK : b2p_pg_fail(conn, r, what, err);
     PQclear(r);
     return st;
 }
 
 b2p_status b2p_pg_copy_end(PGconn *conn, const char *abort_reason, const char *what, b2p_error *err) {
     b2p_status st = B2P_OK;
-    if (PQputCopyEnd(conn, abort_reason) != 1) st = result_failure(conn, NULL, what, err);
+    if (PQputCopyEnd(conn, abort_reason) != 1) st = b2p_pg_fail(conn, NULL, what, err);
     PGresult *r;
     while ((r = PQgetResult(conn))) {
-        if (!st && !abort_reason && PQresultStatus(r) != PGRES_COMMAND_OK) st = result_failure(conn, r, what, err);
+        if (!st && !abort_reason && PQresultStatus(r) != PGRES_COMMAND_OK) st = b2p_pg_fail(conn, r, what, err);
         PQclear(r);
     }
     return st;

@@ -1,0 +1,403 @@
+/* bak2pg verify: does the PostgreSQL target hold what the backup holds? */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "emit/emit.h"
+#include "json.h"
+
+static const char USAGE[] =
+    "usage: bak2pg verify --dsn CONNINFO [options] FILE...\n"
+    "\n"
+    "Compares a PostgreSQL database loaded by `bak2pg load` (or by convert's load.sql) with the\n"
+    "backup it came from, table by table, and checks the keys the backup declares in the target:\n"
+    "  rows      the row count of each table, in the backup and in the target;\n"
+    "  content   an order-independent hash of every row's values, computed on both sides over the\n"
+    "            same text (the backup's rows decoded as load writes them; the target's read back\n"
+    "            with COPY TO under fixed session settings), so one changed value shows;\n"
+    "  keys      in the target: no two rows share a primary key or a unique constraint's or unique\n"
+    "            index's key (rows with a NULL key column are left out, as PostgreSQL does; SQL\n"
+    "            Server lets only one such row in), and every foreign key's columns, when none is\n"
+    "            NULL, match a row of the referenced table.\n"
+    "Only the target's copies of the backup's tables and columns are read; it is never written.\n"
+    "Give the same table and naming options as to load, so that verify looks for the same names.\n"
+    "\n"
+    "options:\n"
+    "  --dsn CONNINFO             the target: a libpq connection string or URI, as for load\n"
+    CLI_TABLES_HELP
+    "  --nul error|strip|replace  as given to load (text holding NUL characters)\n"
+    "  --backup-set N             the backup set at position N (FILE = N)\n"
+    "  --allow-missing-stripes    salvage: compare with what the stripes given hold\n"
+    "  --json                     one JSON document on stdout instead of the table\n"
+    "  -h, --help                 this help\n"
+    "\n"
+    "Reading the table: one line per table, by its PostgreSQL name. `source rows` and `target rows`\n"
+    "are the row counts. `content` is `equal` when the hashes agree, `DIFFERENT` when they do not\n"
+    "(with equal row counts: some value was changed), `missing` when the target has no\n"
+    "such table, `columns` when it lacks some of the table's columns, `skipped` for a table bak2pg\n"
+    "cannot decode yet (listed with the reason; it does not fail the run). `keys` counts the keys\n"
+    "that hold (`1 of 3 BAD`: one does not). Under the table come the differences in words, then\n"
+    "what was not compared, and why. Not counted as differences, but shown: orphans of a foreign\n"
+    "key SQL Server had disabled or untrusted (the backup may hold them too), and child rows that\n"
+    "match only as SQL Server compares text (ignoring case under a case-insensitive collation, and\n"
+    "trailing spaces): PostgreSQL compares exactly, so load left that foreign key NOT VALID.\n"
+    "\n"
+    "Exit status: 0 every table and key matches; 1 something differs; 17 server unreachable,\n"
+    "18 credentials refused, 20 PostgreSQL refused a query (e.g. no permission); the others as\n"
+    "for every command (README.md).\n"
+    "\n"
+    "examples:\n"
+    "  bak2pg load --dsn 'dbname=northwind' Northwind.bak && bak2pg verify --dsn 'dbname=northwind' Northwind.bak\n"
+    "  bak2pg verify --dsn 'postgresql://loader@db1/sales' --schema-map dbo=sales full.bak diff.bak\n"
+    "  bak2pg verify --json --dsn 'dbname=northwind' --table 'dbo.Order*' Northwind.bak | jq '.tables[]'\n";
+
+typedef struct verify_opts {
+    const char *dsn;
+    cli_tables tables;
+    bool allow_missing, json;
+    int backup_set;
+    b2p_export_options ex;
+} verify_opts;
+
+static int parse_args(int argc, char **argv, verify_opts *o) {
+    static const struct option longopts[] = {
+        {"dsn", required_argument, NULL, 'd'},          {"nul", required_argument, NULL, 'n'},
+        {"backup-set", required_argument, NULL, 'b'},   {"allow-missing-stripes", no_argument, NULL, 'm'},
+        {"json", no_argument, NULL, 'j'},               {"help", no_argument, NULL, 'h'},
+        CLI_TABLES_LONGOPTS,                            {NULL, 0, NULL, 0},
+    };
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        int rc = cli_tables_option("verify", &o->tables, c, optarg);
+        if (rc >= 0) {
+            if (rc) return rc;
+            continue;
+        }
+        switch (c) {
+        case 'd': o->dsn = optarg; break;
+        case 'm': o->allow_missing = true; break;
+        case 'j': o->json = true; break;
+        case 'n':
+            if (cli_parse_nul("verify", optarg, &o->ex.nul_policy)) return B2P_ERR_USAGE;
+            break;
+        case 'b':
+            if (cli_parse_backup_set("verify", optarg, &o->backup_set)) return B2P_ERR_USAGE;
+            break;
+        case 'h': fputs(USAGE, stdout); return -1;
+        default: return cli_usage_error("verify", "unknown option");
+        }
+    }
+    if (!o->dsn) return cli_usage_error("verify", "say which database to verify: --dsn CONNINFO");
+    if (optind >= argc) return cli_usage_error("verify", "no backup file given");
+    return 0;
+}
+
+typedef struct ctx {
+    const b2p_names *nm;
+    bool progress;
+} ctx;
+
+/* The table's PostgreSQL name, quoted as psql would need it. */
+static const char *pg_name(const b2p_names *nm, const b2p_cat_table *t, char *buf, size_t len) {
+    b2p_buf b = {0};
+    b2p_error err;
+    snprintf(buf, len, "%s", b2p_qualified(nm, t, &b, &err) ? t->name : b.data);
+    b2p_buf_free(&b);
+    return buf;
+}
+
+static const char *status_word(b2p_verify_status s) {
+    switch (s) {
+    case B2P_VERIFY_EQUAL: return "equal";
+    case B2P_VERIFY_DIFFERENT: return "different";
+    case B2P_VERIFY_MISSING: return "missing";
+    case B2P_VERIFY_SKIPPED: return "skipped";
+    }
+    return "?";
+}
+
+static void on_notice(void *vctx, const char *message) {
+    (void)vctx;
+    fprintf(stderr, "bak2pg: PostgreSQL: %s\n", message);
+}
+
+static void on_table(void *vctx, const b2p_verify_table *vt) {
+    const ctx *c = vctx;
+    if (!c->progress) return;
+    char name[600];
+    fprintf(stderr, "bak2pg: verified %s: %llu rows, %s\n", pg_name(c->nm, vt->t, name, sizeof name),
+            (unsigned long long)vt->source.rows, status_word(vt->status));
+}
+
+/* The key's columns, by their PostgreSQL names: "(a, b)". */
+static void key_columns(const b2p_names *nm, const b2p_cat_table *t, const int32_t *ids, size_t n, char *out, size_t len) {
+    size_t used = 0;
+    out[0] = 0;
+    for (size_t i = 0; i < n && used + 1 < len; i++) {
+        const char *c = b2p_names_column(nm, t, ids[i]);
+        int w = snprintf(out + used, len - used, "%s%s%s", i ? ", " : "(", c ? c : "?", i + 1 == n ? ")" : "");
+        used = w < 0 || (size_t)w >= len - used ? len - 1 : used + (size_t)w;
+    }
+}
+
+static void describe_key(const b2p_names *nm, const b2p_cat_table *t, const b2p_verify_key *k, char *out, size_t len) {
+    char cols[512];
+    if (k->fk) key_columns(nm, t, k->fk->columns, k->fk->ncolumns, cols, sizeof cols);
+    else key_columns(nm, t, k->index->key_columns, k->index->nkeys, cols, sizeof cols);
+    snprintf(out, len, "%s %s%s%s", b2p_verify_key_kind_name(k->kind), k->name, cols[0] ? " " : "", cols);
+}
+
+/* ---- the table for people ---------------------------------------------------------------------- */
+
+static void print_text(const b2p_verify_result *r, const b2p_names *nm, const char *database, double secs) {
+    char name[600];
+    int w = 5;
+    for (size_t i = 0; i < r->ntables; i++) {
+        int n = (int)strlen(pg_name(nm, r->tables[i].t, name, sizeof name));
+        if (n > w) w = n;
+    }
+    printf("verify %s: %zu tables of the backup against PostgreSQL database %s\n\n", database, r->ntables, r->database);
+    printf("%-*s  %11s  %11s  %-9s  %s\n", w, "table", "source rows", "target rows", "content", "keys");
+    for (size_t i = 0; i < r->ntables; i++) {
+        const b2p_verify_table *vt = &r->tables[i];
+        char src[32] = "-", dst[32] = "-", keys[64] = "-";
+        const char *content = vt->status == B2P_VERIFY_MISSING ? "missing"
+                              : vt->status == B2P_VERIFY_SKIPPED ? "skipped"
+                              : vt->missing_columns[0]            ? "columns"
+                              : vt->content_equal                 ? "equal"
+                                                                  : "DIFFERENT";
+        if (vt->status != B2P_VERIFY_SKIPPED) snprintf(src, sizeof src, "%llu", (unsigned long long)vt->source.rows);
+        if (vt->status != B2P_VERIFY_SKIPPED && vt->status != B2P_VERIFY_MISSING)
+            snprintf(dst, sizeof dst, "%llu", (unsigned long long)vt->target.rows);
+        unsigned checked = (unsigned)vt->nkeys - vt->keys_unchecked;
+        if (checked && vt->keys_failed) snprintf(keys, sizeof keys, "%u of %u BAD", vt->keys_failed, checked);
+        else if (checked) snprintf(keys, sizeof keys, "%u ok", checked);
+        printf("%-*s  %11s  %11s  %-9s  %s\n", w, pg_name(nm, vt->t, name, sizeof name), src, dst, content, keys);
+    }
+
+    bool header = false;
+#define SECTION(title) (header ? (void)0 : (void)printf("\n%s\n", title), header = true)
+    for (size_t i = 0; i < r->ntables; i++) {
+        const b2p_verify_table *vt = &r->tables[i];
+        pg_name(nm, vt->t, name, sizeof name);
+        if (vt->status == B2P_VERIFY_MISSING) {
+            SECTION("differences:");
+            printf("  %s: missing in the target (%llu rows in the backup)\n", name, (unsigned long long)vt->source.rows);
+            continue;
+        }
+        if (vt->status == B2P_VERIFY_SKIPPED) continue;
+        if (vt->missing_columns[0]) {
+            SECTION("differences:");
+            printf("  %s: the target has no column %s (the content is not compared)\n", name, vt->missing_columns);
+        }
+        if (vt->source.rows != vt->target.rows) {
+            SECTION("differences:");
+            printf("  %s: %llu rows in the backup, %llu in the target\n", name, (unsigned long long)vt->source.rows,
+                   (unsigned long long)vt->target.rows);
+        } else if (!vt->content_equal && !vt->missing_columns[0]) {
+            SECTION("differences:");
+            printf("  %s: as many rows, but their values differ (content hashes differ)\n", name);
+        }
+        for (size_t k = 0; k < vt->nkeys; k++) {
+            const b2p_verify_key *key = &vt->keys[k];
+            if (!key->checked || !key->enforced || !key->violations) continue;
+            char what[1024];
+            describe_key(nm, vt->t, key, what, sizeof what);
+            SECTION("differences:");
+            if (key->fk) {
+                char ref[600];
+                printf("  %s: %s: %llu row%s with no matching row in %s\n", name, what, (unsigned long long)key->violations,
+                       key->violations == 1 ? "" : "s", pg_name(nm, key->ref, ref, sizeof ref));
+            } else {
+                printf("  %s: %s: %llu key value%s held by more than one row\n", name, what,
+                       (unsigned long long)key->violations, key->violations == 1 ? "" : "s");
+            }
+        }
+    }
+    header = false;
+    for (size_t i = 0; i < r->ntables; i++) {
+        const b2p_verify_table *vt = &r->tables[i];
+        pg_name(nm, vt->t, name, sizeof name);
+        if (vt->status == B2P_VERIFY_SKIPPED) {
+            SECTION("not compared (these do not fail the run):");
+            printf("  %s (%s.%s): skipped: %s\n", name, vt->t->schema, vt->t->name, vt->skipped);
+        }
+        for (size_t k = 0; k < vt->nkeys; k++) {
+            const b2p_verify_key *key = &vt->keys[k];
+            char what[1024];
+            describe_key(nm, vt->t, key, what, sizeof what);
+            if (!key->checked) {
+                SECTION("not compared (these do not fail the run):");
+                printf("  %s: %s: not checked: %s\n", name, what, key->not_checked);
+            }
+            if (key->checked && key->text_mismatches) {
+                char ref[600];
+                SECTION("not compared (these do not fail the run):");
+                printf("  %s: %s: %llu row%s match%s %s only as SQL Server compares text (ignoring case or trailing "
+                       "spaces); PostgreSQL compares exactly, so this constraint cannot be valid in the target\n",
+                       name, what, (unsigned long long)key->text_mismatches, key->text_mismatches == 1 ? "" : "s",
+                       key->text_mismatches == 1 ? "es" : "", pg_name(nm, key->ref, ref, sizeof ref));
+            }
+            if (key->checked && !key->enforced && key->violations) {
+                char ref[600];
+                SECTION("not compared (these do not fail the run):");
+                printf("  %s: %s: %llu row%s with no matching row in %s; SQL Server had this foreign key disabled "
+                       "or untrusted, so the backup may hold them too\n",
+                       name, what, (unsigned long long)key->violations, key->violations == 1 ? "" : "s",
+                       pg_name(nm, key->ref, ref, sizeof ref));
+            }
+        }
+    }
+#undef SECTION
+    printf("\n%s: %zu tables: %u equal, %u different, %u missing, %u skipped; %llu rows in the backup, %llu in the "
+           "target; %u keys checked, %u failing, %u not checked; %.1f s\n",
+           r->ok ? "OK" : "MISMATCH", r->ntables, r->equal, r->different, r->missing, r->skipped,
+           (unsigned long long)r->source_rows, (unsigned long long)r->target_rows, r->keys_checked, r->keys_failed,
+           r->keys_unchecked, secs);
+}
+
+/* ---- the document for machines -------------------------------------------------------------------- */
+
+static void json_names(json *j, const char *key, const b2p_names *nm, const b2p_cat_table *t, const int32_t *ids, size_t n) {
+    json_key(j, key);
+    json_begin_array(j);
+    for (size_t i = 0; i < n; i++) {
+        const char *c = b2p_names_column(nm, t, ids[i]);
+        json_string(j, c ? c : "?");
+    }
+    json_end_array(j);
+}
+
+static void json_hash(json *j, const char *key, const b2p_content_hash *h) {
+    char hex[33];
+    b2p_content_hash_hex(h, hex);
+    json_kv_string(j, key, hex);
+}
+
+static void print_json(const b2p_verify_result *r, const b2p_names *nm, const char *database, double secs) {
+    json j;
+    char name[600];
+    json_init(&j, stdout);
+    json_begin_object(&j);
+    json_kv_string(&j, "database", database);
+    json_kv_string(&j, "target_database", r->database);
+    json_kv_bool(&j, "ok", r->ok);
+    json_key(&j, "summary");
+    json_begin_object(&j);
+    json_kv_uint(&j, "tables", r->ntables);
+    json_kv_uint(&j, "equal", r->equal);
+    json_kv_uint(&j, "different", r->different);
+    json_kv_uint(&j, "missing", r->missing);
+    json_kv_uint(&j, "skipped", r->skipped);
+    json_kv_uint(&j, "source_rows", r->source_rows);
+    json_kv_uint(&j, "target_rows", r->target_rows);
+    json_kv_uint(&j, "keys_checked", r->keys_checked);
+    json_kv_uint(&j, "keys_failed", r->keys_failed);
+    json_kv_uint(&j, "keys_not_checked", r->keys_unchecked);
+    json_kv_uint(&j, "milliseconds", (uint64_t)(secs * 1000 + 0.5));
+    json_end_object(&j);
+    json_key(&j, "tables");
+    json_begin_array(&j);
+    for (size_t i = 0; i < r->ntables; i++) {
+        const b2p_verify_table *vt = &r->tables[i];
+        json_begin_object(&j);
+        snprintf(name, sizeof name, "%s.%s", vt->t->schema, vt->t->name);
+        json_kv_string(&j, "source", name);
+        snprintf(name, sizeof name, "%s.%s", b2p_names_schema(nm, vt->t), b2p_names_table(nm, vt->t));
+        json_kv_string(&j, "target", name);
+        json_kv_string(&j, "status", status_word(vt->status));
+        if (vt->status == B2P_VERIFY_SKIPPED) {
+            json_kv_string(&j, "reason", vt->skipped);
+            json_end_object(&j);
+            continue;
+        }
+        json_kv_uint(&j, "source_rows", vt->source.rows);
+        json_key(&j, "target_rows");
+        if (vt->status == B2P_VERIFY_MISSING) json_null(&j);
+        else json_uint(&j, vt->target.rows);
+        json_kv_bool(&j, "rows_equal", vt->status != B2P_VERIFY_MISSING && vt->source.rows == vt->target.rows);
+        json_kv_bool(&j, "hash_equal", vt->content_equal);
+        json_hash(&j, "source_hash", &vt->source);
+        if (vt->status == B2P_VERIFY_MISSING || vt->missing_columns[0]) {
+            json_key(&j, "target_hash");
+            json_null(&j);
+        } else {
+            json_hash(&j, "target_hash", &vt->target);
+        }
+        if (vt->missing_columns[0]) json_kv_string(&j, "missing_columns", vt->missing_columns);
+        json_key(&j, "keys");
+        json_begin_array(&j);
+        for (size_t k = 0; k < vt->nkeys; k++) {
+            const b2p_verify_key *key = &vt->keys[k];
+            json_begin_object(&j);
+            json_kv_string(&j, "kind", b2p_verify_key_kind_name(key->kind));
+            json_kv_string(&j, "name", key->name);
+            if (key->fk) {
+                json_names(&j, "columns", nm, vt->t, key->fk->columns, key->fk->ncolumns);
+                if (key->ref) {
+                    snprintf(name, sizeof name, "%s.%s", b2p_names_schema(nm, key->ref), b2p_names_table(nm, key->ref));
+                    json_kv_string(&j, "references", name);
+                    json_names(&j, "ref_columns", nm, key->ref, key->fk->ref_columns, key->fk->ncolumns);
+                }
+                json_kv_bool(&j, "enforced", key->enforced);
+            } else {
+                json_names(&j, "columns", nm, vt->t, key->index->key_columns, key->index->nkeys);
+            }
+            json_kv_bool(&j, "checked", key->checked);
+            if (!key->checked) {
+                json_kv_string(&j, "reason", key->not_checked);
+            } else {
+                json_kv_uint(&j, key->fk ? "orphans" : "duplicates", key->violations);
+                if (key->fk) json_kv_uint(&j, "text_mismatches", key->text_mismatches);
+                json_kv_bool(&j, "ok", !key->enforced || !key->violations);
+            }
+            json_end_object(&j);
+        }
+        json_end_array(&j);
+        json_end_object(&j);
+    }
+    json_end_array(&j);
+    json_end_object(&j);
+    json_finish(&j);
+}
+
+int cmd_verify(int argc, char **argv) {
+    verify_opts o = {0};
+    int rc = parse_args(argc, argv, &o);
+    if (rc) return rc < 0 ? 0 : rc;
+    b2p_error err = {0};
+    cli_source in;
+    if (cli_open_catalog(&in, argv + optind, (size_t)(argc - optind), o.backup_set, o.allow_missing, &err))
+        return cli_report(&err);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    b2p_names *nm = NULL;
+    bool *sel = cli_select_tables(in.cat, &o.tables);
+    b2p_verify_result res = {0};
+    b2p_status st = sel ? b2p_names_build(in.cat, &o.tables.naming, &nm, &err) : b2p_fail(&err, B2P_ERR_NOMEM, "out of memory");
+    if (!st) {
+        ctx c = {.nm = nm, .progress = isatty(STDERR_FILENO) != 0};
+        b2p_verify_options vo = {.conninfo = o.dsn, .selected = sel, .export = o.ex, .ctx = &c,
+                                 .notice = on_notice, .table_done = on_table};
+        st = b2p_verify(in.src, in.cat, nm, &vo, &res, &err);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double secs = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+    if (!st) {
+        const char *database = b2p_pages_set(in.src)->database_name;
+        if (o.json) print_json(&res, nm, database, secs);
+        else print_text(&res, nm, database, secs);
+    }
+    bool ok = res.ok;
+    b2p_verify_result_free(&res);
+    b2p_names_free(nm);
+    free(sel);
+    cli_close(&in);
+    if (st) return cli_report(&err);
+    return ok ? 0 : B2P_ERR_FAILED;
+}

@@ -1,0 +1,425 @@
+/* Verifying a load: the backup against what PostgreSQL holds (see emit.h "verify").
+ *
+ * Per table, both sides are reduced to a row count and an order-independent content hash
+ * (emit/rowhash.c) over the same bytes: the backup's rows as the export writes them, and the
+ * target's as COPY (SELECT <the same columns>) TO STDOUT prints them under b2p_pg_copy_settings().
+ * Both sides stream: nothing of a table is held in memory but one 64 KiB piece or one row. Then
+ * the keys the catalog declares are checked in the target with one aggregate query each.
+ * Everything runs in one read-only, repeatable-read transaction: all counts see one snapshot.
+ * What the target lacks (a table, a column) is found from pg_attribute before any query names it,
+ * so it is reported as a difference rather than failing a statement. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "emit.h"
+#include "pg_int.h"
+
+const char *b2p_pg_copy_settings(void) {
+    return "SET client_encoding = 'UTF8'; SET DateStyle = 'ISO, MDY'; SET IntervalStyle = 'postgres'; "
+           "SET TimeZone = 'UTC'; SET extra_float_digits = 1; SET bytea_output = 'hex'";
+}
+
+const char *b2p_verify_key_kind_name(b2p_verify_key_kind kind) {
+    switch (kind) {
+    case B2P_VERIFY_PRIMARY_KEY: return "primary key";
+    case B2P_VERIFY_UNIQUE_CONSTRAINT: return "unique constraint";
+    case B2P_VERIFY_UNIQUE_INDEX: return "unique index";
+    case B2P_VERIFY_FOREIGN_KEY: return "foreign key";
+    }
+    return "?";
+}
+
+enum { IX_NONCLUSTERED = 2 };
+
+typedef struct verifier {
+    PGconn *conn;
+    const b2p_catalog *cat;
+    const b2p_names *nm;
+    const b2p_verify_options *opt;
+    b2p_error *err;
+    b2p_buf sql;
+    b2p_pg_notice notice;
+} verifier;
+
+static bool selected(const verifier *v, const b2p_cat_table *t) {
+    return !v->opt->selected || v->opt->selected[t - v->cat->tables];
+}
+
+static b2p_status put(verifier *v, const char *s) {
+    return b2p_buf_puts(&v->sql, s, v->err);
+}
+
+static b2p_status put_column(verifier *v, const char *prefix, const b2p_cat_table *t, int32_t column_id) {
+    const char *name = b2p_names_column(v->nm, t, column_id);
+    if (!name) return b2p_fail(v->err, B2P_ERR_CORRUPT, "table %s.%s has no column %d", t->schema, t->name, column_id);
+    b2p_status st = put(v, prefix);
+    return st ? st : b2p_quote_ident(name, &v->sql, v->err);
+}
+
+/* ---- what the target has ---------------------------------------------------------------------- */
+
+/* The columns of t's table in the target (one row per column, attname in field 1), or *out NULL
+ * when the target has no such table. */
+static b2p_status target_columns(verifier *v, const b2p_cat_table *t, PGresult **out) {
+    *out = NULL;
+    b2p_buf name = {0};
+    b2p_status st = b2p_qualified(v->nm, t, &name, v->err);
+    if (st) return st;
+    const char *params[1] = {name.data};
+    PGresult *r = PQexecParams(v->conn,
+                               "SELECT c.oid, a.attname FROM (SELECT pg_catalog.to_regclass($1) AS oid) c "
+                               "LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 "
+                               "AND NOT a.attisdropped",
+                               1, NULL, params, NULL, NULL, 0);
+    b2p_buf_free(&name);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) < 1) {
+        st = b2p_pg_fail(v->conn, r, "the query for a table's columns", v->err);
+        PQclear(r);
+        return st;
+    }
+    if (PQgetisnull(r, 0, 0)) PQclear(r);
+    else *out = r;
+    return B2P_OK;
+}
+
+static bool has_column(const PGresult *cols, const char *name) {
+    for (int i = 0; i < PQntuples(cols); i++)
+        if (!PQgetisnull(cols, i, 1) && !strcmp(PQgetvalue(cols, i, 1), name)) return true;
+    return false;
+}
+
+/* The first of columns ids[0..n) of t that the target table lacks, or NULL. */
+static const char *lacking(const verifier *v, const PGresult *cols, const b2p_cat_table *t, const int32_t *ids, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        const char *name = b2p_names_column(v->nm, t, ids[i]);
+        if (name && !has_column(cols, name)) return name;
+    }
+    return NULL;
+}
+
+/* Runs v->sql, a query of one count, into *n. */
+static b2p_status count_query(verifier *v, const char *what, uint64_t *n) {
+    PGresult *r = PQexec(v->conn, v->sql.data);
+    b2p_status st = B2P_OK;
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1 || PQnfields(r) != 1)
+        st = b2p_pg_fail(v->conn, r, what, v->err);
+    else
+        *n = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    return st;
+}
+
+/* ---- the two sides of the content ----------------------------------------------------------- */
+
+static b2p_status source_hash(verifier *v, b2p_pages *src, const b2p_cat_table *t, b2p_content_hash *out) {
+    b2p_export_options ex = v->opt->export;
+    ex.format = B2P_FORMAT_COPY;
+    b2p_hash_sink hs = {0};
+    b2p_export_stats es;
+    b2p_status st = b2p_export_table(src, v->cat, t, &ex, b2p_hash_sink_write, &hs, &es, v->err);
+    if (!st && hs.partial.len)
+        st = b2p_fail(v->err, B2P_ERR_INTERNAL, "table %s.%s: the export's last row has no newline", t->schema, t->name);
+    *out = hs.hash;
+    b2p_hash_sink_free(&hs);
+    return st;
+}
+
+/* COPY (SELECT <the exported columns> FROM <t>) TO STDOUT, each row hashed as it arrives. */
+static b2p_status target_hash(verifier *v, const b2p_cat_table *t, const b2p_cat_column *const *cols, size_t n,
+                              b2p_content_hash *out) {
+    b2p_buf_clear(&v->sql);
+    b2p_status st = put(v, "COPY (SELECT");
+    for (size_t k = 0; k < n && !st; k++) st = put_column(v, k ? ", " : " ", t, cols[k]->column_id);
+    if (!st) st = put(v, " FROM ");
+    if (!st) st = b2p_qualified(v->nm, t, &v->sql, v->err);
+    if (!st) st = put(v, ") TO STDOUT");
+    if (st) return st;
+
+    char what[600];
+    snprintf(what, sizeof what, "reading the rows of %s.%s", b2p_names_schema(v->nm, t), b2p_names_table(v->nm, t));
+    PGresult *r = PQexec(v->conn, v->sql.data);
+    if (PQresultStatus(r) != PGRES_COPY_OUT) {
+        st = b2p_pg_fail(v->conn, r, what, v->err);
+        PQclear(r);
+        return st;
+    }
+    PQclear(r);
+    b2p_hash_sink hs = {0};
+    bool ok = true;
+    char *row;
+    int len;
+    while ((len = PQgetCopyData(v->conn, &row, 0)) > 0) { /* one row per buffer, newline included */
+        ok = ok && b2p_hash_sink_write(&hs, row, (size_t)len);
+        PQfreemem(row);
+    }
+    if (len == -2) st = b2p_pg_fail(v->conn, NULL, what, v->err);
+    while ((r = PQgetResult(v->conn))) {
+        if (!st && PQresultStatus(r) != PGRES_COMMAND_OK) st = b2p_pg_fail(v->conn, r, what, v->err);
+        PQclear(r);
+    }
+    if (!st && !ok) st = b2p_fail(v->err, B2P_ERR_NOMEM, "out of memory");
+    if (!st && hs.partial.len) st = b2p_fail(v->err, B2P_ERR_INTERNAL, "%s: a row without its newline", what);
+    *out = hs.hash;
+    b2p_hash_sink_free(&hs);
+    return st;
+}
+
+/* ---- keys ---------------------------------------------------------------------------------- */
+
+static void not_checked(b2p_verify_key *k, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void not_checked(b2p_verify_key *k, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    k->checked = false;
+    vsnprintf(k->not_checked, sizeof k->not_checked, fmt, ap);
+    va_end(ap);
+}
+
+/* Which keys of t load creates and verify can check (what emit/ddl.c writes to post-data), and
+ * why not the others. */
+static b2p_status list_keys(verifier *v, const b2p_cat_table *t, b2p_verify_table *vt) {
+    vt->keys = calloc(t->nindexes + t->nforeign_keys + 1, sizeof *vt->keys);
+    if (!vt->keys) return b2p_fail(v->err, B2P_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < t->nindexes; i++) {
+        const b2p_cat_index *ix = &t->indexes[i];
+        if (!ix->name || !(ix->primary_key || ix->unique_constraint || ix->unique)) continue;
+        b2p_verify_key *k = &vt->keys[vt->nkeys++];
+        k->kind = ix->primary_key ? B2P_VERIFY_PRIMARY_KEY
+                  : ix->unique_constraint ? B2P_VERIFY_UNIQUE_CONSTRAINT
+                                          : B2P_VERIFY_UNIQUE_INDEX;
+        k->index = ix;
+        k->enforced = k->checked = true;
+        snprintf(k->name, sizeof k->name, "%s", b2p_names_index(v->nm, t, i));
+        bool computed = false;
+        for (size_t c = 0; c < ix->nkeys; c++) {
+            const b2p_cat_column *col = b2p_table_column(t, ix->key_columns[c]);
+            computed |= !col || col->is_computed;
+        }
+        if (ix->type > IX_NONCLUSTERED) not_checked(k, "an XML, spatial or columnstore index: load does not create it");
+        else if (ix->disabled) not_checked(k, "disabled in SQL Server: load does not create it");
+        else if (computed) not_checked(k, "on a computed column: load does not create it");
+        else if (ix->has_filter) not_checked(k, "a filtered unique index: its filter is not evaluated here");
+    }
+    for (size_t i = 0; i < t->nforeign_keys; i++) {
+        const b2p_cat_foreign_key *fk = &t->foreign_keys[i];
+        b2p_verify_key *k = &vt->keys[vt->nkeys++];
+        k->kind = B2P_VERIFY_FOREIGN_KEY;
+        k->fk = fk;
+        k->ref = b2p_catalog_table_by_id(v->cat, fk->ref_object_id);
+        k->checked = true;
+        k->enforced = !fk->disabled && !fk->not_trusted;
+        b2p_names_fold(v->nm, fk->name, k->name, sizeof k->name);
+        char ref[600];
+        if (k->ref) snprintf(ref, sizeof ref, "%s.%s", k->ref->schema, k->ref->name);
+        if (!k->ref || !fk->ncolumns) not_checked(k, "its columns or referenced table could not be read");
+        else if (!selected(v, k->ref)) not_checked(k, "the referenced table %s is not selected", ref);
+        else if (b2p_export_unsupported(k->ref)) not_checked(k, "the referenced table %s is not compared (skipped)", ref);
+    }
+    return B2P_OK;
+}
+
+static b2p_status check_unique(verifier *v, const b2p_cat_table *t, b2p_verify_key *k) {
+    const b2p_cat_index *ix = k->index;
+    b2p_buf_clear(&v->sql);
+    b2p_status st = put(v, "SELECT count(*) FROM (SELECT 1 FROM ");
+    if (!st) st = b2p_qualified(v->nm, t, &v->sql, v->err);
+    /* PostgreSQL's unique constraints let any number of rows have a NULL key column (SQL Server's
+     * unique indexes allow one): those rows are no duplicates here */
+    for (size_t c = 0; c < ix->nkeys && !st && k->kind != B2P_VERIFY_PRIMARY_KEY; c++) {
+        st = put_column(v, c ? " AND " : " WHERE ", t, ix->key_columns[c]);
+        if (!st) st = put(v, " IS NOT NULL");
+    }
+    for (size_t c = 0; c < ix->nkeys && !st; c++) st = put_column(v, c ? ", " : " GROUP BY ", t, ix->key_columns[c]);
+    if (!st) st = put(v, " HAVING count(*) > 1) AS d");
+    char what[300];
+    snprintf(what, sizeof what, "the check of %s %s", b2p_verify_key_kind_name(k->kind), k->name);
+    return st ? st : count_query(v, what, &k->violations);
+}
+
+enum { XT_TEXT = 35, XT_NTEXT = 99, XT_VARCHAR = 167, XT_CHAR = 175, XT_NVARCHAR = 231, XT_NCHAR = 239 };
+#define COLLATION_IGNORE_CASE 0x1000u /* collation id bit (pages.md 6.1), as emit/ddl.c reads it */
+
+static bool is_text(const b2p_cat_column *c) {
+    return c && (c->xtype == XT_TEXT || c->xtype == XT_NTEXT || c->xtype == XT_VARCHAR || c->xtype == XT_CHAR ||
+                 c->xtype == XT_NVARCHAR || c->xtype == XT_NCHAR);
+}
+
+/* One side of a foreign key's column pair: PostgreSQL's own comparison, or (sqlserver) SQL
+ * Server's for text: trailing spaces ignored, and case too under a case-insensitive collation. */
+static b2p_status put_side(verifier *v, const char *alias, const b2p_cat_table *t, int32_t column_id, int how) {
+    static const char *const open[] = {"", "rtrim(", "lower(rtrim("}, *const close[] = {"", ")", "))"};
+    b2p_status st = put(v, open[how]);
+    if (!st) st = put_column(v, alias, t, column_id);
+    return st ? st : put(v, close[how]);
+}
+
+/* Child rows whose foreign key columns are all non-NULL and match no row of the referenced table,
+ * comparing as PostgreSQL does, or as SQL Server does (sqlserver). */
+static b2p_status count_orphans(verifier *v, const b2p_cat_table *t, const b2p_verify_key *k, bool sqlserver,
+                                uint64_t *n) {
+    const b2p_cat_foreign_key *fk = k->fk;
+    b2p_buf_clear(&v->sql);
+    b2p_status st = put(v, "SELECT count(*) FROM ");
+    if (!st) st = b2p_qualified(v->nm, t, &v->sql, v->err);
+    for (size_t c = 0; c < fk->ncolumns && !st; c++) {
+        st = put_column(v, c ? " AND c." : " AS c WHERE c.", t, fk->columns[c]);
+        if (!st) st = put(v, " IS NOT NULL");
+    }
+    if (!st) st = put(v, " AND NOT EXISTS (SELECT 1 FROM ");
+    if (!st) st = b2p_qualified(v->nm, k->ref, &v->sql, v->err);
+    for (size_t c = 0; c < fk->ncolumns && !st; c++) {
+        const b2p_cat_column *col = b2p_table_column(t, fk->columns[c]);
+        uint32_t coll = col && col->collation_id ? col->collation_id : v->cat->collation_id;
+        int how = !sqlserver || !is_text(col) ? 0 : coll & COLLATION_IGNORE_CASE ? 2 : 1;
+        st = put(v, c ? " AND " : " AS p WHERE ");
+        if (!st) st = put_side(v, "p.", k->ref, fk->ref_columns[c], how);
+        if (!st) st = put(v, " = ");
+        if (!st) st = put_side(v, "c.", t, fk->columns[c], how);
+    }
+    if (!st) st = put(v, ")");
+    char what[300];
+    snprintf(what, sizeof what, "the check of foreign key %s", k->name);
+    return st ? st : count_query(v, what, n);
+}
+
+/* PostgreSQL compares text exactly; SQL Server, under the usual case-insensitive collations,
+ * does not, and it ignores trailing spaces: a child row SQL Server matched ('Gv40' to 'GV40')
+ * can have no match in PostgreSQL (load then leaves the constraint NOT VALID, with a warning).
+ * Such rows are counted apart; only rows that match in neither way are orphans. */
+static b2p_status check_foreign_key(verifier *v, const b2p_cat_table *t, b2p_verify_key *k) {
+    uint64_t exact = 0;
+    b2p_status st = count_orphans(v, t, k, false, &exact);
+    bool text = false;
+    for (size_t c = 0; c < k->fk->ncolumns; c++) text |= is_text(b2p_table_column(t, k->fk->columns[c]));
+    k->violations = exact;
+    if (!st && exact && text) st = count_orphans(v, t, k, true, &k->violations);
+    if (!st) k->text_mismatches = exact - (k->violations < exact ? k->violations : exact);
+    return st;
+}
+
+/* Checks t's keys in the target (cols: the target table's columns). */
+static b2p_status check_keys(verifier *v, const b2p_cat_table *t, const PGresult *cols, b2p_verify_table *vt) {
+    b2p_status st = B2P_OK;
+    for (size_t i = 0; i < vt->nkeys && !st; i++) {
+        b2p_verify_key *k = &vt->keys[i];
+        if (!k->checked) continue;
+        const char *gone;
+        if (k->fk) {
+            PGresult *rcols = NULL;
+            if ((gone = lacking(v, cols, t, k->fk->columns, k->fk->ncolumns))) {
+                not_checked(k, "the target table has no column %s", gone);
+            } else if ((st = target_columns(v, k->ref, &rcols))) {
+                break;
+            } else if (!rcols) {
+                not_checked(k, "the referenced table %s.%s is missing in the target", b2p_names_schema(v->nm, k->ref),
+                            b2p_names_table(v->nm, k->ref));
+            } else if ((gone = lacking(v, rcols, k->ref, k->fk->ref_columns, k->fk->ncolumns))) {
+                not_checked(k, "the referenced table has no column %s in the target", gone);
+            } else {
+                st = check_foreign_key(v, t, k);
+            }
+            PQclear(rcols);
+        } else if ((gone = lacking(v, cols, t, k->index->key_columns, k->index->nkeys))) {
+            not_checked(k, "the target table has no column %s", gone);
+        } else {
+            st = check_unique(v, t, k);
+        }
+    }
+    return st;
+}
+
+/* ---- one table ----------------------------------------------------------------------------- */
+
+static b2p_status verify_table(verifier *v, b2p_pages *src, const b2p_cat_table *t, b2p_verify_table *vt) {
+    vt->t = t;
+    if ((vt->skipped = b2p_export_unsupported(t))) {
+        vt->status = B2P_VERIFY_SKIPPED;
+        return B2P_OK;
+    }
+    b2p_status st = list_keys(v, t, vt);
+    if (!st) st = source_hash(v, src, t, &vt->source);
+    PGresult *cols = NULL;
+    if (!st) st = target_columns(v, t, &cols);
+    if (st) return st;
+    if (!cols) {
+        vt->status = B2P_VERIFY_MISSING;
+        for (size_t i = 0; i < vt->nkeys; i++)
+            if (vt->keys[i].checked) not_checked(&vt->keys[i], "the table is missing in the target");
+    } else {
+        /* the exported columns the target lacks: then only the rows are counted */
+        const b2p_cat_column **ex = calloc(t->ncolumns ? t->ncolumns : 1, sizeof *ex);
+        size_t nex = ex ? b2p_export_columns(t, ex, t->ncolumns) : 0, used = 0;
+        if (!ex) st = b2p_fail(v->err, B2P_ERR_NOMEM, "out of memory");
+        for (size_t i = 0; i < nex; i++) {
+            const char *name = b2p_names_column(v->nm, t, ex[i]->column_id);
+            if (has_column(cols, name) || used + 1 >= sizeof vt->missing_columns) continue;
+            int n = snprintf(vt->missing_columns + used, sizeof vt->missing_columns - used, "%s%s", used ? ", " : "", name);
+            used = n < 0 || (size_t)n >= sizeof vt->missing_columns - used ? sizeof vt->missing_columns - 1 : used + (size_t)n;
+        }
+        if (!st && !vt->missing_columns[0]) {
+            st = target_hash(v, t, ex, nex, &vt->target);
+            vt->content_equal = !st && b2p_content_hash_equal(&vt->source, &vt->target);
+        } else if (!st) {
+            b2p_buf_clear(&v->sql);
+            st = put(v, "SELECT count(*) FROM ");
+            if (!st) st = b2p_qualified(v->nm, t, &v->sql, v->err);
+            if (!st) st = count_query(v, "counting rows", &vt->target.rows);
+        }
+        free(ex);
+        if (!st) st = check_keys(v, t, cols, vt);
+        PQclear(cols);
+        vt->status = vt->content_equal ? B2P_VERIFY_EQUAL : B2P_VERIFY_DIFFERENT;
+    }
+    for (size_t i = 0; i < vt->nkeys; i++) {
+        const b2p_verify_key *k = &vt->keys[i];
+        if (!k->checked) vt->keys_unchecked++;
+        else if (k->enforced && k->violations) vt->keys_failed++;
+    }
+    if (vt->keys_failed && vt->status == B2P_VERIFY_EQUAL) vt->status = B2P_VERIFY_DIFFERENT;
+    return st;
+}
+
+b2p_status b2p_verify(b2p_pages *src, const b2p_catalog *cat, const b2p_names *nm, const b2p_verify_options *opt,
+                      b2p_verify_result *out, b2p_error *err) {
+    memset(out, 0, sizeof *out);
+    verifier v = {.cat = cat, .nm = nm, .opt = opt, .err = err, .notice = {.fn = opt->notice, .ctx = opt->ctx}};
+    b2p_status st = b2p_pg_connect(opt->conninfo, 0, &v.notice, &v.conn, err);
+    if (st) return st;
+    snprintf(out->database, sizeof out->database, "%s", PQdb(v.conn));
+    out->tables = calloc(cat->ntables ? cat->ntables : 1, sizeof *out->tables);
+    if (!out->tables) st = b2p_fail(err, B2P_ERR_NOMEM, "out of memory");
+    if (!st) st = b2p_pg_exec(v.conn, b2p_pg_copy_settings(), "the session settings", err);
+    if (!st) st = b2p_pg_exec(v.conn, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", "BEGIN", err);
+    for (size_t i = 0; i < cat->ntables && !st; i++) {
+        const b2p_cat_table *t = &cat->tables[i];
+        if (!selected(&v, t)) continue;
+        b2p_verify_table *vt = &out->tables[out->ntables++];
+        st = verify_table(&v, src, t, vt);
+        if (st) break;
+        switch (vt->status) {
+        case B2P_VERIFY_EQUAL: out->equal++; break;
+        case B2P_VERIFY_DIFFERENT: out->different++; break;
+        case B2P_VERIFY_MISSING: out->missing++; break;
+        case B2P_VERIFY_SKIPPED: out->skipped++; break;
+        }
+        out->source_rows += vt->source.rows;
+        out->target_rows += vt->target.rows;
+        out->keys_checked += (unsigned)vt->nkeys - vt->keys_unchecked;
+        out->keys_failed += vt->keys_failed;
+        out->keys_unchecked += vt->keys_unchecked;
+        if (opt->table_done) opt->table_done(opt->ctx, vt);
+    }
+    if (!st) st = b2p_pg_exec(v.conn, "COMMIT", "COMMIT", err);
+    out->ok = !st && out->different == 0 && out->missing == 0;
+    b2p_buf_free(&v.sql);
+    PQfinish(v.conn);
+    return st;
+}
+
+void b2p_verify_result_free(b2p_verify_result *r) {
+    for (size_t i = 0; r->tables && i < r->ntables; i++) free(r->tables[i].keys);
+    free(r->tables);
+    memset(r, 0, sizeof *r);
+}

@@ -1,0 +1,659 @@
+/* bak2pg verify, against a real PostgreSQL 15 the test starts itself:
+ *   - after `bak2pg load` (and after convert's load.sql), verify finds every table equal, in rows
+ *     and content hash, and every key holding; row counts agree with the truth corpus; a full +
+ *     differential pair verifies too; hostile database defaults (TimeZone, DateStyle,
+ *     extra_float_digits, bytea_output, IntervalStyle) change nothing, because verify sets its
+ *     own session (and those settings print exactly what the export writes);
+ *   - one changed value, one deleted row, a duplicate key behind a dropped primary key and an
+ *     orphan behind a dropped foreign key are each found and named, and nothing else is;
+ *     a missing table or column is a difference, not a crash;
+ *   - over a differential (a real one has no user tables in the fixtures, so one is derived from
+ *     Northwind: a full of its pages and a differential re-sending one extent with a changed
+ *     value), verify reads the newest pages, as load does;
+ *   - the same --table / --schema-map / --keep-case as load find the same tables;
+ *   - an unreachable server and refused credentials give load's exit statuses (17, 18); a
+ *     read-only target verifies (verify never writes). */
+#include <setjmp.h>
+#include <stdbool.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "emit/emit.h"
+#include "mtf/base.h"
+#include "tests/support/fixtures.h"
+#include "tests/support/minijson.h"
+#include "tests/support/mtf_writer.h"
+#include "tests/support/pgcompare.h"
+#include "tests/support/pgserver.h"
+
+static char tmpdir[256];
+static pgserver *server;
+static char err_text[8192];
+static char *out_text;
+
+static int setup(void **state) {
+    (void)state;
+    if (tmpdir_make(tmpdir, sizeof tmpdir, "b2p-verify")) return -1;
+    server = pgserver_start();
+    if (!server) fprintf(stderr, "test_verify: %s\n", pgserver_error());
+    return server ? 0 : -1;
+}
+
+static int teardown(void **state) {
+    (void)state;
+    free(out_text);
+    int rc = pgserver_stop(server);
+    return tmpdir_remove(tmpdir) == 0 && rc == 0 ? 0 : -1;
+}
+
+/* Runs bak2pg with args (shell-quoted by the caller); stdout goes to out_text, stderr to err_text. */
+static int run(const char *fmt, ...) {
+    char args[8192], cmd[12288], errfile[600], outfile[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    snprintf(errfile, sizeof errfile, "%s/stderr", tmpdir);
+    snprintf(outfile, sizeof outfile, "%s/stdout", tmpdir);
+    snprintf(cmd, sizeof cmd, "'%s' %s >'%s' 2>'%s'", bak2pg_bin(), args, outfile, errfile);
+    int st = system(cmd);
+    size_t len;
+    char *e = read_file(errfile, &len);
+    snprintf(err_text, sizeof err_text, "%s", e ? e : "");
+    free(e);
+    free(out_text);
+    out_text = read_file(outfile, &len);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+static long count(const char *db, const char *sql) {
+    PGconn *conn = pgserver_connect(server, db);
+    PGresult *r = PQexec(conn, sql);
+    long n = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 ? atol(PQgetvalue(r, 0, 0)) : -1;
+    PQclear(r);
+    PQfinish(conn);
+    return n;
+}
+
+static void exec_ok(const char *db, const char *sql) {
+    if (pgserver_exec(server, db, sql) != 0) fail_msg("%s: %s", sql, pgserver_error());
+}
+
+/* ' 'a' 'b' ': the fixtures' paths, quoted, for a command line. */
+static const char *paths(const char *const *files, size_t n) {
+    static char buf[8192];
+    size_t used = 0;
+    buf[0] = 0;
+    for (size_t i = 0; i < n; i++) used += (size_t)snprintf(buf + used, sizeof buf - used, " '%s'", fixture_path(files[i]));
+    return buf;
+}
+
+/* A fresh database db holding files as bak2pg load put them there (with extra options). */
+static void load_db(const char *db, const char *options, const char *files) {
+    char conninfo[1024];
+    if (pgserver_create_db(server, db)) fail_msg("create %s: %s", db, pgserver_error());
+    pgserver_conninfo_db(server, db, conninfo, sizeof conninfo);
+    int rc = run("load %s --dsn '%s'%s", options, conninfo, files);
+    if (rc) fail_msg("load into %s exited %d: %s", db, rc, err_text);
+}
+
+/* A copy of database from, as db (CREATE DATABASE ... TEMPLATE: cheaper than a new load). */
+static void copy_db(const char *from, const char *db) {
+    char sql[512];
+    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s", db);
+    exec_ok(NULL, sql);
+    snprintf(sql, sizeof sql, "CREATE DATABASE %s TEMPLATE %s", db, from);
+    exec_ok(NULL, sql);
+}
+
+/* bak2pg verify --json of db; returns the exit status, *doc the parsed document (or NULL). */
+static int verify_json(const char *db, const char *options, const char *files, mj_value **doc) {
+    char conninfo[1024];
+    pgserver_conninfo_db(server, db, conninfo, sizeof conninfo);
+    int rc = run("verify --json %s%s --dsn '%s'", options, files, conninfo);
+    size_t where = 0;
+    *doc = rc == 0 || rc == B2P_ERR_FAILED ? mj_parse(out_text ? out_text : "", &where) : NULL;
+    if ((rc == 0 || rc == B2P_ERR_FAILED) && !*doc) fail_msg("verify --json of %s: not JSON at %zu: %s", db, where, out_text);
+    return rc;
+}
+
+static double num(const mj_value *obj, const char *key) {
+    const mj_value *v = mj_get(obj, key);
+    if (!v || v->type != MJ_NUMBER) fail_msg("no number %s", key);
+    return v->number;
+}
+
+static bool flag(const mj_value *obj, const char *key) {
+    const mj_value *v = mj_get(obj, key);
+    if (!v || v->type != MJ_BOOL) fail_msg("no boolean %s", key);
+    return v->boolean;
+}
+
+static const mj_value *table_of(const mj_value *doc, const char *target) {
+    const mj_value *tables = mj_get(doc, "tables");
+    for (size_t i = 0; tables && i < tables->n; i++)
+        if (!strcmp(mj_get_string(&tables->items[i], "target"), target)) return &tables->items[i];
+    fail_msg("verify reports no table %s", target);
+    return NULL;
+}
+
+static const mj_value *key_of(const mj_value *table, const char *name) {
+    const mj_value *keys = mj_get(table, "keys");
+    for (size_t i = 0; keys && i < keys->n; i++)
+        if (!strcmp(mj_get_string(&keys->items[i], "name"), name)) return &keys->items[i];
+    fail_msg("table %s has no key %s", mj_get_string(table, "target"), name);
+    return NULL;
+}
+
+/* Every table equal (rows and hash) and every checked key holding; returns the table count. */
+static size_t assert_all_equal(const mj_value *doc, const char *label) {
+    const mj_value *tables = mj_get(doc, "tables");
+    assert_non_null(tables);
+    assert_true(flag(doc, "ok"));
+    for (size_t i = 0; i < tables->n; i++) {
+        const mj_value *t = &tables->items[i];
+        const char *name = mj_get_string(t, "target");
+        if (strcmp(mj_get_string(t, "status"), "equal"))
+            fail_msg("%s: table %s is %s", label, name, mj_get_string(t, "status"));
+        assert_true(flag(t, "rows_equal") && flag(t, "hash_equal"));
+        assert_true(num(t, "source_rows") == num(t, "target_rows"));
+        assert_string_equal(mj_get_string(t, "source_hash"), mj_get_string(t, "target_hash"));
+        const mj_value *keys = mj_get(t, "keys");
+        for (size_t k = 0; keys && k < keys->n; k++)
+            if (flag(&keys->items[k], "checked") && !flag(&keys->items[k], "ok"))
+                fail_msg("%s: %s: key %s fails", label, name, mj_get_string(&keys->items[k], "name"));
+    }
+    assert_int_equal((size_t)num(mj_get(doc, "summary"), "tables"), tables->n);
+    return tables->n;
+}
+
+/* The truth's row counts (truth/<dir>/ROWCOUNTS.tsv: "[schema.]Table<TAB>rows") against verify's
+ * source and target rows; dbo goes to public, names are folded. Returns the tables compared. */
+static int assert_truth_rows(const mj_value *doc, const char *truth_dir) {
+    char path[4096], line[512];
+    snprintf(path, sizeof path, "%s/truth/%s/ROWCOUNTS.tsv", fixtures_dir(), truth_dir);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    int compared = 0;
+    while (fgets(line, sizeof line, f)) {
+        char *tab = strchr(line, '\t');
+        if (!tab || !strncmp(line, "table\t", 6)) continue;
+        *tab = 0;
+        long rows = atol(tab + 1);
+        char target[600];
+        const char *dot = strchr(line, '.');
+        bool dbo = !strncasecmp(line, "dbo.", 4);
+        snprintf(target, sizeof target, "%s%s", dot && !dbo ? "" : "public.", dbo ? line + 4 : line);
+        for (char *p = target; *p; p++) *p = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+        const mj_value *t = table_of(doc, target);
+        if (num(t, "source_rows") != (double)rows || num(t, "target_rows") != (double)rows)
+            fail_msg("%s: %s holds %.0f / %.0f rows, the truth %ld", truth_dir, target, num(t, "source_rows"),
+                     num(t, "target_rows"), rows);
+        compared++;
+    }
+    fclose(f);
+    return compared;
+}
+
+static long target_tables(const char *db) {
+    return count(db, "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r' "
+                     "AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'bak2pg')"); /* bak2pg: load's ledger */
+}
+
+/* ---- a faithful load verifies ------------------------------------------------------------------ */
+
+static void test_loaded_databases_verify(void **state) {
+    (void)state;
+    static const struct {
+        const char *files[2];
+        const char *truth;
+    } cases[] = {
+        {{"northwind_2005rtm_attached2000_xandelima.bak"}, "northwind"},
+        {{"pubs_2012rtm_modified_ugr95.bak"}, NULL}, /* modified: the truth is the original pubs */
+        {{"tsqlv4_2016sp1_COMPRESSED_joeycheung.bak"}, "tsqlv4"},
+        {{"quanlydiem_sv_2012rtm_vietnamese_worklong.bak"}, NULL},
+        {{"doublediff_2008r2rtm_full_appveyor.bak", "doublediff_2008r2rtm_DIFFERENTIAL_appveyor.bak"}, NULL},
+        {{"cubequeryhistory_2008r2_full_appveyor.bak", "cubequeryhistory_2008r2_DIFFERENTIAL_appveyor.bak"}, NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char db[32];
+        snprintf(db, sizeof db, "ver%zu", i);
+        const char *files = paths(cases[i].files, cases[i].files[1] ? 2 : 1);
+        char quoted[8192];
+        snprintf(quoted, sizeof quoted, "%s", files);
+        load_db(db, "", quoted);
+        mj_value *doc;
+        int rc = verify_json(db, "", quoted, &doc);
+        if (rc) fail_msg("%s: verify exited %d: %s\n%s", cases[i].files[0], rc, err_text, out_text);
+        size_t tables = assert_all_equal(doc, cases[i].files[0]);
+        assert_int_equal((long)tables, target_tables(db));
+        const mj_value *sum = mj_get(doc, "summary");
+        assert_true(num(sum, "source_rows") == num(sum, "target_rows"));
+        int truth = cases[i].truth ? assert_truth_rows(doc, cases[i].truth) : 0;
+        printf("  %-48s %2zu tables, %6.0f rows, %2.0f keys: equal%s", cases[i].files[0], tables, num(sum, "source_rows"),
+               num(sum, "keys_checked"), cases[i].files[1] ? " (full + differential)" : "");
+        printf(truth ? "; %d row counts = truth\n" : "\n", truth);
+        if (cases[i].truth) assert_true(truth > 0);
+        if (i == 0) { /* northwind: 830 orders, by name */
+            assert_int_equal((long)num(table_of(doc, "public.orders"), "target_rows"), 830);
+            assert_true(num(sum, "keys_checked") > 20);
+        }
+        if (!strncmp(cases[i].files[0], "quanlydiem", 10)) {
+            /* 'Gv40' refers to 'GV40': SQL Server's case-insensitive collation matched them,
+             * PostgreSQL does not: shown, not a failure */
+            const mj_value *k = key_of(table_of(doc, "public.lopql"), "fk_lop_giangvien");
+            assert_int_equal((long)num(k, "orphans"), 0);
+            assert_int_equal((long)num(k, "text_mismatches"), 1);
+        }
+        if (cases[i].files[1]) assert_string_equal(mj_get_string(doc, "database"), i == 4 ? "doublediff" : "Cube_Query_History");
+        mj_free(doc);
+    }
+    /* a differential alone cannot be verified: the error of every command */
+    char conninfo[1024];
+    pgserver_conninfo_db(server, "ver4", conninfo, sizeof conninfo);
+    const char *diff[] = {"doublediff_2008r2rtm_DIFFERENTIAL_appveyor.bak"};
+    assert_int_equal(run("verify --dsn '%s'%s", conninfo, paths(diff, 1)), B2P_ERR_NEEDS_FULL);
+}
+
+static void test_convert_load_sql_verifies(void **state) {
+    (void)state;
+    const char *bak[] = {"tsql2012_2016sp1_COMPRESSED_joeycheung.bak"};
+    char dir[600];
+    snprintf(dir, sizeof dir, "%s/convert", tmpdir);
+    assert_int_equal(run("convert -o '%s'%s", dir, paths(bak, 1)), 0);
+    assert_int_equal(pgserver_create_db(server, "viasql"), 0);
+    char cwd[4096], *output = NULL;
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    assert_int_equal(chdir(dir), 0);
+    int rc = pgserver_psql_file(server, "viasql", "load.sql", &output);
+    assert_int_equal(chdir(cwd), 0);
+    if (rc) fail_msg("psql -f load.sql: %d: %s", rc, output ? output : "");
+    free(output);
+    mj_value *doc;
+    assert_int_equal(verify_json("viasql", "", paths(bak, 1), &doc), 0);
+    size_t tables = assert_all_equal(doc, bak[0]);
+    assert_int_equal((long)tables, target_tables("viasql"));
+    assert_int_equal(assert_truth_rows(doc, "tsql2012") > 0, 1);
+    mj_free(doc);
+}
+
+/* verify sets its own session: a database whose defaults print dates, times, floats and bytea
+ * otherwise verifies all the same, and under verify's settings PostgreSQL prints each type as
+ * README's type mapping (and tests/test_values.c, for the decoder) says the export writes it. */
+static void test_session_settings(void **state) {
+    (void)state;
+    /* the rows of a real load (bytea pictures, real discounts, datetime orders) */
+    const char *bak[] = {"northwind_2005sp4_salman.bak"};
+    char files[4200];
+    snprintf(files, sizeof files, "%s", paths(bak, 1));
+    load_db("hostile", "", files);
+    exec_ok(NULL, "ALTER DATABASE hostile SET TimeZone = 'America/New_York'; ALTER DATABASE hostile SET DateStyle = 'German, DMY'; "
+                  "ALTER DATABASE hostile SET extra_float_digits = 3; ALTER DATABASE hostile SET bytea_output = 'escape'; "
+                  "ALTER DATABASE hostile SET IntervalStyle = 'sql_standard'; ALTER DATABASE hostile SET client_encoding = 'LATIN1'");
+    static const char row[] =
+        "COPY (SELECT '2020-01-01 12:34:56.123457+05:30'::timestamptz, '1996-07-04'::date, "
+        "'1996-07-04 00:00:00.003'::timestamp(3), '0.1'::real, '1.5e-05'::float8, '3.3'::float8, '1e+15'::float8, "
+        "'\\xdeadbeef'::bytea, '12:34:56.5'::time(6), '2 days 03:00:00'::interval) TO STDOUT";
+    static const char want[] = "2020-01-01 07:04:56.123457+00\t1996-07-04\t1996-07-04 00:00:00.003\t0.1\t1.5e-05\t3.3\t1e+15"
+                               "\t\\\\xdeadbeef\t12:34:56.5\t2 days 03:00:00\n";
+    PGconn *conn = pgserver_connect(server, "hostile");
+    assert_non_null(conn);
+    size_t len;
+    char *got = pgserver_copy_out(conn, row, &len);
+    assert_non_null(got);
+    assert_string_not_equal(got, want); /* the defaults do change what COPY prints */
+    free(got);
+    assert_int_equal(pgserver_exec_conn(conn, b2p_pg_copy_settings()), 0);
+    got = pgserver_copy_out(conn, row, &len);
+    assert_non_null(got);
+    assert_string_equal(got, want);
+    free(got);
+    PQfinish(conn);
+
+    mj_value *doc;
+    int rc = verify_json("hostile", "", files, &doc);
+    if (rc) fail_msg("verify under hostile defaults exited %d: %s", rc, out_text);
+    assert_int_equal((long)assert_all_equal(doc, bak[0]), target_tables("hostile"));
+    mj_free(doc);
+}
+
+/* ---- what a changed target shows ------------------------------------------------------------ */
+
+static const char NW[] = "northwind_2005rtm_attached2000_xandelima.bak";
+
+/* The tables that are not equal, as "name:status ..." */
+static void differing(const mj_value *doc, char *out, size_t len) {
+    const mj_value *tables = mj_get(doc, "tables");
+    size_t used = 0;
+    out[0] = 0;
+    for (size_t i = 0; i < tables->n && used < len; i++)
+        if (strcmp(mj_get_string(&tables->items[i], "status"), "equal"))
+            used += (size_t)snprintf(out + used, len - used, "%s%s:%s", used ? " " : "", mj_get_string(&tables->items[i], "target"),
+                                     mj_get_string(&tables->items[i], "status"));
+}
+
+static void test_changes_are_found(void **state) {
+    (void)state;
+    const char *bak[] = {NW};
+    char files[4200], which[2048];
+    snprintf(files, sizeof files, "%s", paths(bak, 1));
+    load_db("nwbase", "", files);
+    mj_value *doc;
+
+    /* one value changed: that table, same counts, different hash */
+    copy_db("nwbase", "nwupdate");
+    exec_ok("nwupdate", "UPDATE customers SET companyname = companyname || '.' WHERE customerid = 'ALFKI'");
+    assert_int_equal(verify_json("nwupdate", "", files, &doc), B2P_ERR_FAILED);
+    differing(doc, which, sizeof which);
+    assert_string_equal(which, "public.customers:different");
+    const mj_value *t = table_of(doc, "public.customers");
+    assert_true(flag(t, "rows_equal"));
+    assert_false(flag(t, "hash_equal"));
+    assert_int_equal((long)num(t, "target_rows"), 91);
+    assert_string_not_equal(mj_get_string(t, "source_hash"), mj_get_string(t, "target_hash"));
+    assert_int_equal((long)num(mj_get(doc, "summary"), "keys_failed"), 0);
+    assert_false(flag(doc, "ok"));
+    mj_free(doc);
+    /* ... and changed back, it is equal again (the hash sees values, not history) */
+    exec_ok("nwupdate", "UPDATE customers SET companyname = left(companyname, -1) WHERE customerid = 'ALFKI'");
+    assert_int_equal(verify_json("nwupdate", "", files, &doc), 0);
+    mj_free(doc);
+
+    /* one row deleted: the counts differ */
+    copy_db("nwbase", "nwdelete");
+    exec_ok("nwdelete", "DELETE FROM \"order details\" WHERE orderid = 10248 AND productid = 11");
+    assert_int_equal(verify_json("nwdelete", "", files, &doc), B2P_ERR_FAILED);
+    differing(doc, which, sizeof which);
+    assert_string_equal(which, "public.order details:different");
+    t = table_of(doc, "public.order details");
+    assert_int_equal((long)num(t, "source_rows"), 2155);
+    assert_int_equal((long)num(t, "target_rows"), 2154);
+    assert_false(flag(t, "rows_equal"));
+    mj_free(doc);
+
+    /* the primary key dropped and a row held twice: the key check names it */
+    copy_db("nwbase", "nwdup");
+    exec_ok("nwdup", "ALTER TABLE categories DROP CONSTRAINT pk_categories CASCADE; "
+                     "INSERT INTO categories SELECT * FROM categories WHERE categoryid = 1");
+    assert_int_equal(verify_json("nwdup", "", files, &doc), B2P_ERR_FAILED);
+    differing(doc, which, sizeof which);
+    assert_string_equal(which, "public.categories:different");
+    const mj_value *k = key_of(table_of(doc, "public.categories"), "pk_categories");
+    assert_string_equal(mj_get_string(k, "kind"), "primary key");
+    assert_int_equal((long)num(k, "duplicates"), 1);
+    assert_false(flag(k, "ok"));
+    assert_int_equal((long)num(mj_get(doc, "summary"), "keys_failed"), 1);
+    mj_free(doc);
+    /* the table for people says the same */
+    char conninfo[1024];
+    pgserver_conninfo_db(server, "nwdup", conninfo, sizeof conninfo);
+    assert_int_equal(run("verify --dsn '%s'%s", conninfo, files), B2P_ERR_FAILED);
+    assert_non_null(strstr(out_text, "public.categories: primary key pk_categories (categoryid): 1 key value held by more than one row"));
+    assert_non_null(strstr(out_text, "MISMATCH: 16 tables: 15 equal, 1 different"));
+
+    /* a foreign key dropped and an orphan added: 1 orphan for that key; an untrusted foreign
+     * key's orphan is counted but not a failure */
+    copy_db("nwbase", "nworphan");
+    exec_ok("nworphan", "ALTER TABLE territories DROP CONSTRAINT fk_territories_region; "
+                        "INSERT INTO territories VALUES ('99999', 'Nowhere', 99); "
+                        "ALTER TABLE orders DROP CONSTRAINT fk_orders_customers; "
+                        "UPDATE orders SET customerid = 'ZZZZZ' WHERE orderid = 10248");
+    assert_int_equal(verify_json("nworphan", "", files, &doc), B2P_ERR_FAILED);
+    differing(doc, which, sizeof which);
+    assert_string_equal(which, "public.orders:different public.territories:different");
+    k = key_of(table_of(doc, "public.territories"), "fk_territories_region");
+    assert_int_equal((long)num(k, "orphans"), 1);
+    assert_false(flag(k, "ok"));
+    assert_string_equal(mj_get_string(k, "references"), "public.region");
+    k = key_of(table_of(doc, "public.orders"), "fk_orders_customers");
+    assert_int_equal((long)num(k, "orphans"), 1);
+    assert_false(flag(k, "enforced")); /* WITH NOCHECK in the backup */
+    assert_true(flag(k, "ok"));
+    assert_int_equal((long)num(mj_get(doc, "summary"), "keys_failed"), 1);
+    mj_free(doc);
+
+    /* a table and a column the target lacks: differences, named, and nothing crashes */
+    copy_db("nwbase", "nwmissing");
+    exec_ok("nwmissing", "DROP TABLE region CASCADE; ALTER TABLE shippers DROP COLUMN phone");
+    assert_int_equal(verify_json("nwmissing", "", files, &doc), B2P_ERR_FAILED);
+    differing(doc, which, sizeof which);
+    assert_string_equal(which, "public.region:missing public.shippers:different");
+    t = table_of(doc, "public.region");
+    assert_int_equal((long)num(t, "source_rows"), 4);
+    assert_int_equal(mj_get(t, "target_rows")->type, MJ_NULL);
+    t = table_of(doc, "public.shippers");
+    assert_string_equal(mj_get_string(t, "missing_columns"), "phone");
+    assert_int_equal((long)num(t, "target_rows"), 3);
+    k = key_of(table_of(doc, "public.territories"), "fk_territories_region");
+    assert_false(flag(k, "checked"));
+    assert_non_null(strstr(mj_get_string(k, "reason"), "missing in the target"));
+    const mj_value *sum = mj_get(doc, "summary");
+    assert_int_equal((long)num(sum, "missing"), 1);
+    assert_int_equal((long)num(sum, "different"), 1);
+    mj_free(doc);
+}
+
+/* ---- a differential with rows: one value changed in a page it re-sends ----------------------- */
+
+typedef struct unit_list {
+    uint8_t *units;
+    size_t n, cap;
+} unit_list;
+
+static int keep_unit(void *ctx, uint16_t file_id, uint32_t page_id, const uint8_t page[B2P_PAGE_SIZE]) {
+    (void)file_id;
+    (void)page_id;
+    unit_list *u = ctx;
+    if (u->n == u->cap) {
+        u->cap = u->cap ? u->cap * 2 : 512;
+        u->units = realloc(u->units, u->cap * B2P_PAGE_SIZE);
+        assert_non_null(u->units);
+    }
+    memcpy(u->units + u->n++ * B2P_PAGE_SIZE, page, B2P_PAGE_SIZE);
+    return 0;
+}
+
+static bool write_set(const char *path, const b2p_set_info *set, char type, uint8_t guid, uint8_t base,
+                      const uint8_t *units, size_t n) {
+    mtfw_file files[8];
+    size_t nfiles = set->nfiles < 8 ? set->nfiles : 8;
+    for (size_t i = 0; i < nfiles; i++)
+        files[i] = (mtfw_file){set->files[i].logical_name, set->files[i].physical_name, set->files[i].file_id,
+                               set->files[i].type, set->files[i].size_bytes};
+    mtfw_options o = {.block_size = 512, .type_letter = type, .database_name = set->database_name, .server_name = "TEST",
+                      .version_major = set->version_major, .version_minor = set->version_minor,
+                      .version_build = set->version_build, .database_version = set->database_version,
+                      .total_units = n, .files = files, .nfiles = nfiles};
+    memset(o.backup_set_guid, guid, 16);
+    memset(o.media_set_guid, guid + 1, 16);
+    if (base) memset(o.differential_base_guid, base, 16);
+    FILE *f = fopen(path, "wb");
+    if (!f) return false;
+    mtfw *w = mtfw_open(f, &o);
+    bool ok = w && mtfw_add_units(w, units, n);
+    ok = w && mtfw_close(w) && ok;
+    return fclose(f) == 0 && ok;
+}
+
+/* A full backup of Northwind's pages, and a differential over it that re-sends the extent of the
+ * Shippers page with "Speedy Express" changed to "Tpeedy Express". */
+static void make_differential(const char *full, const char *diff) {
+    const char *paths1[1] = {fixture_path("northwind_2005sp4_salman.bak")};
+    b2p_backup *bk;
+    b2p_pages *src;
+    b2p_error err = {0};
+    assert_int_equal(b2p_backup_open(&bk, paths1, 1, NULL, &err), B2P_OK);
+    assert_int_equal(b2p_pages_open(&src, bk, NULL, &err), B2P_OK);
+    unit_list u = {0};
+    assert_int_equal(b2p_pages_foreach(src, keep_unit, &u, &err), 0);
+    const b2p_set_info *set = b2p_pages_set(src);
+    assert_true(write_set(full, set, 'D', 0x11, 0, u.units, u.n));
+
+    static const uint8_t speedy[] = {'S', 0, 'p', 0, 'e', 0, 'e', 0, 'd', 0, 'y', 0, ' ', 0, 'E', 0, 'x', 0};
+    uint8_t *page = NULL;
+    size_t at = 0;
+    for (size_t i = 0; i < u.n && !page; i++) {
+        uint8_t *p = u.units + i * B2P_PAGE_SIZE;
+        for (size_t k = 96; p[1] == 1 && k + sizeof speedy < B2P_PAGE_SIZE && !page; k++)
+            if (!memcmp(p + k, speedy, sizeof speedy)) page = p, at = k;
+    }
+    assert_non_null(page);
+    assert_true(at % 512 != 511); /* not a byte the torn-page bits cover */
+    page[at] = 'T';
+    if (b2p_le16(page + 4) & 0x200) b2p_put_le32(page + 60, b2p_page_checksum(page));
+    /* the whole extent goes into the differential, as SQL Server sends changed extents */
+    uint32_t first = b2p_le32(page + 32) & ~7u;
+    uint16_t file = b2p_le16(page + 36);
+    uint8_t *ext = malloc(8 * B2P_PAGE_SIZE);
+    assert_non_null(ext);
+    size_t n = 0;
+    for (size_t i = 0; i < u.n && n < 8; i++) {
+        const uint8_t *p = u.units + i * B2P_PAGE_SIZE;
+        if (b2p_le16(p + 36) == file && b2p_le32(p + 32) - first < 8) memcpy(ext + n++ * B2P_PAGE_SIZE, p, B2P_PAGE_SIZE);
+    }
+    assert_true(n >= 1);
+    assert_true(write_set(diff, set, 'I', 0x33, 0x11, ext, n));
+    free(ext);
+    free(u.units);
+    b2p_pages_free(src);
+    b2p_backup_free(bk);
+}
+
+static void test_differential_overlay(void **state) {
+    (void)state;
+    char full[600], diff[600], both[1300], only_full[700];
+    snprintf(full, sizeof full, "%s/derived-full.bak", tmpdir);
+    snprintf(diff, sizeof diff, "%s/derived-diff.bak", tmpdir);
+    make_differential(full, diff);
+    snprintf(both, sizeof both, " '%s' '%s'", diff, full);
+    snprintf(only_full, sizeof only_full, " '%s'", full);
+    mj_value *doc;
+    char which[2048];
+
+    /* loaded from full + differential: verify with both finds it equal, and the change is there */
+    load_db("withdiff", "", both);
+    assert_int_equal(count("withdiff", "SELECT count(*) FROM shippers WHERE companyname = 'Tpeedy Express'"), 1);
+    assert_int_equal(verify_json("withdiff", "", both, &doc), 0);
+    assert_int_equal((long)assert_all_equal(doc, "full + differential"), target_tables("withdiff"));
+    mj_free(doc);
+    /* ... and against the full alone, exactly that table differs, in content only */
+    assert_int_equal(verify_json("withdiff", "", only_full, &doc), B2P_ERR_FAILED);
+    differing(doc, which, sizeof which);
+    assert_string_equal(which, "public.shippers:different");
+    assert_true(flag(table_of(doc, "public.shippers"), "rows_equal"));
+    mj_free(doc);
+
+    /* loaded from the full alone: the differential's change shows */
+    load_db("fullonly", "", only_full);
+    assert_int_equal(verify_json("fullonly", "", only_full, &doc), 0);
+    mj_free(doc);
+    assert_int_equal(verify_json("fullonly", "", both, &doc), B2P_ERR_FAILED);
+    differing(doc, which, sizeof which);
+    assert_string_equal(which, "public.shippers:different");
+    mj_free(doc);
+}
+
+/* ---- options ------------------------------------------------------------------------------------ */
+
+static void test_same_options_as_load(void **state) {
+    (void)state;
+    const char *bak[] = {NW};
+    char files[4200];
+    snprintf(files, sizeof files, "%s", paths(bak, 1));
+    static const char opts[] = "--keep-case --schema-map dbo=sales --table 'dbo.Order*' --table Customers";
+    load_db("nwnames", opts, files);
+    mj_value *doc;
+    assert_int_equal(verify_json("nwnames", opts, files, &doc), 0);
+    assert_int_equal((long)assert_all_equal(doc, "--keep-case --schema-map"), 3);
+    const mj_value *t = table_of(doc, "sales.Order Details");
+    assert_string_equal(mj_get_string(t, "source"), "dbo.Order Details");
+    assert_int_equal((long)num(t, "target_rows"), 2155);
+    /* Orders' foreign keys to Employees and Shippers: those tables are not selected */
+    const mj_value *k = key_of(table_of(doc, "sales.Orders"), "FK_Orders_Employees");
+    assert_false(flag(k, "checked"));
+    assert_non_null(strstr(mj_get_string(k, "reason"), "not selected"));
+    assert_true(flag(key_of(table_of(doc, "sales.Orders"), "FK_Orders_Customers"), "checked"));
+    mj_free(doc);
+    /* without the naming options verify looks for public.orders ...: missing */
+    assert_int_equal(verify_json("nwnames", "--table 'dbo.Order*' --table Customers", files, &doc), B2P_ERR_FAILED);
+    assert_int_equal((long)num(mj_get(doc, "summary"), "missing"), 3);
+    mj_free(doc);
+}
+
+static void test_usage(void **state) {
+    (void)state;
+    assert_int_equal(run("verify --help"), 0);
+    assert_non_null(strstr(out_text, "Exit status"));
+    const char *bak[] = {NW};
+    assert_int_equal(run("verify%s", paths(bak, 1)), B2P_ERR_USAGE);
+    assert_non_null(strstr(err_text, "--dsn"));
+    assert_int_equal(run("verify --dsn x"), B2P_ERR_USAGE);
+    assert_int_equal(run("verify --dsn x --nul maybe%s", paths(bak, 1)), B2P_ERR_USAGE);
+    assert_int_equal(run("verify --dsn x --schema-map dbo%s", paths(bak, 1)), B2P_ERR_USAGE);
+}
+
+/* ---- connections ------------------------------------------------------------------------------- */
+
+static void test_connection_failures(void **state) {
+    (void)state;
+    const char *bak[] = {"northwind_2005sp4_salman.bak"};
+    char files[4200], conninfo[1024];
+    snprintf(files, sizeof files, "%s", paths(bak, 1));
+    /* nothing listens there: as load says it */
+    assert_int_equal(run("verify --dsn 'host=/nonexistent-b2p port=1 dbname=x'%s", files), B2P_ERR_PG_CONNECT);
+    char verify_err[8192];
+    snprintf(verify_err, sizeof verify_err, "%s", err_text);
+    assert_int_equal(run("load --retries 0 --dsn 'host=/nonexistent-b2p port=1 dbname=x'%s", files), B2P_ERR_PG_CONNECT);
+    assert_string_equal(verify_err, err_text);
+    assert_ptr_equal(strchr(err_text, '\n'), err_text + strlen(err_text) - 1); /* one line */
+
+    /* a role that must give a password, and gives the wrong one */
+    char hba[1024];
+    snprintf(hba, sizeof hba, "%s/pg_hba.conf", pgserver_datadir(server));
+    size_t len;
+    char *old = read_file(hba, &len);
+    assert_non_null(old);
+    FILE *f = fopen(hba, "w");
+    assert_non_null(f);
+    fputs("local all pwuser scram-sha-256\n", f);
+    fputs(old, f);
+    fclose(f);
+    free(old);
+    exec_ok(NULL, "SELECT pg_reload_conf(); CREATE ROLE pwuser LOGIN PASSWORD 'right'");
+    assert_int_equal(pgserver_create_db(server, "pw"), 0);
+    snprintf(conninfo, sizeof conninfo, "host=%s port=%d dbname=pw user=pwuser password=wrong", pgserver_socket_dir(server),
+             pgserver_port(server));
+    assert_int_equal(run("verify --dsn '%s'%s", conninfo, files), B2P_ERR_PG_AUTH);
+    assert_non_null(strstr(err_text, "password"));
+
+    /* a read-only target verifies: verify only reads */
+    load_db("ro", "", files);
+    exec_ok(NULL, "ALTER DATABASE ro SET default_transaction_read_only = on");
+    mj_value *doc;
+    assert_int_equal(verify_json("ro", "", files, &doc), 0);
+    assert_true(flag(doc, "ok"));
+    mj_free(doc);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_loaded_databases_verify),
+        cmocka_unit_test(test_convert_load_sql_verifies),
+        cmocka_unit_test(test_session_settings),
+        cmocka_unit_test(test_changes_are_found),
+        cmocka_unit_test(test_differential_overlay),
+        cmocka_unit_test(test_same_options_as_load),
+        cmocka_unit_test(test_usage),
+        cmocka_unit_test(test_connection_failures),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
