@@ -28,14 +28,9 @@ static const char USAGE[] =
     "\n"
     "options:\n"
     "  -o, --output DIR           where to write (created if needed)\n"
-    "  --table PATTERN            only these tables (schema.name or name, shell wildcards; repeatable)\n"
-    "  --exclude-table PATTERN    not these tables (repeatable)\n"
-    "  --keep-case                keep identifiers' case (quoted) instead of folding to lower case\n"
-    "  --schema-map FROM=TO       put SQL Server schema FROM into PostgreSQL schema TO (repeatable;\n"
-    "                             dbo goes to public unless mapped)\n"
+    CLI_TABLES_HELP
     "  --compress zstd            compress the data files (load.sql decompresses with zstd -dc)\n"
     "  --no-single-transaction    load each script and table in its own transaction\n"
-    "  --include-ssms-tables      also convert SSMS's own tables (dbo.sysdiagrams), left out by default\n"
     "  --nul error|strip|replace  text holding NUL characters (see bak2pg dump --help)\n"
     "  --backup-set N             the backup set at position N (FILE = N)\n"
     "  --allow-missing-stripes    salvage: convert what is there when stripe files are missing\n"
@@ -49,34 +44,16 @@ static const char USAGE[] =
     "  bak2pg convert --table 'dbo.Order*' --exclude-table '*_old' -o out/ Northwind.bak\n"
     "  bak2pg convert -j 4 -o big/ Big.bak\n";
 
-enum { MAX_PATTERNS = 64, MAX_JOBS = 64 };
+enum { MAX_JOBS = 64 };
 
 typedef struct convert_opts {
     const char *outdir;
-    const char *include[MAX_PATTERNS], *exclude[MAX_PATTERNS];
-    size_t ninclude, nexclude;
-    const char *map_from[MAX_PATTERNS], *map_to[MAX_PATTERNS];
-    b2p_naming_options naming;
-    bool zstd, single_transaction, allow_missing, include_ssms;
+    cli_tables tables;
+    bool zstd, single_transaction, allow_missing;
     int backup_set;
     unsigned jobs;               /* worker threads writing data files */
     b2p_export_options ex;
 } convert_opts;
-
-static int add_pattern(const char **list, size_t *n, const char *p) {
-    if (*n >= MAX_PATTERNS) return cli_usage_error("convert", "at most %d patterns of one kind", MAX_PATTERNS);
-    list[(*n)++] = p;
-    return 0;
-}
-
-static int add_schema_map(convert_opts *o, char *arg) {
-    char *eq = strchr(arg, '=');
-    if (!eq || eq == arg || !eq[1]) return cli_usage_error("convert", "--schema-map takes FROM=TO, not '%s'", arg);
-    *eq = 0;
-    o->map_from[o->naming.nschema_maps] = arg;
-    o->map_to[o->naming.nschema_maps] = eq + 1;
-    return ++o->naming.nschema_maps > MAX_PATTERNS ? cli_usage_error("convert", "too many --schema-map") : 0;
-}
 
 static int parse_jobs(const char *arg, unsigned *out) {
     char *end;
@@ -89,58 +66,39 @@ static int parse_jobs(const char *arg, unsigned *out) {
 
 static int parse_args(int argc, char **argv, convert_opts *o) {
     static const struct option longopts[] = {
-        {"output", required_argument, NULL, 'o'},       {"table", required_argument, NULL, 't'},
-        {"exclude-table", required_argument, NULL, 'x'}, {"keep-case", no_argument, NULL, 'k'},
-        {"schema-map", required_argument, NULL, 'S'},   {"compress", required_argument, NULL, 'z'},
+        {"output", required_argument, NULL, 'o'},       {"compress", required_argument, NULL, 'z'},
         {"no-single-transaction", no_argument, NULL, 'T'}, {"nul", required_argument, NULL, 'n'},
         {"backup-set", required_argument, NULL, 'b'},   {"allow-missing-stripes", no_argument, NULL, 'm'},
-        {"include-ssms-tables", no_argument, NULL, 'I'}, {"jobs", required_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},               {NULL, 0, NULL, 0},
+        {"jobs", required_argument, NULL, 'j'},         {"help", no_argument, NULL, 'h'},
+        CLI_TABLES_LONGOPTS,                            {NULL, 0, NULL, 0},
     };
     int c, rc = 0;
     o->single_transaction = true;
     o->jobs = 1;
     optind = 1;
     while (!rc && (c = getopt_long(argc, argv, "o:j:h", longopts, NULL)) != -1) {
+        rc = cli_tables_option("convert", &o->tables, c, optarg);
+        if (rc >= 0) continue;
+        rc = 0;
         switch (c) {
         case 'o': o->outdir = optarg; break;
-        case 't': rc = add_pattern(o->include, &o->ninclude, optarg); break;
-        case 'x': rc = add_pattern(o->exclude, &o->nexclude, optarg); break;
-        case 'k': o->naming.keep_case = true; break;
-        case 'S': rc = add_schema_map(o, optarg); break;
         case 'T': o->single_transaction = false; break;
         case 'm': o->allow_missing = true; break;
-        case 'I': o->include_ssms = true; break;
         case 'z':
             if (strcmp(optarg, "zstd") != 0) rc = cli_usage_error("convert", "--compress takes zstd, not '%s'", optarg);
             o->zstd = true;
             break;
-        case 'n':
-            if (!strcmp(optarg, "error")) o->ex.nul_policy = B2P_NUL_ERROR;
-            else if (!strcmp(optarg, "strip")) o->ex.nul_policy = B2P_NUL_STRIP;
-            else if (!strcmp(optarg, "replace")) o->ex.nul_policy = B2P_NUL_REPLACE;
-            else rc = cli_usage_error("convert", "--nul takes error, strip or replace, not '%s'", optarg);
-            break;
-        case 'b':
-            if (cli_parse_backup_set("convert", optarg, &o->backup_set)) return B2P_ERR_USAGE;
-            break;
+        case 'n': rc = cli_parse_nul("convert", optarg, &o->ex.nul_policy); break;
+        case 'b': rc = cli_parse_backup_set("convert", optarg, &o->backup_set); break;
         case 'j': rc = parse_jobs(optarg, &o->jobs); break;
         case 'h': fputs(USAGE, stdout); return -1;
         default: return cli_usage_error("convert", "unknown option");
         }
     }
     if (rc) return rc;
-    o->naming.schema_map_from = o->map_from;
-    o->naming.schema_map_to = o->map_to;
     if (!o->outdir) return cli_usage_error("convert", "say where to write: -o DIR");
     if (optind >= argc) return cli_usage_error("convert", "no backup file given");
     return 0;
-}
-
-static bool matches_any(const b2p_cat_table *t, const char *const *pats, size_t n) {
-    for (size_t i = 0; i < n; i++)
-        if (cli_table_selected(t, pats[i])) return true;
-    return false;
 }
 
 /* ---- progress on a terminal -------------------------------------------------------------- */
@@ -477,15 +435,10 @@ static b2p_status write_ddl(run *r, b2p_error *err) {
 
 static b2p_status select_tables(run *r) {
     const b2p_catalog *cat = r->in.cat;
-    r->selected = calloc(cat->ntables ? cat->ntables : 1, sizeof *r->selected);
+    r->selected = cli_select_tables(cat, &r->o->tables);
     r->order = calloc(cat->ntables ? cat->ntables : 1, sizeof *r->order);
     r->results = calloc(cat->ntables ? cat->ntables : 1, sizeof *r->results);
     if (!r->selected || !r->order || !r->results) return B2P_ERR_NOMEM;
-    for (size_t i = 0; i < cat->ntables; i++) {
-        const b2p_cat_table *t = &cat->tables[i];
-        r->selected[i] = (!r->o->ninclude || matches_any(t, r->o->include, r->o->ninclude)) &&
-                         !matches_any(t, r->o->exclude, r->o->nexclude) && (r->o->include_ssms || !t->tools_support);
-    }
     r->norder = b2p_load_order(cat, r->selected, r->order);
     for (size_t i = 0; i < r->norder; i++) r->prog.rows_total += b2p_table_rows(&cat->tables[r->order[i]]);
     r->prog.tables_total = r->norder;
@@ -499,7 +452,7 @@ static b2p_status convert(run *r, b2p_error *err) {
     snprintf(data_dir, sizeof data_dir, "%s/data", r->o->outdir);
     if (cli_mkdir_p(data_dir) != 0)
         return b2p_fail(err, B2P_ERR_IO, "'%s': cannot create the output directory: %s", data_dir, strerror(errno));
-    if ((st = b2p_names_build(r->in.cat, &r->o->naming, &r->nm, err)) || (st = write_ddl(r, err))) return st;
+    if ((st = b2p_names_build(r->in.cat, &r->o->tables.naming, &r->nm, err)) || (st = write_ddl(r, err))) return st;
     r->prog.on = isatty(STDERR_FILENO);
     r->prog.start = now();
     st = write_data_files(r, err);

@@ -45,11 +45,7 @@ static const char USAGE[] =
     "                             table starts once every table it references is done\n"
     "  --log-json                 one JSON object per line on stdout for each event (run start,\n"
     "                             table start, progress, table done, run done), for schedulers\n"
-    "  --table PATTERN            only these tables (schema.name or name, shell wildcards; repeatable)\n"
-    "  --exclude-table PATTERN    not these tables (repeatable)\n"
-    "  --keep-case                keep identifiers' case (quoted) instead of folding to lower case\n"
-    "  --include-ssms-tables      also load SSMS's own tables (dbo.sysdiagrams), left out by default\n"
-    "  --schema-map FROM=TO       put SQL Server schema FROM into PostgreSQL schema TO (repeatable)\n"
+    CLI_TABLES_HELP
     "  --nul error|strip|replace  text holding NUL characters (see bak2pg dump --help)\n"
     "  --backup-set N             the backup set at position N (FILE = N)\n"
     "  --allow-missing-stripes    salvage: load what is there when stripe files are missing\n"
@@ -68,26 +64,15 @@ static const char USAGE[] =
     "  bak2pg load --dsn 'dbname=northwind' --sync-deletes Northwind-next-week.bak\n"
     "  PGPASSWORD=... bak2pg load --dsn 'postgresql://loader@db1:5432/sales' --schema-map dbo=sales full.bak diff.bak\n";
 
-enum { MAX_PATTERNS = 64 };
-
 typedef struct load_opts {
     const char *dsn;
-    const char *include[MAX_PATTERNS], *exclude[MAX_PATTERNS];
-    size_t ninclude, nexclude;
-    const char *map_from[MAX_PATTERNS], *map_to[MAX_PATTERNS];
-    b2p_naming_options naming;
-    bool allow_missing, include_ssms, sync_deletes, log_json, replace_drifted;
+    cli_tables tables;
+    bool allow_missing, sync_deletes, log_json, replace_drifted;
     b2p_load_mode mode;
     unsigned retries, jobs;
     int backup_set;
     b2p_export_options ex;
 } load_opts;
-
-static int add_to(const char **list, size_t *n, const char *v) {
-    if (*n >= MAX_PATTERNS) return cli_usage_error("load", "at most %d of one option", MAX_PATTERNS);
-    list[(*n)++] = v;
-    return 0;
-}
 
 static int parse_mode(const char *arg, b2p_load_mode *out) {
     static const b2p_load_mode modes[] = {B2P_LOAD_AUTO, B2P_LOAD_CREATE, B2P_LOAD_APPEND, B2P_LOAD_REMIGRATE};
@@ -99,70 +84,49 @@ static int parse_mode(const char *arg, b2p_load_mode *out) {
     return cli_usage_error("load", "--mode takes auto, create, remigrate or append, not '%s'", arg);
 }
 
+/* A count option's value: from 1 (or 0) to max. */
+static int parse_count(const char *option, const char *arg, unsigned min, unsigned max, unsigned *out) {
+    char *end;
+    unsigned long n = strtoul(arg, &end, 10);
+    if (*end || end == arg || n < min || n > max)
+        return cli_usage_error("load", "%s takes %u to %u, not '%s'", option, min, max, arg);
+    *out = (unsigned)n;
+    return 0;
+}
+
 static int parse_args(int argc, char **argv, load_opts *o) {
     static const struct option longopts[] = {
-        {"dsn", required_argument, NULL, 'd'},          {"table", required_argument, NULL, 't'},
-        {"exclude-table", required_argument, NULL, 'x'}, {"keep-case", no_argument, NULL, 'k'},
-        {"schema-map", required_argument, NULL, 'S'},   {"nul", required_argument, NULL, 'n'},
+        {"dsn", required_argument, NULL, 'd'},          {"nul", required_argument, NULL, 'n'},
         {"backup-set", required_argument, NULL, 'b'},   {"allow-missing-stripes", no_argument, NULL, 'm'},
-        {"include-ssms-tables", no_argument, NULL, 'I'}, {"mode", required_argument, NULL, 'M'},
-        {"sync-deletes", no_argument, NULL, 'D'},       {"retries", required_argument, NULL, 'r'},
-        {"log-json", no_argument, NULL, 'J'},           {"jobs", required_argument, NULL, 'j'},           {"replace-drifted", no_argument, NULL, 'R'},
-        {"help", no_argument, NULL, 'h'},               {NULL, 0, NULL, 0},
+        {"mode", required_argument, NULL, 'M'},         {"sync-deletes", no_argument, NULL, 'D'},
+        {"retries", required_argument, NULL, 'r'},      {"log-json", no_argument, NULL, 'J'},
+        {"jobs", required_argument, NULL, 'j'},         {"replace-drifted", no_argument, NULL, 'R'},
+        {"help", no_argument, NULL, 'h'},               CLI_TABLES_LONGOPTS,
+        {NULL, 0, NULL, 0},
     };
     int c, rc = 0;
     optind = 1;
     o->retries = 3;
     while (!rc && (c = getopt_long(argc, argv, "hj:", longopts, NULL)) != -1) {
+        rc = cli_tables_option("load", &o->tables, c, optarg);
+        if (rc >= 0) continue;
+        rc = 0;
         switch (c) {
         case 'd': o->dsn = optarg; break;
-        case 't': rc = add_to(o->include, &o->ninclude, optarg); break;
-        case 'x': rc = add_to(o->exclude, &o->nexclude, optarg); break;
-        case 'k': o->naming.keep_case = true; break;
         case 'm': o->allow_missing = true; break;
-        case 'I': o->include_ssms = true; break;
         case 'D': o->sync_deletes = true; break;
         case 'J': o->log_json = true; break;
         case 'R': o->replace_drifted = true; break;
         case 'M': rc = parse_mode(optarg, &o->mode); break;
-        case 'j': {
-            char *end;
-            unsigned long n = strtoul(optarg, &end, 10);
-            if (*end || end == optarg || n < 1 || n > 64) rc = cli_usage_error("load", "-j takes 1 to 64, not '%s'", optarg);
-            o->jobs = (unsigned)n;
-            break;
-        }
-        case 'r': {
-            char *end;
-            unsigned long n = strtoul(optarg, &end, 10);
-            if (*end || end == optarg || n > 20) rc = cli_usage_error("load", "--retries takes 0 to 20, not '%s'", optarg);
-            o->retries = (unsigned)n;
-            break;
-        }
-        case 'S': {
-            char *eq = strchr(optarg, '=');
-            if (!eq || eq == optarg || !eq[1]) return cli_usage_error("load", "--schema-map takes FROM=TO, not '%s'", optarg);
-            *eq = 0;
-            rc = add_to(o->map_from, &o->naming.nschema_maps, optarg);
-            o->map_to[o->naming.nschema_maps - 1] = eq + 1;
-            break;
-        }
-        case 'n':
-            if (!strcmp(optarg, "error")) o->ex.nul_policy = B2P_NUL_ERROR;
-            else if (!strcmp(optarg, "strip")) o->ex.nul_policy = B2P_NUL_STRIP;
-            else if (!strcmp(optarg, "replace")) o->ex.nul_policy = B2P_NUL_REPLACE;
-            else rc = cli_usage_error("load", "--nul takes error, strip or replace, not '%s'", optarg);
-            break;
-        case 'b':
-            if (cli_parse_backup_set("load", optarg, &o->backup_set)) return B2P_ERR_USAGE;
-            break;
+        case 'j': rc = parse_count("-j", optarg, 1, 64, &o->jobs); break;
+        case 'r': rc = parse_count("--retries", optarg, 0, 20, &o->retries); break;
+        case 'n': rc = cli_parse_nul("load", optarg, &o->ex.nul_policy); break;
+        case 'b': rc = cli_parse_backup_set("load", optarg, &o->backup_set); break;
         case 'h': fputs(USAGE, stdout); return -1;
         default: return cli_usage_error("load", "unknown option");
         }
     }
     if (rc) return rc;
-    o->naming.schema_map_from = o->map_from;
-    o->naming.schema_map_to = o->map_to;
     if (!o->dsn) return cli_usage_error("load", "say where to load: --dsn CONNINFO");
     if (optind >= argc) return cli_usage_error("load", "no backup file given");
     if (o->sync_deletes && o->mode != B2P_LOAD_AUTO && o->mode != B2P_LOAD_REMIGRATE)
@@ -375,17 +339,6 @@ static void print_summary(const reporter *r, const b2p_load_stats *s, const char
                s->ddl.indexes, s->ddl.foreign_keys, s->ddl.checks);
 }
 
-static bool *select_tables(const b2p_catalog *cat, const load_opts *o) {
-    bool *sel = calloc(cat->ntables ? cat->ntables : 1, sizeof *sel);
-    for (size_t i = 0; sel && i < cat->ntables; i++) {
-        bool in = !o->ninclude, out = false;
-        for (size_t k = 0; k < o->ninclude; k++) in |= cli_table_selected(&cat->tables[i], o->include[k]);
-        for (size_t k = 0; k < o->nexclude; k++) out |= cli_table_selected(&cat->tables[i], o->exclude[k]);
-        sel[i] = in && !out && (o->include_ssms || !cat->tables[i].tools_support);
-    }
-    return sel;
-}
-
 /* The command line as typed, for the ledger (bak2pg.runs.options); the DSN is left out: it may
  * hold a password. */
 static char *command_line(int argc, char **argv) {
@@ -409,7 +362,7 @@ int cmd_load(int argc, char **argv) {
         return cli_report(&err);
     reporter rep = {.log_json = o.log_json, .sync_deletes = o.sync_deletes, .tty = isatty(STDERR_FILENO), .start = now()};
     b2p_names *nm = NULL;
-    bool *sel = select_tables(in.cat, &o);
+    bool *sel = cli_select_tables(in.cat, &o.tables);
     for (size_t i = 0; sel && i < in.cat->ntables; i++)
         if (sel[i]) rep.tables_total++, rep.rows_total += b2p_table_rows(&in.cat->tables[i]);
     b2p_load_stats stats = {0};
@@ -423,7 +376,7 @@ int cmd_load(int argc, char **argv) {
         json_kv_uint(&j, "catalog_rows", rep.rows_total);
         event_end(&j);
     }
-    b2p_status st = sel ? b2p_names_build(in.cat, &o.naming, &nm, &err) : b2p_fail(&err, B2P_ERR_NOMEM, "out of memory");
+    b2p_status st = sel ? b2p_names_build(in.cat, &o.tables.naming, &nm, &err) : b2p_fail(&err, B2P_ERR_NOMEM, "out of memory");
     if (!st) {
         b2p_load_options lo = {.conninfo = o.dsn, .selected = sel, .export = o.ex, .mode = o.mode,
                                .sync_deletes = o.sync_deletes, .replace_drifted = o.replace_drifted, .retries = o.retries, .jobs = o.jobs, .command_line = cmdline,
