@@ -37,8 +37,7 @@
 
 static char tmpdir[256];
 static pgserver *server;
-static char err_text[8192];
-static char *out_text;
+static bak2pg_output last;
 
 static int setup(void **state) {
     (void)state;
@@ -50,39 +49,12 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
     (void)state;
-    free(out_text);
+    bak2pg_output_free(&last);
     int rc = pgserver_stop(server);
     return tmpdir_remove(tmpdir) == 0 && rc == 0 ? 0 : -1;
 }
 
-/* Runs bak2pg with args (shell-quoted by the caller); stdout goes to out_text, stderr to err_text. */
-static int run(const char *fmt, ...) {
-    char args[8192], cmd[12288], errfile[600], outfile[600];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    snprintf(errfile, sizeof errfile, "%s/stderr", tmpdir);
-    snprintf(outfile, sizeof outfile, "%s/stdout", tmpdir);
-    snprintf(cmd, sizeof cmd, "'%s' %s >'%s' 2>'%s'", bak2pg_bin(), args, outfile, errfile);
-    int st = system(cmd);
-    size_t len;
-    char *e = read_file(errfile, &len);
-    snprintf(err_text, sizeof err_text, "%s", e ? e : "");
-    free(e);
-    free(out_text);
-    out_text = read_file(outfile, &len);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-}
 
-static long count(const char *db, const char *sql) {
-    PGconn *conn = pgserver_connect(server, db);
-    PGresult *r = PQexec(conn, sql);
-    long n = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 ? atol(PQgetvalue(r, 0, 0)) : -1;
-    PQclear(r);
-    PQfinish(conn);
-    return n;
-}
 
 static void exec_ok(const char *db, const char *sql) {
     if (pgserver_exec(server, db, sql) != 0) fail_msg("%s: %s", sql, pgserver_error());
@@ -102,8 +74,8 @@ static void load_db(const char *db, const char *options, const char *files) {
     char conninfo[1024];
     if (pgserver_create_db(server, db)) fail_msg("create %s: %s", db, pgserver_error());
     pgserver_conninfo_db(server, db, conninfo, sizeof conninfo);
-    int rc = run("load %s --dsn '%s'%s", options, conninfo, files);
-    if (rc) fail_msg("load into %s exited %d: %s", db, rc, err_text);
+    int rc = bak2pg_run(tmpdir, &last, "load %s --dsn '%s'%s", options, conninfo, files);
+    if (rc) fail_msg("load into %s exited %d: %s", db, rc, last.err);
 }
 
 /* A copy of database from, as db (CREATE DATABASE ... TEMPLATE: cheaper than a new load). */
@@ -119,10 +91,10 @@ static void copy_db(const char *from, const char *db) {
 static int verify_json(const char *db, const char *options, const char *files, mj_value **doc) {
     char conninfo[1024];
     pgserver_conninfo_db(server, db, conninfo, sizeof conninfo);
-    int rc = run("verify --json %s%s --dsn '%s'", options, files, conninfo);
+    int rc = bak2pg_run(tmpdir, &last, "verify --json %s%s --dsn '%s'", options, files, conninfo);
     size_t where = 0;
-    *doc = rc == 0 || rc == B2P_ERR_FAILED ? mj_parse(out_text ? out_text : "", &where) : NULL;
-    if ((rc == 0 || rc == B2P_ERR_FAILED) && !*doc) fail_msg("verify --json of %s: not JSON at %zu: %s", db, where, out_text);
+    *doc = rc == 0 || rc == B2P_ERR_FAILED ? mj_parse(last.out ? last.out : "", &where) : NULL;
+    if ((rc == 0 || rc == B2P_ERR_FAILED) && !*doc) fail_msg("verify --json of %s: not JSON at %zu: %s", db, where, last.out);
     return rc;
 }
 
@@ -205,7 +177,7 @@ static int assert_truth_rows(const mj_value *doc, const char *truth_dir) {
 }
 
 static long target_tables(const char *db) {
-    return count(db, "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r' "
+    return pgserver_query_long(server, db, "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r' "
                      "AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'bak2pg')"); /* bak2pg: load's ledger */
 }
 
@@ -233,7 +205,7 @@ static void test_loaded_databases_verify(void **state) {
         load_db(db, "", quoted);
         mj_value *doc;
         int rc = verify_json(db, "", quoted, &doc);
-        if (rc) fail_msg("%s: verify exited %d: %s\n%s", cases[i].files[0], rc, err_text, out_text);
+        if (rc) fail_msg("%s: verify exited %d: %s\n%s", cases[i].files[0], rc, last.err, last.out);
         size_t tables = assert_all_equal(doc, cases[i].files[0]);
         assert_int_equal((long)tables, target_tables(db));
         const mj_value *sum = mj_get(doc, "summary");
@@ -261,7 +233,7 @@ static void test_loaded_databases_verify(void **state) {
     char conninfo[1024];
     pgserver_conninfo_db(server, "ver4", conninfo, sizeof conninfo);
     const char *diff[] = {"doublediff_2008r2rtm_DIFFERENTIAL_appveyor.bak"};
-    assert_int_equal(run("verify --dsn '%s'%s", conninfo, paths(diff, 1)), B2P_ERR_NEEDS_FULL);
+    assert_int_equal(bak2pg_run(tmpdir, &last, "verify --dsn '%s'%s", conninfo, paths(diff, 1)), B2P_ERR_NEEDS_FULL);
 }
 
 static void test_convert_load_sql_verifies(void **state) {
@@ -269,7 +241,7 @@ static void test_convert_load_sql_verifies(void **state) {
     const char *bak[] = {"tsql2012_2016sp1_COMPRESSED_joeycheung.bak"};
     char dir[600];
     snprintf(dir, sizeof dir, "%s/convert", tmpdir);
-    assert_int_equal(run("convert -o '%s'%s", dir, paths(bak, 1)), 0);
+    assert_int_equal(bak2pg_run(tmpdir, &last, "convert -o '%s'%s", dir, paths(bak, 1)), 0);
     assert_int_equal(pgserver_create_db(server, "viasql"), 0);
     char cwd[4096], *output = NULL;
     assert_non_null(getcwd(cwd, sizeof cwd));
@@ -321,7 +293,7 @@ static void test_session_settings(void **state) {
 
     mj_value *doc;
     int rc = verify_json("hostile", "", files, &doc);
-    if (rc) fail_msg("verify under hostile defaults exited %d: %s", rc, out_text);
+    if (rc) fail_msg("verify under hostile defaults exited %d: %s", rc, last.out);
     assert_int_equal((long)assert_all_equal(doc, bak[0]), target_tables("hostile"));
     mj_free(doc);
 }
@@ -396,9 +368,9 @@ static void test_changes_are_found(void **state) {
     /* the table for people says the same */
     char conninfo[1024];
     pgserver_conninfo_db(server, "nwdup", conninfo, sizeof conninfo);
-    assert_int_equal(run("verify --dsn '%s'%s", conninfo, files), B2P_ERR_FAILED);
-    assert_non_null(strstr(out_text, "public.categories: primary key pk_categories (categoryid): 1 key value held by more than one row"));
-    assert_non_null(strstr(out_text, "MISMATCH: 16 tables: 15 equal, 1 different"));
+    assert_int_equal(bak2pg_run(tmpdir, &last, "verify --dsn '%s'%s", conninfo, files), B2P_ERR_FAILED);
+    assert_non_null(strstr(last.out, "public.categories: primary key pk_categories (categoryid): 1 key value held by more than one row"));
+    assert_non_null(strstr(last.out, "MISMATCH: 16 tables: 15 equal, 1 different"));
 
     /* a foreign key dropped and an orphan added: 1 orphan for that key; an untrusted foreign
      * key's orphan is counted but not a failure */
@@ -541,7 +513,7 @@ static void test_differential_overlay(void **state) {
 
     /* loaded from full + differential: verify with both finds it equal, and the change is there */
     load_db("withdiff", "", both);
-    assert_int_equal(count("withdiff", "SELECT count(*) FROM shippers WHERE companyname = 'Tpeedy Express'"), 1);
+    assert_int_equal(pgserver_query_long(server, "withdiff", "SELECT count(*) FROM shippers WHERE companyname = 'Tpeedy Express'"), 1);
     assert_int_equal(verify_json("withdiff", "", both, &doc), 0);
     assert_int_equal((long)assert_all_equal(doc, "full + differential"), target_tables("withdiff"));
     mj_free(doc);
@@ -591,14 +563,14 @@ static void test_same_options_as_load(void **state) {
 
 static void test_usage(void **state) {
     (void)state;
-    assert_int_equal(run("verify --help"), 0);
-    assert_non_null(strstr(out_text, "Exit status"));
+    assert_int_equal(bak2pg_run(tmpdir, &last, "verify --help"), 0);
+    assert_non_null(strstr(last.out, "Exit status"));
     const char *bak[] = {NW};
-    assert_int_equal(run("verify%s", paths(bak, 1)), B2P_ERR_USAGE);
-    assert_non_null(strstr(err_text, "--dsn"));
-    assert_int_equal(run("verify --dsn x"), B2P_ERR_USAGE);
-    assert_int_equal(run("verify --dsn x --nul maybe%s", paths(bak, 1)), B2P_ERR_USAGE);
-    assert_int_equal(run("verify --dsn x --schema-map dbo%s", paths(bak, 1)), B2P_ERR_USAGE);
+    assert_int_equal(bak2pg_run(tmpdir, &last, "verify%s", paths(bak, 1)), B2P_ERR_USAGE);
+    assert_non_null(strstr(last.err, "--dsn"));
+    assert_int_equal(bak2pg_run(tmpdir, &last, "verify --dsn x"), B2P_ERR_USAGE);
+    assert_int_equal(bak2pg_run(tmpdir, &last, "verify --dsn x --nul maybe%s", paths(bak, 1)), B2P_ERR_USAGE);
+    assert_int_equal(bak2pg_run(tmpdir, &last, "verify --dsn x --schema-map dbo%s", paths(bak, 1)), B2P_ERR_USAGE);
 }
 
 /* ---- connections ------------------------------------------------------------------------------- */
@@ -609,12 +581,12 @@ static void test_connection_failures(void **state) {
     char files[4200], conninfo[1024];
     snprintf(files, sizeof files, "%s", paths(bak, 1));
     /* nothing listens there: as load says it */
-    assert_int_equal(run("verify --dsn 'host=/nonexistent-b2p port=1 dbname=x'%s", files), B2P_ERR_PG_CONNECT);
+    assert_int_equal(bak2pg_run(tmpdir, &last, "verify --dsn 'host=/nonexistent-b2p port=1 dbname=x'%s", files), B2P_ERR_PG_CONNECT);
     char verify_err[8192];
-    snprintf(verify_err, sizeof verify_err, "%s", err_text);
-    assert_int_equal(run("load --retries 0 --dsn 'host=/nonexistent-b2p port=1 dbname=x'%s", files), B2P_ERR_PG_CONNECT);
-    assert_string_equal(verify_err, err_text);
-    assert_ptr_equal(strchr(err_text, '\n'), err_text + strlen(err_text) - 1); /* one line */
+    snprintf(verify_err, sizeof verify_err, "%s", last.err);
+    assert_int_equal(bak2pg_run(tmpdir, &last, "load --retries 0 --dsn 'host=/nonexistent-b2p port=1 dbname=x'%s", files), B2P_ERR_PG_CONNECT);
+    assert_string_equal(verify_err, last.err);
+    assert_ptr_equal(strchr(last.err, '\n'), last.err + strlen(last.err) - 1); /* one line */
 
     /* a role that must give a password, and gives the wrong one */
     char hba[1024];
@@ -632,8 +604,8 @@ static void test_connection_failures(void **state) {
     assert_int_equal(pgserver_create_db(server, "pw"), 0);
     snprintf(conninfo, sizeof conninfo, "host=%s port=%d dbname=pw user=pwuser password=wrong", pgserver_socket_dir(server),
              pgserver_port(server));
-    assert_int_equal(run("verify --dsn '%s'%s", conninfo, files), B2P_ERR_PG_AUTH);
-    assert_non_null(strstr(err_text, "password"));
+    assert_int_equal(bak2pg_run(tmpdir, &last, "verify --dsn '%s'%s", conninfo, files), B2P_ERR_PG_AUTH);
+    assert_non_null(strstr(last.err, "password"));
 
     /* a read-only target verifies: verify only reads */
     load_db("ro", "", files);
