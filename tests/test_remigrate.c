@@ -258,6 +258,7 @@ static void test_remigration_counts_equal_the_dumps_difference(void **state) {
     assert_true(ins + upd > 0); /* the two backups do differ */
     snprintf(dir, sizeof dir, "%s/guilderm-conv", tmpdir);
     assert_int_equal(pg_compare_manifest(server, dir, "nw", "guilderm after salman"), 13);
+    if (bak2pg_run(tmpdir, &last, "verify --dsn '%s' '%s'", conninfo, fixture_path(guilderm))) fail_msg("verify: %s", last.out);
 
     /* the same backup again: nothing to do */
     assert_int_equal(bak2pg_run(tmpdir, &last, "load --log-json --dsn '%s' '%s'", conninfo, fixture_path(guilderm)), 0);
@@ -276,6 +277,7 @@ static void test_remigration_counts_equal_the_dumps_difference(void **state) {
     assert_true(gone > 0);
     snprintf(dir, sizeof dir, "%s/salman-conv", tmpdir);
     assert_int_equal(pg_compare_manifest(server, dir, "nw", "salman after guilderm"), 13);
+    if (bak2pg_run(tmpdir, &last, "verify --dsn '%s' '%s'", conninfo, fixture_path(salman))) fail_msg("verify: %s", last.out);
     assert_int_equal(pgserver_query_long(server, "nw", "SELECT count(*) FROM bak2pg.runs WHERE outcome = 'ok'"), 4);
 }
 
@@ -302,6 +304,7 @@ static void test_drift_stops_the_table_or_replaces_it(void **state) {
     assert_non_null(strstr(last.err, "8 rows dropped, 9 loaded"));
     snprintf(dir, sizeof dir, "%s/salih-conv", tmpdir);
     assert_int_equal(pg_compare_manifest(server, dir, "drift", "salih over salman"), 3);
+    if (bak2pg_run(tmpdir, &last, "verify --dsn '%s' '%s'", conninfo, fixture_path(salih))) fail_msg("verify: %s", last.out);
     /* the tables salih does not have are left alone */
     assert_int_equal(pgserver_query_long(server, "drift", "SELECT count(*) FROM public.orders"), 830);
 }
@@ -399,6 +402,7 @@ static void test_a_killed_run_is_resumed(void **state) {
     if (bak2pg_run(tmpdir, &last, "load --dsn '%s' '%s'", conninfo, fixture_path(bak))) fail_msg("resume: %s", last.err);
     snprintf(dir, sizeof dir, "%s/bike-conv", tmpdir);
     int tables = pg_compare_manifest(server, dir, "bike", "bikestores after SIGKILLs");
+    if (bak2pg_run(tmpdir, &last, "verify --dsn '%s' '%s'", conninfo, fixture_path(bak))) fail_msg("verify: %s", last.out);
     assert_true(tables >= 9);
     /* what the ledger saw: the killed runs that had started are 'interrupted', none 'running' */
     assert_int_equal(pgserver_query_long(server, "bike", "SELECT count(*) FROM bak2pg.runs WHERE outcome = 'running'"), 0);

@@ -532,6 +532,46 @@ static void test_differential_overlay(void **state) {
     differing(doc, which, sizeof which);
     assert_string_equal(which, "public.shippers:different");
     mj_free(doc);
+
+    /* remigrated from full + differential: the one changed row is updated, nothing else moves,
+     * and verify against both files now passes */
+    char conninfo[1024];
+    pgserver_conninfo_db(server, "fullonly", conninfo, sizeof conninfo);
+    assert_int_equal(bak2pg_run(tmpdir, &last, "load --dsn '%s'%s", conninfo, both), 0);
+    assert_non_null(strstr(last.err, "dbo.Shippers: merged by primary key (shipperid): 3 rows in the backup; 0 inserted, 1 updated, 0 only"));
+    assert_non_null(strstr(last.out, "0 inserted, 1 updated, 0 deleted"));
+    assert_int_equal(verify_json("fullonly", "", both, &doc), 0);
+    mj_free(doc);
+}
+
+/* The fixtures' differential chains, loaded one after the other into one database: full, then
+ * full + each differential; every run ends ok and verify passes after each. */
+static void test_differential_chains_remigrate(void **state) {
+    (void)state;
+    static const char *const chains[][3] = {
+        {"doublediff_2008r2rtm_full_appveyor.bak", "doublediff_2008r2rtm_DIFFERENTIAL_appveyor.bak",
+         "doublediff_2008r2rtm_DIFFERENTIAL2_appveyor.bak"},
+        {"cubequeryhistory_2008r2_full_appveyor.bak", "cubequeryhistory_2008r2_DIFFERENTIAL_appveyor.bak", NULL},
+    };
+    for (size_t c = 0; c < sizeof chains / sizeof chains[0]; c++) {
+        char db[32], conninfo[1024];
+        snprintf(db, sizeof db, "chain%zu", c);
+        assert_int_equal(pgserver_create_db(server, db), 0);
+        pgserver_conninfo_db(server, db, conninfo, sizeof conninfo);
+        for (size_t step = 0; step < 3 && (step == 0 || chains[c][step]); step++) {
+            const char *files[2] = {chains[c][0], chains[c][step]};
+            char quoted[8192];
+            snprintf(quoted, sizeof quoted, "%s", paths(files, step ? 2 : 1));
+            int rc = bak2pg_run(tmpdir, &last, "load --sync-deletes --dsn '%s'%s", conninfo, quoted);
+            if (rc) fail_msg("%s step %zu: load exited %d: %s", chains[c][0], step, rc, last.err);
+            assert_non_null(strstr(last.out, "0 deleted")); /* the summary line, with its counts */
+            mj_value *doc;
+            assert_int_equal(verify_json(db, "", quoted, &doc), 0);
+            mj_free(doc);
+        }
+        assert_int_equal(pgserver_query_long(server, db, "SELECT count(*) FROM bak2pg.runs WHERE outcome = 'ok'"),
+                         chains[c][2] ? 3 : 2);
+    }
 }
 
 /* ---- options ------------------------------------------------------------------------------------ */
@@ -623,6 +663,7 @@ int main(void) {
         cmocka_unit_test(test_session_settings),
         cmocka_unit_test(test_changes_are_found),
         cmocka_unit_test(test_differential_overlay),
+        cmocka_unit_test(test_differential_chains_remigrate),
         cmocka_unit_test(test_same_options_as_load),
         cmocka_unit_test(test_usage),
         cmocka_unit_test(test_connection_failures),
