@@ -183,12 +183,21 @@ static b2p_status choose_set(const b2p_backup *bk, int position, const b2p_set_i
             }
         }
     }
+    char lsn[32], guid[40], best_lsn[32];
+    /* a differential that belongs to none of the given full backups must not be dropped in
+     * silence: the user meant its pages to be read */
+    if (orphan && best)
+        return b2p_fail(err, B2P_ERR_NEEDS_FULL,
+                        "'%s': backup set %u is a differential of full backup %s (checkpoint LSN %s), but the full "
+                        "backup given ('%s', checkpoint LSN %s) is not its base",
+                        orphan_path, orphan->position, b2p_guid_format(&orphan->differential_base_guid, guid, sizeof guid),
+                        b2p_lsn_format(orphan->differential_base_lsn, lsn, sizeof lsn), best_path,
+                        b2p_lsn_format(best->checkpoint_lsn, best_lsn, sizeof best_lsn));
     if (best) {
         *out = best;
         *out_path = best_path;
         return B2P_OK;
     }
-    char lsn[32], guid[40];
     if (orphan)
         return b2p_fail(err, B2P_ERR_NEEDS_FULL,
                         "'%s': backup set %u is a differential; its full backup (backup set %s, "

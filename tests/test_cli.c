@@ -179,6 +179,15 @@ static void test_log_and_orphan_differential(void **state) {
     assert_one_line_naming("cubequeryhistory_2008r2_DIFFERENTIAL_appveyor.bak");
     assert_int_equal(run("info --check '%s' '%s'", diff, fixture_path("cubequeryhistory_2008r2_full_appveyor.bak")), 0);
     assert_non_null(strstr(out_text, "Check of backup set 1 (differential"));
+    /* a differential over a full backup that is not its base: refused, naming both LSNs (never
+     * the full alone, which would drop the differential's pages in silence) */
+    char other_diff[4096];
+    snprintf(other_diff, sizeof other_diff, "%s", fixture_path("doublediff_2008r2rtm_DIFFERENTIAL_appveyor.bak"));
+    assert_int_equal(run("dump --all '%s' '%s'", other_diff, fixture_path("cubequeryhistory_2008r2_full_appveyor.bak")),
+                     B2P_ERR_NEEDS_FULL);
+    assert_one_line_naming("doublediff_2008r2rtm_DIFFERENTIAL_appveyor.bak");
+    assert_non_null(strstr(err_text, "checkpoint LSN 24000000006800099), but the full backup given"));
+    assert_non_null(strstr(err_text, "cubequeryhistory_2008r2_full_appveyor.bak', checkpoint LSN 24000000041900037) is not its base"));
     /* the same file twice is a usage error, not a two-stripe set */
     assert_int_equal(run("info '%s' '%s'", diff, diff), B2P_ERR_USAGE);
     assert_non_null(strstr(err_text, "given twice"));
