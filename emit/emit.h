@@ -281,6 +281,8 @@ b2p_status b2p_load(b2p_pages *src, const b2p_catalog *cat, const b2p_names *nm,
  *     dependencies: in the given order, as a plain loop would). Otherwise the calling thread is
  *     worker 0 and threads - 1 more are started.
  *   - A dependency cycle (or a dependency out of range) is refused before any job runs.
+ *   - No job starts before every worker's worker_start has returned: one that fails stops the run
+ *     before any job has run.
  * The caller's functions run on the workers: what they share (progress, counters) they guard. */
 typedef struct b2p_jobs b2p_jobs; /* one run, as the job functions see it */
 

@@ -19,6 +19,8 @@ struct b2p_jobs {
     size_t *dependents, *dep_start; /* who waits for job j: dependents[dep_start[j] .. dep_start[j+1]) */
     size_t next_pref;            /* order[] before this index have all started */
     size_t started, running;
+    unsigned workers_expected;   /* workers whose start is awaited (threads actually created) */
+    unsigned workers_ready;      /* workers whose start has returned */
     atomic_bool stopping;
     b2p_status status;           /* the first failure */
     b2p_error first_err;
@@ -133,6 +135,11 @@ static void *work(void *arg) {
     b2p_status st = s->worker_start ? s->worker_start(s->ctx, w->index, &err) : B2P_OK;
     pthread_mutex_lock(&j->mu);
     if (st) finish(j, SIZE_MAX, st, &err);
+    /* no job before every worker has started: a worker that cannot start (no connection, say)
+     * stops the run before any job has run, whichever thread gets going first */
+    j->workers_ready++;
+    pthread_cond_broadcast(&j->changed);
+    while (!j->status && j->workers_ready < j->workers_expected) pthread_cond_wait(&j->changed, &j->mu);
     while (!st && !j->status && j->started < s->njobs) {
         size_t job = take_ready(j);
         if (job == SIZE_MAX) {
@@ -179,10 +186,17 @@ b2p_status b2p_jobs_run(const b2p_jobs_spec *spec, b2p_error *err) {
     /* Workers 1.. on threads of their own (fewer if the system refuses some: the run is the same,
      * only slower); worker 0 on this thread. */
     unsigned started = 1;
+    j.workers_expected = nthreads;
     for (unsigned w = 1; w < nthreads; w++) {
         ws[w] = (worker){&j, w};
         if (pthread_create(&tids[w], NULL, work, &ws[w]) != 0) break;
         started++;
+    }
+    if (started < nthreads) {
+        pthread_mutex_lock(&j.mu);
+        j.workers_expected = started;
+        pthread_cond_broadcast(&j.changed);
+        pthread_mutex_unlock(&j.mu);
     }
     ws[0] = (worker){&j, 0};
     work(&ws[0]);
