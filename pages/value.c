@@ -57,6 +57,49 @@ b2p_status b2p_v_putc(b2p_buf *out, char c, b2p_error *err) {
     return b2p_buf_append(out, &c, 1, err);
 }
 
+/* Two ASCII digits for each of 0..99: halves the divisions of a digit loop. */
+static const char digit_pairs[201] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+size_t b2p_v_uint_text(uint64_t v, unsigned width, char *dst) {
+    char rev[20]; /* UINT64_MAX has 20 digits; filled from the end */
+    size_t k = sizeof rev;
+    while (v >= 100) {
+        unsigned two = (unsigned)(v % 100);
+        v /= 100;
+        rev[--k] = digit_pairs[2 * two + 1];
+        rev[--k] = digit_pairs[2 * two];
+    }
+    if (v >= 10) {
+        rev[--k] = digit_pairs[2 * v + 1];
+        rev[--k] = digit_pairs[2 * v];
+    } else {
+        rev[--k] = (char)('0' + v);
+    }
+    size_t nd = sizeof rev - k;
+    if (width > B2P_V_UINT_MAX) width = B2P_V_UINT_MAX;
+    size_t pad = width > nd ? width - nd : 0;
+    memset(dst, '0', pad);
+    memcpy(dst + pad, rev + k, nd);
+    return pad + nd;
+}
+
+b2p_status b2p_v_int(b2p_buf *out, int64_t v, b2p_error *err) {
+    b2p_status st = b2p_buf_reserve(out, 1 + B2P_V_UINT_MAX, err);
+    if (st != B2P_OK) return st;
+    char *d = out->data + out->len;
+    size_t k = 0;
+    if (v < 0) d[k++] = '-';
+    /* Magnitude as unsigned so that INT64_MIN negates safely. */
+    uint64_t mag = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    k += b2p_v_uint_text(mag, 0, d + k);
+    out->len += k;
+    out->data[out->len] = '\0';
+    return B2P_OK;
+}
+
 b2p_status b2p_v_printf(b2p_buf *out, b2p_error *err, const char *fmt, ...) {
     char tmp[128];
     va_list ap;
@@ -153,6 +196,10 @@ static b2p_status put_scaled(b2p_buf *out, bool negative, const char *digits, si
 static size_t mag_digits(const uint32_t *words, int nw, char *digits) {
     uint32_t w[4] = {0, 0, 0, 0};
     memcpy(w, words, (size_t)nw * sizeof w[0]);
+    if (w[2] == 0 && w[3] == 0) { /* money, and decimals up to 19 digits: one 64-bit number */
+        uint64_t v = (uint64_t)w[1] << 32 | w[0];
+        return v ? b2p_v_uint_text(v, 0, digits) : 0;
+    }
     char rev[48];
     size_t nr = 0;
     for (;;) {
@@ -220,16 +267,16 @@ static b2p_status put_int(b2p_buf *out, const uint8_t *p, size_t len, uint8_t xt
     switch (xtype) {
     case B2P_XT_TINYINT:
         if (len != 1) return want_len(len, 1, "tinyint", err);
-        return b2p_v_printf(out, err, "%u", (unsigned)p[0]);
+        return b2p_v_int(out, p[0], err);
     case B2P_XT_SMALLINT:
         if (len != 2) return want_len(len, 2, "smallint", err);
-        return b2p_v_printf(out, err, "%d", (int)(int16_t)b2p_le16(p));
+        return b2p_v_int(out, (int16_t)b2p_le16(p), err);
     case B2P_XT_INT:
         if (len != 4) return want_len(len, 4, "int", err);
-        return b2p_v_printf(out, err, "%ld", (long)(int32_t)b2p_le32(p));
+        return b2p_v_int(out, (int32_t)b2p_le32(p), err);
     default:
         if (len != 8) return want_len(len, 8, "bigint", err);
-        return b2p_v_printf(out, err, "%lld", (long long)(int64_t)b2p_le64(p));
+        return b2p_v_int(out, (int64_t)b2p_le64(p), err);
     }
 }
 

@@ -7,6 +7,13 @@
 b2p_status b2p_v_putc(b2p_buf *out, char c, b2p_error *err);
 b2p_status b2p_v_printf(b2p_buf *out, b2p_error *err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Writes the decimal digits of v to dst, zero-padded on the left to at least width digits
+ * (as printf's %0*llu; width is capped at B2P_V_UINT_MAX); returns the count. dst holds
+ * B2P_V_UINT_MAX bytes. No terminator. */
+enum { B2P_V_UINT_MAX = 20 };
+size_t b2p_v_uint_text(uint64_t v, unsigned width, char *dst);
+/* Appends v in decimal (what %lld prints). */
+b2p_status b2p_v_int(b2p_buf *out, int64_t v, b2p_error *err);
 /* "\x" + lowercase hex: bytea hex text, unescaped. */
 b2p_status b2p_v_hex(b2p_buf *out, const uint8_t *p, size_t n, b2p_error *err);
 
