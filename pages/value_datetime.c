@@ -33,16 +33,36 @@ static void civil(int64_t days, long *y, int *m, int *d) {
 /* The longest text written at once: "YYYY-MM-DD HH:MM:SS.ffffff" with room to spare. */
 enum { STAMP_MAX = 48 };
 
+/* Writes v zero-padded to width digits (printf's %0*lu). The fields of a date or a clock
+ * always fit their width (the one exception, year 10000 after a rounding carry, takes the
+ * general path), so they are written digit by digit without a call. */
+static size_t put_field(uint64_t v, unsigned width, char *dst) {
+    if (width == 2 && v < 100) {
+        dst[0] = (char)('0' + v / 10);
+        dst[1] = (char)('0' + v % 10);
+        return 2;
+    }
+    if (width == 4 && v < 10000) {
+        unsigned u = (unsigned)v;
+        dst[0] = (char)('0' + u / 1000);
+        dst[1] = (char)('0' + u / 100 % 10);
+        dst[2] = (char)('0' + u / 10 % 10);
+        dst[3] = (char)('0' + u % 10);
+        return 4;
+    }
+    return b2p_v_uint_text(v, width, dst);
+}
+
 /* Writes "YYYY-MM-DD" (%04ld-%02d-%02d) to dst; returns the length. */
 static size_t format_date(int64_t days, char *dst) {
     long y;
     int m, d;
     civil(days, &y, &m, &d);
-    size_t k = b2p_v_uint_text((uint64_t)y, 4, dst);
+    size_t k = put_field((uint64_t)y, 4, dst);
     dst[k++] = '-';
-    k += b2p_v_uint_text((uint64_t)m, 2, dst + k);
+    k += put_field((uint64_t)m, 2, dst + k);
     dst[k++] = '-';
-    k += b2p_v_uint_text((uint64_t)d, 2, dst + k);
+    k += put_field((uint64_t)d, 2, dst + k);
     return k;
 }
 
@@ -51,11 +71,11 @@ static size_t format_date(int64_t days, char *dst) {
 static size_t format_clock(int64_t usec, char *dst) {
     uint64_t secs = (uint64_t)(usec / 1000000);
     uint64_t frac = (uint64_t)(usec % 1000000);
-    size_t k = b2p_v_uint_text(secs / 3600, 2, dst);
+    size_t k = put_field(secs / 3600, 2, dst);
     dst[k++] = ':';
-    k += b2p_v_uint_text(secs / 60 % 60, 2, dst + k);
+    k += put_field(secs / 60 % 60, 2, dst + k);
     dst[k++] = ':';
-    k += b2p_v_uint_text(secs % 60, 2, dst + k);
+    k += put_field(secs % 60, 2, dst + k);
     if (frac == 0) return k;
     unsigned digits = 6;
     while (frac % 10 == 0) {
