@@ -34,15 +34,6 @@ b2p_status b2p_buf_reserve(b2p_buf *b, size_t extra, b2p_error *err) {
     return B2P_OK;
 }
 
-b2p_status b2p_buf_append(b2p_buf *b, const void *p, size_t n, b2p_error *err) {
-    b2p_status st = b2p_buf_reserve(b, n, err);
-    if (st != B2P_OK) return st;
-    if (n) memcpy(b->data + b->len, p, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-    return B2P_OK;
-}
-
 b2p_status b2p_buf_puts(b2p_buf *b, const char *s, b2p_error *err) {
     return b2p_buf_append(b, s, strlen(s), err);
 }
@@ -64,26 +55,31 @@ static const char digit_pairs[201] =
     "8081828384858687888990919293949596979899";
 
 size_t b2p_v_uint_text(uint64_t v, unsigned width, char *dst) {
-    char rev[20]; /* UINT64_MAX has 20 digits; filled from the end */
-    size_t k = sizeof rev;
+    static const uint64_t pow10[B2P_V_UINT_MAX] = {
+        1u, 10u, 100u, 1000u, 10000u, 100000u, 1000000u, 10000000u, 100000000u, 1000000000u,
+        10000000000u, 100000000000u, 1000000000000u, 10000000000000u, 100000000000000u,
+        1000000000000000u, 10000000000000000u, 100000000000000000u, 1000000000000000000u,
+        10000000000000000000u};
+    unsigned nd = 1;
+    while (nd < B2P_V_UINT_MAX && v >= pow10[nd]) nd++;
+    if (width > B2P_V_UINT_MAX) width = B2P_V_UINT_MAX;
+    unsigned total = width > nd ? width : nd;
+    for (unsigned i = 0; i < total - nd; i++) dst[i] = '0';
+    /* Digits are written from the last one back, two at a time. */
+    char *d = dst + total;
     while (v >= 100) {
         unsigned two = (unsigned)(v % 100);
         v /= 100;
-        rev[--k] = digit_pairs[2 * two + 1];
-        rev[--k] = digit_pairs[2 * two];
+        *--d = digit_pairs[2 * two + 1];
+        *--d = digit_pairs[2 * two];
     }
     if (v >= 10) {
-        rev[--k] = digit_pairs[2 * v + 1];
-        rev[--k] = digit_pairs[2 * v];
+        *--d = digit_pairs[2 * v + 1];
+        *--d = digit_pairs[2 * v];
     } else {
-        rev[--k] = (char)('0' + v);
+        *--d = (char)('0' + v);
     }
-    size_t nd = sizeof rev - k;
-    if (width > B2P_V_UINT_MAX) width = B2P_V_UINT_MAX;
-    size_t pad = width > nd ? width - nd : 0;
-    memset(dst, '0', pad);
-    memcpy(dst + pad, rev + k, nd);
-    return pad + nd;
+    return total;
 }
 
 b2p_status b2p_v_int(b2p_buf *out, int64_t v, b2p_error *err) {
@@ -128,32 +124,37 @@ b2p_status b2p_v_hex(b2p_buf *out, const uint8_t *p, size_t n, b2p_error *err) {
     return B2P_OK;
 }
 
+/* The letter after the backslash for each byte COPY text escapes; 0 for the others. */
+static const char copy_escapes[256] = {
+    ['\\'] = '\\', ['\n'] = 'n', ['\r'] = 'r', ['\t'] = 't', ['\b'] = 'b', ['\f'] = 'f', ['\v'] = 'v',
+};
+
 b2p_status b2p_copy_escape(b2p_buf *out, const char *s, size_t n, b2p_error *err) {
-    size_t start = out->len;
-    size_t run = 0; /* bytes [i - run, i) need no escaping */
-    for (size_t i = 0; i < n; i++) {
-        char e;
-        switch (s[i]) {
-        case '\\': e = '\\'; break;
-        case '\n': e = 'n'; break;
-        case '\r': e = 'r'; break;
-        case '\t': e = 't'; break;
-        case '\b': e = 'b'; break;
-        case '\f': e = 'f'; break;
-        case '\v': e = 'v'; break;
-        default: run++; continue;
+    /* Most values have nothing to escape: they are appended as they are. */
+    size_t first = 0;
+    while (first < n && !copy_escapes[(uint8_t)s[first]]) first++;
+    if (first == n) return b2p_buf_append(out, s, n, err);
+    /* Otherwise room is made once, for the text and one backslash per escaped byte. */
+    size_t escaped = 0;
+    for (size_t i = first; i < n; i++) escaped += copy_escapes[(uint8_t)s[i]] != 0;
+    if (escaped > SIZE_MAX - n) return b2p_fail(err, B2P_ERR_NOMEM, "value buffer overflow");
+    b2p_status st = b2p_buf_reserve(out, n + escaped, err);
+    if (st != B2P_OK) return st;
+    char *d = out->data + out->len;
+    memcpy(d, s, first);
+    d += first;
+    for (size_t i = first; i < n; i++) {
+        char e = copy_escapes[(uint8_t)s[i]];
+        if (e) {
+            *d++ = '\\';
+            *d++ = e;
+        } else {
+            *d++ = s[i];
         }
-        char pair[2] = {'\\', e};
-        if (b2p_buf_append(out, s + i - run, run, err) != B2P_OK ||
-            b2p_buf_append(out, pair, 2, err) != B2P_OK) {
-            b2p_buf_truncate(out, start);
-            return B2P_ERR_NOMEM;
-        }
-        run = 0;
     }
-    b2p_status st = b2p_buf_append(out, s + n - run, run, err);
-    if (st != B2P_OK) b2p_buf_truncate(out, start);
-    return st;
+    out->len = (size_t)(d - out->data);
+    out->data[out->len] = '\0';
+    return B2P_OK;
 }
 
 /* ---- exact numerics ----------------------------------------------------------------- */
