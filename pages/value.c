@@ -54,30 +54,47 @@ static const char digit_pairs[201] =
     "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
     "8081828384858687888990919293949596979899";
 
-size_t b2p_v_uint_text(uint64_t v, unsigned width, char *dst) {
+/* Decimal digits of v: estimated from its bit length (log10(2) ~ 1233 / 4096, never more
+ * than one short), then corrected by one comparison. Avoids a loop whose trip count changes
+ * with every value. */
+static unsigned decimal_digits(uint64_t v) {
     static const uint64_t pow10[B2P_V_UINT_MAX] = {
         1u, 10u, 100u, 1000u, 10000u, 100000u, 1000000u, 10000000u, 100000000u, 1000000000u,
         10000000000u, 100000000000u, 1000000000000u, 10000000000000u, 100000000000000u,
         1000000000000000u, 10000000000000000u, 100000000000000000u, 1000000000000000000u,
         10000000000000000000u};
-    unsigned nd = 1;
-    while (nd < B2P_V_UINT_MAX && v >= pow10[nd]) nd++;
+    uint64_t odd = v | 1; /* same digits (powers of ten above 1 are even); 0 counts as 1 */
+    unsigned bits = 64u - (unsigned)__builtin_clzll(odd);
+    unsigned nd = (bits * 1233u) >> 12; /* <= 19 */
+    return nd + 1 - (odd < pow10[nd]);
+}
+
+size_t b2p_v_uint_text(uint64_t v, unsigned width, char *dst) {
+    unsigned nd = decimal_digits(v);
     if (width > B2P_V_UINT_MAX) width = B2P_V_UINT_MAX;
     unsigned total = width > nd ? width : nd;
     for (unsigned i = 0; i < total - nd; i++) dst[i] = '0';
-    /* Digits are written from the last one back, two at a time. */
+    /* Digits are written from the last one back, two at a time; 32-bit arithmetic once the
+     * rest fits (cheaper divisions). */
     char *d = dst + total;
-    while (v >= 100) {
+    while (v > UINT32_MAX) {
         unsigned two = (unsigned)(v % 100);
         v /= 100;
         *--d = digit_pairs[2 * two + 1];
         *--d = digit_pairs[2 * two];
     }
-    if (v >= 10) {
-        *--d = digit_pairs[2 * v + 1];
-        *--d = digit_pairs[2 * v];
+    uint32_t u = (uint32_t)v;
+    while (u >= 100) {
+        unsigned two = u % 100;
+        u /= 100;
+        *--d = digit_pairs[2 * two + 1];
+        *--d = digit_pairs[2 * two];
+    }
+    if (u >= 10) {
+        *--d = digit_pairs[2 * u + 1];
+        *--d = digit_pairs[2 * u];
     } else {
-        *--d = (char)('0' + v);
+        *--d = (char)('0' + u);
     }
     return total;
 }
