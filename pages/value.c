@@ -20,7 +20,7 @@ void b2p_buf_free(b2p_buf *b) {
     b->len = b->cap = 0;
 }
 
-b2p_status b2p_buf_reserve(b2p_buf *b, size_t extra, b2p_error *err) {
+b2p_status b2p_buf_grow(b2p_buf *b, size_t extra, b2p_error *err) {
     if (extra > SIZE_MAX - b->len - 1) return b2p_fail(err, B2P_ERR_NOMEM, "value buffer overflow");
     size_t need = b->len + extra + 1;
     if (need <= b->cap) return B2P_OK;
@@ -108,8 +108,7 @@ b2p_status b2p_v_int(b2p_buf *out, int64_t v, b2p_error *err) {
     /* Magnitude as unsigned so that INT64_MIN negates safely. */
     uint64_t mag = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
     k += b2p_v_uint_text(mag, 0, d + k);
-    out->len += k;
-    out->data[out->len] = '\0';
+    b2p_v_commit(out, k);
     return B2P_OK;
 }
 
@@ -136,8 +135,7 @@ b2p_status b2p_v_hex(b2p_buf *out, const uint8_t *p, size_t n, b2p_error *err) {
         *d++ = digits[p[i] >> 4];
         *d++ = digits[p[i] & 15];
     }
-    out->len += 2 + 2 * n;
-    out->data[out->len] = '\0';
+    b2p_v_commit(out, 2 + 2 * n);
     return B2P_OK;
 }
 
@@ -186,7 +184,10 @@ static b2p_status want_len(size_t len, size_t want, const char *type, b2p_error 
  * zeros (empty for zero). */
 static b2p_status put_scaled(b2p_buf *out, bool negative, const char *digits, size_t nd,
                              unsigned scale, b2p_error *err) {
-    char tmp[96];
+    /* sign, "0.", up to 38 scale digits or 40 digits and a point: well under 96 */
+    b2p_status st = b2p_buf_reserve(out, 96, err);
+    if (st != B2P_OK) return st;
+    char *tmp = out->data + out->len;
     size_t k = 0;
     /* PostgreSQL prints no sign for a zero numeric, so a stored "negative zero" loses it. */
     if (negative && nd > 0) tmp[k++] = '-';
@@ -205,7 +206,8 @@ static b2p_status put_scaled(b2p_buf *out, bool negative, const char *digits, si
             k += scale;
         }
     }
-    return b2p_buf_append(out, tmp, k, err);
+    b2p_v_commit(out, k);
+    return B2P_OK;
 }
 
 /* Digits of an unsigned 128-bit magnitude given as nw little-endian u32 words (nw <= 4), by

@@ -54,14 +54,18 @@ static inline void b2p_buf_clear(b2p_buf *b) {
     b->len = 0;
     if (b->data) b->data[0] = '\0';
 }
-/* Make room for extra more bytes (plus the terminator). */
-b2p_status b2p_buf_reserve(b2p_buf *b, size_t extra, b2p_error *err);
-/* Inline: it runs for nearly every piece of every value; only growing leaves the line. */
+/* Grows the buffer to hold extra more bytes (plus the terminator): b2p_buf_reserve's slow
+ * path. */
+b2p_status b2p_buf_grow(b2p_buf *b, size_t extra, b2p_error *err);
+/* Make room for extra more bytes (plus the terminator). Inline, as is b2p_buf_append: they
+ * run for nearly every piece of every value, and only growing leaves the line. */
+static inline b2p_status b2p_buf_reserve(b2p_buf *b, size_t extra, b2p_error *err) {
+    /* cap - len >= 1 whenever there is a buffer; with none both are 0 and it grows */
+    return extra < b->cap - b->len ? B2P_OK : b2p_buf_grow(b, extra, err);
+}
 static inline b2p_status b2p_buf_append(b2p_buf *b, const void *p, size_t n, b2p_error *err) {
-    if (n >= b->cap - b->len) { /* no room for n bytes and the terminator (or no buffer yet) */
-        b2p_status st = b2p_buf_reserve(b, n, err);
-        if (st != B2P_OK) return st;
-    }
+    b2p_status st = b2p_buf_reserve(b, n, err);
+    if (st != B2P_OK) return st;
     if (n) memcpy(b->data + b->len, p, n);
     b->len += n;
     b->data[b->len] = '\0';

@@ -87,13 +87,15 @@ static size_t format_clock(int64_t usec, char *dst) {
 }
 
 static b2p_status put_date(b2p_buf *out, int64_t days, b2p_error *err) {
-    char tmp[STAMP_MAX];
-    return b2p_buf_append(out, tmp, format_date(days, tmp), err);
+    b2p_status st = b2p_buf_reserve(out, STAMP_MAX, err);
+    if (st == B2P_OK) b2p_v_commit(out, format_date(days, out->data + out->len));
+    return st;
 }
 
 static b2p_status put_clock(b2p_buf *out, int64_t usec, b2p_error *err) {
-    char tmp[STAMP_MAX];
-    return b2p_buf_append(out, tmp, format_clock(usec, tmp), err);
+    b2p_status st = b2p_buf_reserve(out, STAMP_MAX, err);
+    if (st == B2P_OK) b2p_v_commit(out, format_clock(usec, out->data + out->len));
+    return st;
 }
 
 static b2p_status put_timestamp(b2p_buf *out, int64_t days, int64_t usec, b2p_error *err) {
@@ -101,11 +103,14 @@ static b2p_status put_timestamp(b2p_buf *out, int64_t days, int64_t usec, b2p_er
         days++;
         usec -= USECS_PER_DAY;
     }
-    char tmp[STAMP_MAX];
-    size_t k = format_date(days, tmp);
-    tmp[k++] = ' ';
-    k += format_clock(usec, tmp + k);
-    return b2p_buf_append(out, tmp, k, err);
+    b2p_status st = b2p_buf_reserve(out, STAMP_MAX, err);
+    if (st != B2P_OK) return st;
+    char *d = out->data + out->len;
+    size_t k = format_date(days, d);
+    d[k++] = ' ';
+    k += format_clock(usec, d + k);
+    b2p_v_commit(out, k);
+    return B2P_OK;
 }
 
 b2p_status b2p_v_date(b2p_buf *out, const uint8_t *p, size_t len, b2p_error *err) {
