@@ -30,6 +30,7 @@ typedef struct exporter {
     size_t ncols;
     const b2p_cat_column **cols;
     b2p_type *types;
+    bool *direct;                /* per column: its text goes into the line as decoded (below) */
     b2p_value_ctx vcx;
     b2p_buf line, text;
 } exporter;
@@ -92,6 +93,27 @@ static bool is_number_type(uint8_t xt) {
     default:
         return false;
     }
+}
+
+/* Types whose text is made of digits, signs, '.', ':', ' ', letters of "tf" or of a uuid:
+ * never empty, never a character any output format escapes or quotes, never NUL. */
+static bool is_plain_text_type(uint8_t xt) {
+    switch (xt) {
+    case 40: case 41: case 42: case 43:    /* date time datetime2 datetimeoffset */
+    case 58: case 61:                      /* smalldatetime datetime */
+    case 36: case XT_BIT:                  /* uniqueidentifier bit */
+        return true;
+    default:
+        return is_number_type(xt);
+    }
+}
+
+/* Whether a column's decoded text can be written into the line as it is, skipping the text
+ * buffer and the escaping pass: COPY and CSV for the plain types; JSON lines for numbers,
+ * which it writes bare (bit becomes true/false there). */
+static bool is_direct(const b2p_export_options *opt, uint8_t xt) {
+    if (opt->format == B2P_FORMAT_JSONL) return is_number_type(xt);
+    return is_plain_text_type(xt);
 }
 
 /* ---- escaping -------------------------------------------------------------------------- */
@@ -189,6 +211,14 @@ static b2p_status flush_line(exporter *x, bool force) {
     return B2P_OK;
 }
 
+/* Prefixes a value decoding error with the table, column and row. */
+static b2p_status value_failed(exporter *x, size_t i, const b2p_row_where *w, b2p_status st) {
+    char inner[sizeof x->err->msg];
+    snprintf(inner, sizeof inner, "%s", x->err->msg);
+    return b2p_fail(x->err, st, "table %s.%s column %s, row at page %u:%u slot %u: %s", x->t->schema,
+                    x->t->name, x->cols[i]->name, w->file, w->page, w->slot, inner);
+}
+
 static b2p_status render_row(exporter *x, const b2p_cell *cells, const b2p_row_where *w) {
     b2p_status st = B2P_OK;
     for (size_t i = 0; i < x->ncols && !st; i++) {
@@ -198,14 +228,14 @@ static b2p_status render_row(exporter *x, const b2p_cell *cells, const b2p_row_w
             st = put_null(x);
             continue;
         }
+        if (x->direct[i]) {
+            st = b2p_value_text(&x->vcx, &x->types[i], cells[i].bytes, cells[i].len, &x->line, x->err);
+            if (st) return value_failed(x, i, w, st);
+            continue;
+        }
         b2p_buf_clear(&x->text);
         st = b2p_value_text(&x->vcx, &x->types[i], cells[i].bytes, cells[i].len, &x->text, x->err);
-        if (st) {
-            char inner[sizeof x->err->msg];
-            snprintf(inner, sizeof inner, "%s", x->err->msg);
-            return b2p_fail(x->err, st, "table %s.%s column %s, row at page %u:%u slot %u: %s", x->t->schema,
-                            x->t->name, x->cols[i]->name, w->file, w->page, w->slot, inner);
-        }
+        if (st) return value_failed(x, i, w, st);
         if (x->vcx.flags & B2P_VALUE_REPLACED) x->stats->replaced_values++;
         if ((x->vcx.flags & B2P_VALUE_HAS_NUL) && (st = handle_nul(x, i, w))) break;
         st = put_value(x, i);
@@ -272,11 +302,13 @@ static b2p_status export_partition(exporter *x, b2p_pages *src, const b2p_cat_pa
 
 static b2p_status init_types(exporter *x) {
     x->types = calloc(x->ncols ? x->ncols : 1, sizeof *x->types);
-    if (!x->types) return b2p_fail(x->err, B2P_ERR_NOMEM, "out of memory");
+    x->direct = calloc(x->ncols ? x->ncols : 1, sizeof *x->direct);
+    if (!x->types || !x->direct) return b2p_fail(x->err, B2P_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < x->ncols; i++) {
         const b2p_cat_column *c = x->cols[i];
         x->types[i] = (b2p_type){.xtype = c->xtype, .utype = (uint16_t)c->user_type_id, .max_length = c->max_length,
                                  .precision = c->precision, .scale = c->scale, .collation = c->collation_id};
+        x->direct[i] = is_direct(x->opt, c->xtype);
     }
     return B2P_OK;
 }
@@ -311,6 +343,7 @@ b2p_status b2p_export_table(b2p_pages *src, const b2p_catalog *cat, const b2p_ca
     b2p_buf_free(&x.line);
     b2p_buf_free(&x.text);
     free(x.types);
+    free(x.direct);
     free(x.cols);
     if (st) b2p_error_name_file(err, b2p_pages_path(src));
     return st;

@@ -20,7 +20,7 @@ void b2p_buf_free(b2p_buf *b) {
     b->len = b->cap = 0;
 }
 
-b2p_status b2p_buf_reserve(b2p_buf *b, size_t extra, b2p_error *err) {
+b2p_status b2p_buf_grow(b2p_buf *b, size_t extra, b2p_error *err) {
     if (extra > SIZE_MAX - b->len - 1) return b2p_fail(err, B2P_ERR_NOMEM, "value buffer overflow");
     size_t need = b->len + extra + 1;
     if (need <= b->cap) return B2P_OK;
@@ -31,15 +31,6 @@ b2p_status b2p_buf_reserve(b2p_buf *b, size_t extra, b2p_error *err) {
     b->data = p;
     b->cap = cap;
     b->data[b->len] = '\0'; /* keep the "always a C string" promise on a fresh allocation */
-    return B2P_OK;
-}
-
-b2p_status b2p_buf_append(b2p_buf *b, const void *p, size_t n, b2p_error *err) {
-    b2p_status st = b2p_buf_reserve(b, n, err);
-    if (st != B2P_OK) return st;
-    if (n) memcpy(b->data + b->len, p, n);
-    b->len += n;
-    b->data[b->len] = '\0';
     return B2P_OK;
 }
 
@@ -55,6 +46,70 @@ void b2p_buf_truncate(b2p_buf *b, size_t len) {
 
 b2p_status b2p_v_putc(b2p_buf *out, char c, b2p_error *err) {
     return b2p_buf_append(out, &c, 1, err);
+}
+
+/* Two ASCII digits for each of 0..99: halves the divisions of a digit loop. */
+static const char digit_pairs[201] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+/* Decimal digits of v: estimated from its bit length (log10(2) ~ 1233 / 4096, never more
+ * than one short), then corrected by one comparison. Avoids a loop whose trip count changes
+ * with every value. */
+static unsigned decimal_digits(uint64_t v) {
+    static const uint64_t pow10[B2P_V_UINT_MAX] = {
+        1u, 10u, 100u, 1000u, 10000u, 100000u, 1000000u, 10000000u, 100000000u, 1000000000u,
+        10000000000u, 100000000000u, 1000000000000u, 10000000000000u, 100000000000000u,
+        1000000000000000u, 10000000000000000u, 100000000000000000u, 1000000000000000000u,
+        10000000000000000000u};
+    uint64_t odd = v | 1; /* same digits (powers of ten above 1 are even); 0 counts as 1 */
+    unsigned bits = 64u - (unsigned)__builtin_clzll(odd);
+    unsigned nd = (bits * 1233u) >> 12; /* <= 19 */
+    return nd + 1 - (odd < pow10[nd]);
+}
+
+size_t b2p_v_uint_text(uint64_t v, unsigned width, char *dst) {
+    unsigned nd = decimal_digits(v);
+    if (width > B2P_V_UINT_MAX) width = B2P_V_UINT_MAX;
+    unsigned total = width > nd ? width : nd;
+    for (unsigned i = 0; i < total - nd; i++) dst[i] = '0';
+    /* Digits are written from the last one back, two at a time; 32-bit arithmetic once the
+     * rest fits (cheaper divisions). */
+    char *d = dst + total;
+    while (v > UINT32_MAX) {
+        unsigned two = (unsigned)(v % 100);
+        v /= 100;
+        *--d = digit_pairs[2 * two + 1];
+        *--d = digit_pairs[2 * two];
+    }
+    uint32_t u = (uint32_t)v;
+    while (u >= 100) {
+        unsigned two = u % 100;
+        u /= 100;
+        *--d = digit_pairs[2 * two + 1];
+        *--d = digit_pairs[2 * two];
+    }
+    if (u >= 10) {
+        *--d = digit_pairs[2 * u + 1];
+        *--d = digit_pairs[2 * u];
+    } else {
+        *--d = (char)('0' + u);
+    }
+    return total;
+}
+
+b2p_status b2p_v_int(b2p_buf *out, int64_t v, b2p_error *err) {
+    b2p_status st = b2p_buf_reserve(out, 1 + B2P_V_UINT_MAX, err);
+    if (st != B2P_OK) return st;
+    char *d = out->data + out->len;
+    size_t k = 0;
+    if (v < 0) d[k++] = '-';
+    /* Magnitude as unsigned so that INT64_MIN negates safely. */
+    uint64_t mag = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    k += b2p_v_uint_text(mag, 0, d + k);
+    b2p_v_commit(out, k);
+    return B2P_OK;
 }
 
 b2p_status b2p_v_printf(b2p_buf *out, b2p_error *err, const char *fmt, ...) {
@@ -80,37 +135,41 @@ b2p_status b2p_v_hex(b2p_buf *out, const uint8_t *p, size_t n, b2p_error *err) {
         *d++ = digits[p[i] >> 4];
         *d++ = digits[p[i] & 15];
     }
-    out->len += 2 + 2 * n;
-    out->data[out->len] = '\0';
+    b2p_v_commit(out, 2 + 2 * n);
     return B2P_OK;
 }
 
+/* The letter after the backslash for each byte COPY text escapes; 0 for the others. */
+static const char copy_escapes[256] = {
+    ['\\'] = '\\', ['\n'] = 'n', ['\r'] = 'r', ['\t'] = 't', ['\b'] = 'b', ['\f'] = 'f', ['\v'] = 'v',
+};
+
 b2p_status b2p_copy_escape(b2p_buf *out, const char *s, size_t n, b2p_error *err) {
-    size_t start = out->len;
-    size_t run = 0; /* bytes [i - run, i) need no escaping */
-    for (size_t i = 0; i < n; i++) {
-        char e;
-        switch (s[i]) {
-        case '\\': e = '\\'; break;
-        case '\n': e = 'n'; break;
-        case '\r': e = 'r'; break;
-        case '\t': e = 't'; break;
-        case '\b': e = 'b'; break;
-        case '\f': e = 'f'; break;
-        case '\v': e = 'v'; break;
-        default: run++; continue;
+    /* Most values have nothing to escape: they are appended as they are. */
+    size_t first = 0;
+    while (first < n && !copy_escapes[(uint8_t)s[first]]) first++;
+    if (first == n) return b2p_buf_append(out, s, n, err);
+    /* Otherwise room is made once, for the text and one backslash per escaped byte. */
+    size_t escaped = 0;
+    for (size_t i = first; i < n; i++) escaped += copy_escapes[(uint8_t)s[i]] != 0;
+    if (escaped > SIZE_MAX - n) return b2p_fail(err, B2P_ERR_NOMEM, "value buffer overflow");
+    b2p_status st = b2p_buf_reserve(out, n + escaped, err);
+    if (st != B2P_OK) return st;
+    char *d = out->data + out->len;
+    memcpy(d, s, first);
+    d += first;
+    for (size_t i = first; i < n; i++) {
+        char e = copy_escapes[(uint8_t)s[i]];
+        if (e) {
+            *d++ = '\\';
+            *d++ = e;
+        } else {
+            *d++ = s[i];
         }
-        char pair[2] = {'\\', e};
-        if (b2p_buf_append(out, s + i - run, run, err) != B2P_OK ||
-            b2p_buf_append(out, pair, 2, err) != B2P_OK) {
-            b2p_buf_truncate(out, start);
-            return B2P_ERR_NOMEM;
-        }
-        run = 0;
     }
-    b2p_status st = b2p_buf_append(out, s + n - run, run, err);
-    if (st != B2P_OK) b2p_buf_truncate(out, start);
-    return st;
+    out->len = (size_t)(d - out->data);
+    out->data[out->len] = '\0';
+    return B2P_OK;
 }
 
 /* ---- exact numerics ----------------------------------------------------------------- */
@@ -125,7 +184,10 @@ static b2p_status want_len(size_t len, size_t want, const char *type, b2p_error 
  * zeros (empty for zero). */
 static b2p_status put_scaled(b2p_buf *out, bool negative, const char *digits, size_t nd,
                              unsigned scale, b2p_error *err) {
-    char tmp[96];
+    /* sign, "0.", up to 38 scale digits or 40 digits and a point: well under 96 */
+    b2p_status st = b2p_buf_reserve(out, 96, err);
+    if (st != B2P_OK) return st;
+    char *tmp = out->data + out->len;
     size_t k = 0;
     /* PostgreSQL prints no sign for a zero numeric, so a stored "negative zero" loses it. */
     if (negative && nd > 0) tmp[k++] = '-';
@@ -144,7 +206,8 @@ static b2p_status put_scaled(b2p_buf *out, bool negative, const char *digits, si
             k += scale;
         }
     }
-    return b2p_buf_append(out, tmp, k, err);
+    b2p_v_commit(out, k);
+    return B2P_OK;
 }
 
 /* Digits of an unsigned 128-bit magnitude given as nw little-endian u32 words (nw <= 4), by
@@ -153,6 +216,10 @@ static b2p_status put_scaled(b2p_buf *out, bool negative, const char *digits, si
 static size_t mag_digits(const uint32_t *words, int nw, char *digits) {
     uint32_t w[4] = {0, 0, 0, 0};
     memcpy(w, words, (size_t)nw * sizeof w[0]);
+    if (w[2] == 0 && w[3] == 0) { /* money, and decimals up to 19 digits: one 64-bit number */
+        uint64_t v = (uint64_t)w[1] << 32 | w[0];
+        return v ? b2p_v_uint_text(v, 0, digits) : 0;
+    }
     char rev[48];
     size_t nr = 0;
     for (;;) {
@@ -220,16 +287,16 @@ static b2p_status put_int(b2p_buf *out, const uint8_t *p, size_t len, uint8_t xt
     switch (xtype) {
     case B2P_XT_TINYINT:
         if (len != 1) return want_len(len, 1, "tinyint", err);
-        return b2p_v_printf(out, err, "%u", (unsigned)p[0]);
+        return b2p_v_int(out, p[0], err);
     case B2P_XT_SMALLINT:
         if (len != 2) return want_len(len, 2, "smallint", err);
-        return b2p_v_printf(out, err, "%d", (int)(int16_t)b2p_le16(p));
+        return b2p_v_int(out, (int16_t)b2p_le16(p), err);
     case B2P_XT_INT:
         if (len != 4) return want_len(len, 4, "int", err);
-        return b2p_v_printf(out, err, "%ld", (long)(int32_t)b2p_le32(p));
+        return b2p_v_int(out, (int32_t)b2p_le32(p), err);
     default:
         if (len != 8) return want_len(len, 8, "bigint", err);
-        return b2p_v_printf(out, err, "%lld", (long long)(int64_t)b2p_le64(p));
+        return b2p_v_int(out, (int64_t)b2p_le64(p), err);
     }
 }
 

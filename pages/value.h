@@ -35,6 +35,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "mtf/base.h"
 
@@ -53,9 +54,23 @@ static inline void b2p_buf_clear(b2p_buf *b) {
     b->len = 0;
     if (b->data) b->data[0] = '\0';
 }
-/* Make room for extra more bytes (plus the terminator). */
-b2p_status b2p_buf_reserve(b2p_buf *b, size_t extra, b2p_error *err);
-b2p_status b2p_buf_append(b2p_buf *b, const void *p, size_t n, b2p_error *err);
+/* Grows the buffer to hold extra more bytes (plus the terminator): b2p_buf_reserve's slow
+ * path. */
+b2p_status b2p_buf_grow(b2p_buf *b, size_t extra, b2p_error *err);
+/* Make room for extra more bytes (plus the terminator). Inline, as is b2p_buf_append: they
+ * run for nearly every piece of every value, and only growing leaves the line. */
+static inline b2p_status b2p_buf_reserve(b2p_buf *b, size_t extra, b2p_error *err) {
+    /* cap - len >= 1 whenever there is a buffer; with none both are 0 and it grows */
+    return extra < b->cap - b->len ? B2P_OK : b2p_buf_grow(b, extra, err);
+}
+static inline b2p_status b2p_buf_append(b2p_buf *b, const void *p, size_t n, b2p_error *err) {
+    b2p_status st = b2p_buf_reserve(b, n, err);
+    if (st != B2P_OK) return st;
+    if (n) memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return B2P_OK;
+}
 b2p_status b2p_buf_puts(b2p_buf *b, const char *s, b2p_error *err);
 /* Shrink back to len (used to undo a partial append); len must be <= b->len. */
 void b2p_buf_truncate(b2p_buf *b, size_t len);

@@ -30,26 +30,72 @@ static void civil(int64_t days, long *y, int *m, int *d) {
     *y = (long)(yoe + era * 400 + (*m <= 2));
 }
 
-static b2p_status put_date(b2p_buf *out, int64_t days, b2p_error *err) {
+/* The longest text written at once: "YYYY-MM-DD HH:MM:SS.ffffff" with room to spare. */
+enum { STAMP_MAX = 48 };
+
+/* Writes v zero-padded to width digits (printf's %0*lu). The fields of a date or a clock
+ * always fit their width (the one exception, year 10000 after a rounding carry, takes the
+ * general path), so they are written digit by digit without a call. */
+static size_t put_field(uint64_t v, unsigned width, char *dst) {
+    if (width == 2 && v < 100) {
+        dst[0] = (char)('0' + v / 10);
+        dst[1] = (char)('0' + v % 10);
+        return 2;
+    }
+    if (width == 4 && v < 10000) {
+        unsigned u = (unsigned)v;
+        dst[0] = (char)('0' + u / 1000);
+        dst[1] = (char)('0' + u / 100 % 10);
+        dst[2] = (char)('0' + u / 10 % 10);
+        dst[3] = (char)('0' + u % 10);
+        return 4;
+    }
+    return b2p_v_uint_text(v, width, dst);
+}
+
+/* Writes "YYYY-MM-DD" (%04ld-%02d-%02d) to dst; returns the length. */
+static size_t format_date(int64_t days, char *dst) {
     long y;
     int m, d;
     civil(days, &y, &m, &d);
-    return b2p_v_printf(out, err, "%04ld-%02d-%02d", y, m, d);
+    size_t k = put_field((uint64_t)y, 4, dst);
+    dst[k++] = '-';
+    k += put_field((uint64_t)m, 2, dst + k);
+    dst[k++] = '-';
+    k += put_field((uint64_t)d, 2, dst + k);
+    return k;
 }
 
-/* HH:MM:SS[.ffffff] of usec microseconds since midnight (up to 24:00:00 for time). */
-static b2p_status put_clock(b2p_buf *out, int64_t usec, b2p_error *err) {
-    int64_t secs = usec / 1000000;
-    long frac = (long)(usec % 1000000);
-    b2p_status st = b2p_v_printf(out, err, "%02d:%02d:%02d", (int)(secs / 3600), (int)(secs / 60 % 60),
-                                 (int)(secs % 60));
-    if (st != B2P_OK || frac == 0) return st;
-    int digits = 6;
+/* Writes HH:MM:SS[.ffffff] of usec microseconds since midnight (up to 24:00:00 for time) to
+ * dst, the fraction without trailing zeros; returns the length. */
+static size_t format_clock(int64_t usec, char *dst) {
+    uint64_t secs = (uint64_t)(usec / 1000000);
+    uint64_t frac = (uint64_t)(usec % 1000000);
+    size_t k = put_field(secs / 3600, 2, dst);
+    dst[k++] = ':';
+    k += put_field(secs / 60 % 60, 2, dst + k);
+    dst[k++] = ':';
+    k += put_field(secs % 60, 2, dst + k);
+    if (frac == 0) return k;
+    unsigned digits = 6;
     while (frac % 10 == 0) {
         frac /= 10;
         digits--;
     }
-    return b2p_v_printf(out, err, ".%0*ld", digits, frac);
+    dst[k++] = '.';
+    return k + b2p_v_uint_text(frac, digits, dst + k);
+}
+
+static b2p_status put_date(b2p_buf *out, int64_t days, b2p_error *err) {
+    b2p_status st = b2p_buf_reserve(out, STAMP_MAX, err);
+    if (st == B2P_OK) b2p_v_commit(out, format_date(days, out->data + out->len));
+    return st;
+}
+
+static b2p_status put_clock(b2p_buf *out, int64_t usec, b2p_error *err) {
+    b2p_status st = b2p_buf_reserve(out, STAMP_MAX, err);
+    if (st == B2P_OK) b2p_v_commit(out, format_clock(usec, out->data + out->len));
+    return st;
 }
 
 static b2p_status put_timestamp(b2p_buf *out, int64_t days, int64_t usec, b2p_error *err) {
@@ -57,10 +103,14 @@ static b2p_status put_timestamp(b2p_buf *out, int64_t days, int64_t usec, b2p_er
         days++;
         usec -= USECS_PER_DAY;
     }
-    b2p_status st = put_date(out, days, err);
-    if (st == B2P_OK) st = b2p_v_putc(out, ' ', err);
-    if (st == B2P_OK) st = put_clock(out, usec, err);
-    return st;
+    b2p_status st = b2p_buf_reserve(out, STAMP_MAX, err);
+    if (st != B2P_OK) return st;
+    char *d = out->data + out->len;
+    size_t k = format_date(days, d);
+    d[k++] = ' ';
+    k += format_clock(usec, d + k);
+    b2p_v_commit(out, k);
+    return B2P_OK;
 }
 
 b2p_status b2p_v_date(b2p_buf *out, const uint8_t *p, size_t len, b2p_error *err) {

@@ -5,8 +5,22 @@
 #include "pages/value.h"
 
 b2p_status b2p_v_putc(b2p_buf *out, char c, b2p_error *err);
+/* Text written in place: after b2p_buf_reserve(out, max), up to max bytes go to
+ * out->data + out->len, and b2p_v_commit(out, n) makes the first n of them part of the
+ * buffer. Saves a copy through a stack buffer for short pieces of known maximum size. */
+static inline void b2p_v_commit(b2p_buf *out, size_t n) {
+    out->len += n;
+    out->data[out->len] = '\0';
+}
 b2p_status b2p_v_printf(b2p_buf *out, b2p_error *err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Writes the decimal digits of v to dst, zero-padded on the left to at least width digits
+ * (as printf's %0*llu; width is capped at B2P_V_UINT_MAX); returns the count. dst holds
+ * B2P_V_UINT_MAX bytes. No terminator. */
+enum { B2P_V_UINT_MAX = 20 };
+size_t b2p_v_uint_text(uint64_t v, unsigned width, char *dst);
+/* Appends v in decimal (what %lld prints). */
+b2p_status b2p_v_int(b2p_buf *out, int64_t v, b2p_error *err);
 /* "\x" + lowercase hex: bytea hex text, unescaped. */
 b2p_status b2p_v_hex(b2p_buf *out, const uint8_t *p, size_t n, b2p_error *err);
 

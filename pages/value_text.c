@@ -105,18 +105,26 @@ b2p_status b2p_v_utf16_text(b2p_value_ctx *cx, const uint8_t *p, size_t len, siz
                             b2p_buf *out, b2p_error *err) {
     if (len % 2) return b2p_fail(err, B2P_ERR_CORRUPT, "UTF-16 value has an odd length (%zu bytes)", len);
     size_t from = out->len;
-    b2p_status st = b2p_buf_reserve(out, len + len / 2, err); /* a guess; appends grow as needed */
-    for (size_t i = 0; st == B2P_OK && i < len / 2;) {
+    /* A UTF-16 unit never takes more than 3 UTF-8 bytes (a surrogate pair: 4 for 2 units), so
+     * room is made once and the characters are written straight into it. */
+    b2p_status st = b2p_buf_reserve(out, len / 2 * 3, err);
+    if (st != B2P_OK) return st;
+    uint8_t *d = (uint8_t *)out->data + out->len;
+    for (size_t i = 0; i < len / 2;) {
         size_t at = 2 * i;
         int unpaired;
         uint32_t u = b2p_utf16_next(p, len / 2, &i, &unpaired);
-        if (unpaired)
+        if (unpaired) {
+            b2p_buf_truncate(out, from);
             return b2p_fail(err, B2P_ERR_CORRUPT, "UTF-16 value has an unpaired %s surrogate U+%04X at byte %zu",
                             u >= 0xDC00 ? "low" : "high", (unsigned)u, at);
+        }
         if (u == 0) cx->flags |= B2P_VALUE_HAS_NUL;
-        st = b2p_v_utf8(out, u, err);
+        d += b2p_utf8_encode(u, d);
     }
-    if (st == B2P_OK && pad_chars) st = pad_to(out, from, pad_chars, err);
+    out->len = (size_t)((char *)d - out->data);
+    out->data[out->len] = '\0';
+    if (pad_chars) st = pad_to(out, from, pad_chars, err);
     return st;
 }
 

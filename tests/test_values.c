@@ -136,6 +136,39 @@ static void test_integers(void **state) {
     bad(&t, "", B2P_ERR_CORRUPT);
 }
 
+/* Integers are formatted without printf: every digit count, at and around each power of ten
+ * and of two, in both signs, must read as printf's %lld does. */
+static void test_integer_digit_counts(void **state) {
+    (void)state;
+    b2p_type t = ty(127);
+    int64_t probe[3 * 19 + 3 * 63 + 1];
+    size_t n = 0;
+    int64_t p10 = 1;
+    for (int k = 0; k < 19; k++) { /* 10^0 .. 10^18 */
+        probe[n++] = p10 - 1;
+        probe[n++] = p10;
+        probe[n++] = p10 + 1;
+        if (k < 18) p10 *= 10;
+    }
+    for (int k = 0; k < 63; k++) {
+        int64_t p2 = (int64_t)1 << k;
+        probe[n++] = p2 - 1;
+        probe[n++] = p2;
+        probe[n++] = p2 + 1;
+    }
+    probe[n++] = INT64_MAX;
+    for (size_t i = 0; i < n; i++) {
+        for (int sign = 1; sign >= -1; sign -= 2) {
+            int64_t v = probe[i] * sign;
+            uint8_t b[8];
+            for (int k = 0; k < 8; k++) b[k] = (uint8_t)((uint64_t)v >> (8 * k));
+            char want[32];
+            snprintf(want, sizeof want, "%lld", (long long)v);
+            ok_bytes(&t, b, sizeof b, want);
+        }
+    }
+}
+
 static void test_bit(void **state) {
     (void)state;
     b2p_type t = ty(104);
@@ -1666,6 +1699,7 @@ static void test_unsupported_type(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_copy_escape),       cmocka_unit_test(test_integers),
+        cmocka_unit_test(test_integer_digit_counts),
         cmocka_unit_test(test_bit),               cmocka_unit_test(test_decimal),
         cmocka_unit_test(test_money),             cmocka_unit_test(test_float_postgres),
         cmocka_unit_test(test_float_specials),    cmocka_unit_test(test_date),
