@@ -254,7 +254,6 @@ static b2p_status target_has_table(loader *l, const b2p_cat_table *t, bool *out)
  * the progress callback about once a second. */
 typedef struct feed {
     b2p_hash_sink hash;
-    b2p_pg_copy copy;
     loader *l;
     const b2p_cat_table *t;
     uint64_t next_check;
@@ -276,7 +275,8 @@ static bool feed_write(void *ctx, const char *data, size_t len) {
 /* Decodes t's rows, hashing them, into COPY target (a table name) when target is set. */
 static b2p_status stream_rows(loader *l, const b2p_cat_table *t, const table_shape *s, const char *target,
                               b2p_content_hash *hash, b2p_export_stats *es) {
-    feed f = {.l = l, .t = t, .copy = {.conn = l->conn}, .last = time(NULL)};
+    feed f = {.l = l, .t = t, .last = time(NULL)};
+    b2p_pg_copy *copy = NULL;
     b2p_status st = B2P_OK;
     if (target) {
         b2p_buf sql = {0};
@@ -285,19 +285,22 @@ static b2p_status stream_rows(loader *l, const b2p_cat_table *t, const table_sha
         if (!st) st = put(l, &sql, " (");
         if (!st) st = put_columns(l, &sql, t, s->cols, s->ncols, NULL);
         if (!st) st = put(l, &sql, ") FROM STDIN");
-        if (!st) st = b2p_pg_copy_begin(l->conn, sql.data, "COPY", l->err);
+        if (!st) st = b2p_pg_copy_begin(l->conn, sql.data, "COPY", &copy, l->err);
         b2p_buf_free(&sql);
         if (st) return st;
         f.hash.next = b2p_pg_copy_write;
-        f.hash.next_ctx = &f.copy;
+        f.hash.next_ctx = copy;
     }
     st = b2p_export_table(l->src, l->cat, t, &l->opt->export, feed_write, &f, es, l->err);
-    if (st && f.copy.failed) st = b2p_fail(l->err, B2P_ERR_PG_CONNECT, "lost the connection to PostgreSQL during COPY");
-    if (target) {
-        /* on a decoding error the COPY is aborted, so that nothing of the table stays */
+    if (copy) {
+        /* on a decoding error the COPY is aborted, so that nothing of the table stays; a failure
+         * to send (the connection gone) is the better reason when there is one */
         b2p_error copy_err;
-        b2p_status end = b2p_pg_copy_end(l->conn, st ? "bak2pg: the table could not be decoded" : NULL, "the rows", &copy_err);
-        if (!st && end) st = b2p_fail(l->err, end, "%s", copy_err.msg);
+        b2p_status end = b2p_pg_copy_end(copy, st ? "bak2pg: the table could not be decoded" : NULL, "the rows", &copy_err);
+        if (end) {
+            *l->err = copy_err;
+            st = end;
+        }
     }
     *hash = f.hash.hash;
     b2p_hash_sink_free(&f.hash);

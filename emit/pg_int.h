@@ -34,15 +34,21 @@ b2p_status b2p_pg_exec(PGconn *conn, const char *sql, const char *what, b2p_erro
 b2p_status b2p_pg_query(PGconn *conn, const char *sql, int nparams, const char *const *params, const char *what,
                         PGresult **out, b2p_error *err);
 
-/* A sink (b2p_sink_fn) feeding COPY FROM STDIN. */
-typedef struct b2p_pg_copy {
-    PGconn *conn;
-    bool failed;
-} b2p_pg_copy;
+/* COPY FROM STDIN fed from another thread: the decoder writes into blocks that a sender thread
+ * passes to libpq, so that decoding the next rows overlaps with PostgreSQL parsing the last ones
+ * (with one thread, each waits for the other whenever the socket's buffer is full). Memory:
+ * B2P_PG_COPY_BLOCKS blocks of B2P_PG_COPY_BLOCK bytes. */
+enum { B2P_PG_COPY_BLOCK = 1 << 20, B2P_PG_COPY_BLOCKS = 4 };
+
+typedef struct b2p_pg_copy b2p_pg_copy;
+
+/* Starts sql (a COPY ... FROM STDIN) and its sender thread. */
+b2p_status b2p_pg_copy_begin(PGconn *conn, const char *sql, const char *what, b2p_pg_copy **out, b2p_error *err);
+/* A sink (b2p_sink_fn) with a b2p_pg_copy as ctx; false once the sender failed. */
 bool b2p_pg_copy_write(void *ctx, const char *data, size_t len);
-/* Starts sql (a COPY ... FROM STDIN). */
-b2p_status b2p_pg_copy_begin(PGconn *conn, const char *sql, const char *what, b2p_error *err);
-/* Ends the COPY: with abort_reason set it is aborted (nothing of it stays). */
-b2p_status b2p_pg_copy_end(PGconn *conn, const char *abort_reason, const char *what, b2p_error *err);
+/* Sends what is left, stops the sender and ends the COPY: with abort_reason set it is aborted
+ * (nothing of it stays). Frees c. A failure to send is reported (with the connection's error)
+ * even when aborting: it may be why the caller's writes failed. */
+b2p_status b2p_pg_copy_end(b2p_pg_copy *c, const char *abort_reason, const char *what, b2p_error *err);
 
 #endif

@@ -1,5 +1,7 @@
 /* Talking to PostgreSQL (see pg_int.h). */
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -92,27 +94,128 @@ b2p_status b2p_pg_query(PGconn *conn, const char *sql, int nparams, const char *
     return st;
 }
 
-bool b2p_pg_copy_write(void *ctx, const char *data, size_t len) {
-    b2p_pg_copy *c = ctx;
-    while (len > 0 && !c->failed) { /* PQputCopyData takes an int length */
+/* ---- COPY on a sender thread ------------------------------------------------------------- */
+
+struct b2p_pg_copy {
+    PGconn *conn;
+    pthread_t sender;
+    pthread_mutex_t mu;
+    pthread_cond_t changed;
+    char *block[B2P_PG_COPY_BLOCKS];
+    size_t used[B2P_PG_COPY_BLOCKS];
+    size_t fill;             /* the block the writer fills */
+    size_t queued;           /* full blocks waiting for the sender, from send_next on */
+    size_t send_next;
+    bool closing, failed;
+};
+
+/* Hands every byte of data to libpq (PQputCopyData takes an int length). */
+static bool put_all(PGconn *conn, const char *data, size_t len) {
+    while (len > 0) {
         int n = len > (1u << 30) ? (1 << 30) : (int)len;
-        c->failed = PQputCopyData(c->conn, data, n) != 1;
+        if (PQputCopyData(conn, data, n) != 1) return false;
         data += n;
         len -= (size_t)n;
     }
-    return !c->failed;
+    return true;
 }
 
-b2p_status b2p_pg_copy_begin(PGconn *conn, const char *sql, const char *what, b2p_error *err) {
+static void *send_blocks(void *arg) {
+    b2p_pg_copy *c = arg;
+    pthread_mutex_lock(&c->mu);
+    for (;;) {
+        while (!c->queued && !c->closing) pthread_cond_wait(&c->changed, &c->mu);
+        if (!c->queued) break;
+        size_t b = c->send_next;
+        pthread_mutex_unlock(&c->mu);
+        bool ok = c->failed || put_all(c->conn, c->block[b], c->used[b]);
+        pthread_mutex_lock(&c->mu);
+        c->failed |= !ok;
+        c->used[b] = 0;
+        c->send_next = (b + 1) % B2P_PG_COPY_BLOCKS;
+        c->queued--;
+        pthread_cond_broadcast(&c->changed);
+    }
+    pthread_mutex_unlock(&c->mu);
+    return NULL;
+}
+
+static void copy_free(b2p_pg_copy *c) {
+    for (size_t i = 0; i < B2P_PG_COPY_BLOCKS; i++) free(c->block[i]);
+    pthread_cond_destroy(&c->changed);
+    pthread_mutex_destroy(&c->mu);
+    free(c);
+}
+
+/* Queues the block being filled and waits for an empty one. Called locked. */
+static void pass_block(b2p_pg_copy *c) {
+    c->queued++;
+    c->fill = (c->fill + 1) % B2P_PG_COPY_BLOCKS;
+    pthread_cond_broadcast(&c->changed);
+    while (c->queued == B2P_PG_COPY_BLOCKS && !c->failed) pthread_cond_wait(&c->changed, &c->mu);
+}
+
+bool b2p_pg_copy_write(void *ctx, const char *data, size_t len) {
+    b2p_pg_copy *c = ctx;
+    while (len > 0) {
+        size_t b = c->fill, room = B2P_PG_COPY_BLOCK - c->used[b], n = len < room ? len : room;
+        memcpy(c->block[b] + c->used[b], data, n);
+        c->used[b] += n;
+        data += n;
+        len -= n;
+        if (c->used[b] == B2P_PG_COPY_BLOCK) {
+            pthread_mutex_lock(&c->mu);
+            pass_block(c);
+            bool failed = c->failed;
+            pthread_mutex_unlock(&c->mu);
+            if (failed) return false;
+        }
+    }
+    return true;
+}
+
+b2p_status b2p_pg_copy_begin(PGconn *conn, const char *sql, const char *what, b2p_pg_copy **out, b2p_error *err) {
+    *out = NULL;
+    b2p_pg_copy *c = calloc(1, sizeof *c);
+    if (!c) return b2p_fail(err, B2P_ERR_NOMEM, "out of memory");
+    c->conn = conn;
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_cond_init(&c->changed, NULL);
+    for (size_t i = 0; i < B2P_PG_COPY_BLOCKS; i++)
+        if (!(c->block[i] = malloc(B2P_PG_COPY_BLOCK))) {
+            copy_free(c);
+            return b2p_fail(err, B2P_ERR_NOMEM, "out of memory");
+        }
     PGresult *r = PQexec(conn, sql);
     b2p_status st = PQresultStatus(r) == PGRES_COPY_IN ? B2P_OK : b2p_pg_fail(conn, r, what, err);
     PQclear(r);
-    return st;
+    if (!st && pthread_create(&c->sender, NULL, send_blocks, c) != 0) {
+        PQputCopyEnd(conn, "bak2pg: no thread to send the rows");
+        while ((r = PQgetResult(conn))) PQclear(r);
+        st = b2p_fail(err, B2P_ERR_NOMEM, "cannot start a thread to send the rows of %s", what);
+    }
+    if (st) {
+        copy_free(c);
+        return st;
+    }
+    *out = c;
+    return B2P_OK;
 }
 
-b2p_status b2p_pg_copy_end(PGconn *conn, const char *abort_reason, const char *what, b2p_error *err) {
+b2p_status b2p_pg_copy_end(b2p_pg_copy *c, const char *abort_reason, const char *what, b2p_error *err) {
+    PGconn *conn = c->conn;
+    pthread_mutex_lock(&c->mu);
+    if (c->used[c->fill] && !abort_reason) pass_block(c);
+    c->closing = true;
+    pthread_cond_broadcast(&c->changed);
+    pthread_mutex_unlock(&c->mu);
+    pthread_join(c->sender, NULL);
+    bool failed = c->failed;
+    copy_free(c);
     b2p_status st = B2P_OK;
-    if (PQputCopyEnd(conn, abort_reason) != 1) st = b2p_pg_fail(conn, NULL, what, err);
+    if (failed) st = b2p_pg_fail(conn, NULL, what, err); /* the cause, even when the caller aborts */
+    if (PQputCopyEnd(conn, abort_reason ? abort_reason : failed ? "bak2pg: sending failed" : NULL) != 1 && !st)
+        st = b2p_pg_fail(conn, NULL, what, err);
     PGresult *r;
     while ((r = PQgetResult(conn))) {
         if (!st && !abort_reason && PQresultStatus(r) != PGRES_COMMAND_OK) st = b2p_pg_fail(conn, r, what, err);
