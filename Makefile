@@ -1,4 +1,4 @@
-# bak2pg build. `make` builds ./bak2pg; `make check` installs what is missing, then builds and
+# bak2pg build. `make` builds ./bak2pg and build/plain/mkbak (the backup writer); `make check` installs what is missing, then builds and
 # runs every test twice (plain, and under AddressSanitizer + UndefinedBehaviorSanitizer), then
 # builds every fuzz target and runs it for 5 s; `make demo` shows the tool on a backup;
 # `make fuzz` runs each fuzz target for FUZZ_SECONDS (60);
@@ -55,7 +55,7 @@ $(eval $(call variant,san,$(SAN)))
 .PHONY: all deps check test-plain test-san demo fuzz bench clean
 .SECONDARY:
 
-all: bak2pg
+all: bak2pg build/plain/mkbak
 
 bak2pg: build/plain/bak2pg
 	cp $< $@
