@@ -6,8 +6,8 @@
  * b2p_pages_open with allow_missing_stripes, so lone stripes are read too, then
  * b2p_pages_foreach reading every page) on:
  *   - the file truncated at 64 evenly spaced offsets (0, size/64, ..., 63*size/64);
- *   - 1,000 single-byte corruptions whose offsets and values come from a PRNG seeded with the
- *     fixture's name, so that every run tries the same variants.
+ *   - 1,000 single-byte corruptions (250 under the sanitizers) whose offsets and values come
+ *     from a PRNG seeded with the fixture's name, so that every run tries the same variants.
  * Crashes and memory errors are caught by the harness itself: `make test-san` runs this under
  * AddressSanitizer + UndefinedBehaviorSanitizer (and LeakSanitizer at each worker's exit). A hang
  * is caught by alarm(). The variants run in forked workers (B2P_ROBUST_JOBS, default 2), each on
@@ -52,7 +52,7 @@
 enum {
     TRUNCATIONS = 64,
     CORRUPTIONS = 1000,
-    VARIANTS = TRUNCATIONS + CORRUPTIONS,
+    CORRUPTIONS_SANITIZED = 250, /* under ASan+UBSan each variant costs ~5x: fewer, the same paths */
     VARIANT_SECONDS = 10,       /* a variant takes milliseconds; 10 s means a hang */
     DEFAULT_WORKERS = 2,        /* CI runs on 2 cores */
     MAX_WORKERS = 16,
@@ -269,6 +269,18 @@ static uint64_t draw_offset(uint64_t *rng, uint64_t size) {
     }
 }
 
+/* Seeded corruptions per fixture: all of them in the plain build, a quarter under the sanitizers
+ * (the same seeds, so the first quarter of the plain build's), which keeps `make check` within
+ * its time on a 2-core machine. */
+static int corruptions(void) {
+    const char *v = getenv("B2P_VARIANT");
+    return v && !strcmp(v, "san") ? CORRUPTIONS_SANITIZED : CORRUPTIONS;
+}
+
+static int variant_count(void) {
+    return TRUNCATIONS + corruptions();
+}
+
 /* Variants 0..63 are truncations, in decreasing size so that a worker can shrink its copy
  * step by step; 64.. are corruptions, each writing a value different from the original. */
 static void make_variants(const fixture *fx, variant *v) {
@@ -276,7 +288,7 @@ static void make_variants(const fixture *fx, variant *v) {
         v[k] = (variant){.truncation = true,
                          .offset = fx->size * (uint64_t)(TRUNCATIONS - 1 - k) / TRUNCATIONS};
     uint64_t rng = fnv1a(fx->name);
-    for (int j = 0; j < CORRUPTIONS; j++) {
+    for (int j = 0; j < corruptions(); j++) {
         variant *c = &v[TRUNCATIONS + j];
         c->truncation = false;
         c->offset = fx->size ? draw_offset(&rng, fx->size) : 0;
@@ -500,7 +512,7 @@ static void worker(const fixture *fx, const variant *v, int w, int nworkers, con
     outcome *o = malloc(sizeof *o);
     if (!o) _exit(3);
     bool restored = false;
-    for (int i = w; i < VARIANTS; i += nworkers) {
+    for (int i = w; i < variant_count(); i += nworkers) {
         const variant *x = &v[i];
         if (!x->truncation && !restored) { /* truncations are done: back to the full file */
             pwrite_all(fd, fx->bytes, (size_t)fx->size, 0);
@@ -647,7 +659,7 @@ static void test_fixture(void **state) {
     run_pipeline(fx->path, fx->size, &fx->clean);
     alarm(0);
     if (!fx->compressed) find_data_ranges(fx);
-    variant *v = calloc(VARIANTS, sizeof *v);
+    variant *v = calloc((size_t)variant_count(), sizeof *v);
     assert_non_null(v);
     make_variants(fx, v);
     tally t;
@@ -661,7 +673,7 @@ static void test_fixture(void **state) {
     free(v);
     fixture_free(fx);
     assert_int_equal(failed_workers, 0);
-    assert_int_equal(t.variants, VARIANTS);
+    assert_int_equal(t.variants, variant_count());
     assert_int_equal(t.violations, 0);
 }
 
