@@ -29,19 +29,12 @@ static pgserver *server;
 
 static int setup(void **state) {
     (void)state;
-    if (tmpdir_make(tmpdir, sizeof tmpdir, "b2p-convert")) return -1;
-    server = pgserver_start();
-    if (!server) {
-        fprintf(stderr, "test_convert: %s\n", pgserver_error());
-        return -1;
-    }
-    return 0;
+    return pgserver_test_setup("b2p-convert", tmpdir, sizeof tmpdir, &server);
 }
 
 static int teardown(void **state) {
     (void)state;
-    int rc = pgserver_stop(server);
-    return tmpdir_remove(tmpdir) == 0 && rc == 0 ? 0 : -1;
+    return pgserver_test_teardown(server, tmpdir);
 }
 
 /* Runs bak2pg convert into dir; returns its exit status. */

@@ -26,17 +26,13 @@ static bak2pg_output last;
 
 static int setup(void **state) {
     (void)state;
-    if (tmpdir_make(tmpdir, sizeof tmpdir, "b2p-load")) return -1;
-    server = pgserver_start();
-    if (!server) fprintf(stderr, "test_load: %s\n", pgserver_error());
-    return server ? 0 : -1;
+    return pgserver_test_setup("b2p-load", tmpdir, sizeof tmpdir, &server);
 }
 
 static int teardown(void **state) {
     (void)state;
     bak2pg_output_free(&last);
-    int rc = pgserver_stop(server);
-    return tmpdir_remove(tmpdir) == 0 && rc == 0 ? 0 : -1;
+    return pgserver_test_teardown(server, tmpdir);
 }
 
 

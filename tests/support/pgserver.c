@@ -1,6 +1,7 @@
 /* Test support: a real, throwaway PostgreSQL 15 server (see pgserver.h). */
 #define _XOPEN_SOURCE 700 /* nftw */
 #include "pgserver.h"
+#include "fixtures.h"
 
 #include <dirent.h>
 #include <dlfcn.h>
@@ -976,4 +977,20 @@ int pgserver_group_teardown(void **state) {
     *state = NULL;
     if (rc) fprintf(stderr, "pgserver: stop: %s\n", pgserver_error());
     return rc;
+}
+
+int pgserver_test_setup(const char *prefix, char *tmpdir, size_t len, pgserver **server) {
+    *server = NULL;
+    if (tmpdir_make(tmpdir, len, prefix)) {
+        fprintf(stderr, "%s: cannot make a temporary directory\n", prefix);
+        return -1;
+    }
+    *server = pgserver_start();
+    if (!*server) fprintf(stderr, "%s: %s\n", prefix, pgserver_error());
+    return *server ? 0 : -1;
+}
+
+int pgserver_test_teardown(pgserver *server, const char *tmpdir) {
+    int rc = server ? pgserver_stop(server) : 0;
+    return tmpdir_remove(tmpdir) == 0 && rc == 0 ? 0 : -1;
 }

@@ -49,6 +49,12 @@
 
 typedef struct pgserver pgserver;
 
+/* A test program's group setup: a fresh temporary directory $TMPDIR/<prefix>-XXXXXX into tmpdir
+ * and a started server; 0, or -1 with the reason on stderr. */
+int pgserver_test_setup(const char *prefix, char *tmpdir, size_t len, pgserver **server);
+/* Its teardown: stops the server, removes the directory; 0, or -1. */
+int pgserver_test_teardown(pgserver *server, const char *tmpdir);
+
 /* Starts a server; NULL on failure (see pgserver_error()). */
 pgserver *pgserver_start(void);
 /* Stops the server (fast shutdown), waits for the postmaster to exit, removes its directory and
