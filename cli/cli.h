@@ -74,8 +74,14 @@ bool *cli_select_tables(const b2p_catalog *cat, const cli_tables *o);
 /* Parses --nul's argument (error, strip, replace); B2P_ERR_USAGE (reported) if bad. */
 int cli_parse_nul(const char *cmd, const char *arg, b2p_nul_policy *out);
 
+/* Parses a count option's argument (-j, --retries) into *out, from min to max; B2P_ERR_USAGE
+ * (reported, naming option) if it is not a number in that range. */
+int cli_parse_count(const char *cmd, const char *option, const char *arg, unsigned min, unsigned max, unsigned *out);
 /* Parses --backup-set's argument (a position, 1..65535) into *out; B2P_ERR_USAGE (reported) if bad. */
 int cli_parse_backup_set(const char *cmd, const char *arg, int *out);
+
+/* Seconds on the monotonic clock: for progress, rates and ETAs. */
+double cli_now(void);
 
 /* Creates directory path and its missing parents; 0, or -1 with errno set. */
 int cli_mkdir_p(const char *path);

@@ -55,15 +55,6 @@ typedef struct convert_opts {
     b2p_export_options ex;
 } convert_opts;
 
-static int parse_jobs(const char *arg, unsigned *out) {
-    char *end;
-    long n = strtol(arg, &end, 10);
-    if (*end || end == arg || n < 1 || n > MAX_JOBS)
-        return cli_usage_error("convert", "--jobs takes a number of threads from 1 to %d, not '%s'", MAX_JOBS, arg);
-    *out = (unsigned)n;
-    return 0;
-}
-
 static int parse_args(int argc, char **argv, convert_opts *o) {
     static const struct option longopts[] = {
         {"output", required_argument, NULL, 'o'},       {"compress", required_argument, NULL, 'z'},
@@ -90,7 +81,7 @@ static int parse_args(int argc, char **argv, convert_opts *o) {
             break;
         case 'n': rc = cli_parse_nul("convert", optarg, &o->ex.nul_policy); break;
         case 'b': rc = cli_parse_backup_set("convert", optarg, &o->backup_set); break;
-        case 'j': rc = parse_jobs(optarg, &o->jobs); break;
+        case 'j': rc = cli_parse_count("convert", "--jobs", optarg, 1, MAX_JOBS, &o->jobs); break;
         case 'h': fputs(USAGE, stdout); return -1;
         default: return cli_usage_error("convert", "unknown option");
         }
@@ -110,15 +101,9 @@ typedef struct progress {
     size_t tables_total, tables_done;
 } progress;
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void progress_show(progress *p, bool final) {
     if (!p->on) return;
-    double t = now();
+    double t = cli_now();
     if (!final && t - p->last < 0.5) return;
     p->last = t;
     double frac = p->rows_total ? (double)p->rows_done / (double)p->rows_total : 1;
@@ -454,7 +439,7 @@ static b2p_status convert(run *r, b2p_error *err) {
         return b2p_fail(err, B2P_ERR_IO, "'%s': cannot create the output directory: %s", data_dir, strerror(errno));
     if ((st = b2p_names_build(r->in.cat, &r->o->tables.naming, &r->nm, err)) || (st = write_ddl(r, err))) return st;
     r->prog.on = isatty(STDERR_FILENO);
-    r->prog.start = now();
+    r->prog.start = cli_now();
     st = write_data_files(r, err);
     progress_show(&r->prog, true);
     if (!st) st = write_load_script(r, err);
@@ -477,11 +462,11 @@ int cmd_convert(int argc, char **argv) {
     if (rc) return rc < 0 ? 0 : rc;
     b2p_error err = {0};
     run r = {.o = &o, .mu = PTHREAD_MUTEX_INITIALIZER};
-    double t0 = now();
+    double t0 = cli_now();
     if (cli_open_catalog(&r.in, argv + optind, (size_t)(argc - optind), o.backup_set, o.allow_missing, &err))
         return cli_report(&err);
     b2p_status st = convert(&r, &err);
-    if (!st) print_summary(&r, now() - t0);
+    if (!st) print_summary(&r, cli_now() - t0);
     b2p_names_free(r.nm);
     free(r.selected);
     free(r.order);

@@ -84,16 +84,6 @@ static int parse_mode(const char *arg, b2p_load_mode *out) {
     return cli_usage_error("load", "--mode takes auto, create, remigrate or append, not '%s'", arg);
 }
 
-/* A count option's value: from 1 (or 0) to max. */
-static int parse_count(const char *option, const char *arg, unsigned min, unsigned max, unsigned *out) {
-    char *end;
-    unsigned long n = strtoul(arg, &end, 10);
-    if (*end || end == arg || n < min || n > max)
-        return cli_usage_error("load", "%s takes %u to %u, not '%s'", option, min, max, arg);
-    *out = (unsigned)n;
-    return 0;
-}
-
 static int parse_args(int argc, char **argv, load_opts *o) {
     static const struct option longopts[] = {
         {"dsn", required_argument, NULL, 'd'},          {"nul", required_argument, NULL, 'n'},
@@ -118,8 +108,8 @@ static int parse_args(int argc, char **argv, load_opts *o) {
         case 'J': o->log_json = true; break;
         case 'R': o->replace_drifted = true; break;
         case 'M': rc = parse_mode(optarg, &o->mode); break;
-        case 'j': rc = parse_count("-j", optarg, 1, 64, &o->jobs); break;
-        case 'r': rc = parse_count("--retries", optarg, 0, 20, &o->retries); break;
+        case 'j': rc = cli_parse_count("load", "-j", optarg, 1, 64, &o->jobs); break;
+        case 'r': rc = cli_parse_count("load", "--retries", optarg, 0, 20, &o->retries); break;
         case 'n': rc = cli_parse_nul("load", optarg, &o->ex.nul_policy); break;
         case 'b': rc = cli_parse_backup_set("load", optarg, &o->backup_set); break;
         case 'h': fputs(USAGE, stdout); return -1;
@@ -145,12 +135,6 @@ typedef struct reporter {
     char current_buf[600];
     bool line_open;                        /* a progress line waits for its newline */
 } reporter;
-
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static void end_progress_line(reporter *r) {
     if (r->line_open) fputc('\n', stderr);
@@ -208,7 +192,7 @@ static void on_table_start(void *ctx, const b2p_cat_table *t, const char *doing)
     reporter *r = ctx;
     snprintf(r->current_buf, sizeof r->current_buf, "%s.%s", t->schema, t->name);
     r->current = r->current_buf;
-    r->table_start = now();
+    r->table_start = cli_now();
     if (r->log_json) {
         json j;
         event_begin(&j, "table_start");
@@ -221,7 +205,7 @@ static void on_table_start(void *ctx, const b2p_cat_table *t, const char *doing)
 
 static void on_progress(void *ctx, const b2p_cat_table *t, uint64_t rows) {
     reporter *r = ctx;
-    double t_now = now(), table_secs = t_now - r->table_start, secs = t_now - r->start;
+    double t_now = cli_now(), table_secs = t_now - r->table_start, secs = t_now - r->start;
     double rate = table_secs > 0 ? (double)rows / table_secs : 0;
     uint64_t done = r->rows_before + rows;
     double frac = r->rows_total ? (double)done / (double)r->rows_total : 0;
@@ -254,7 +238,7 @@ static void print_result(const reporter *r, const b2p_load_result *res) {
     case B2P_LOAD_LOADED:
     case B2P_LOAD_APPENDED: fprintf(stderr, ", %llu rows", (unsigned long long)res->inserted); break;
     case B2P_LOAD_MERGED:
-        if (res->message[0]) { /* the delete pass */
+        if (res->delete_pass) {
             fprintf(stderr, ": %s", res->message);
             break;
         }
@@ -273,8 +257,7 @@ static void print_result(const reporter *r, const b2p_load_result *res) {
 
 static void on_table_done(void *ctx, const b2p_load_result *res) {
     reporter *r = ctx;
-    bool delete_pass = (res->action == B2P_LOAD_MERGED && res->message[0]) ||
-                       (res->action == B2P_LOAD_FAILED && !strncmp(res->message, "the delete", 10));
+    bool delete_pass = res->delete_pass;
     if (!delete_pass) {
         r->tables_done++;
         r->rows_before += b2p_table_rows(res->table);
@@ -303,7 +286,7 @@ static void on_table_done(void *ctx, const b2p_load_result *res) {
 }
 
 static void print_summary(const reporter *r, const b2p_load_stats *s, const char *db, b2p_status st, const b2p_error *err) {
-    double secs = now() - r->start;
+    double secs = cli_now() - r->start;
     if (r->log_json) {
         json j;
         event_begin(&j, "run_done");
@@ -360,7 +343,7 @@ int cmd_load(int argc, char **argv) {
     cli_source in;
     if (cli_open_catalog(&in, argv + optind, (size_t)(argc - optind), o.backup_set, o.allow_missing, &err))
         return cli_report(&err);
-    reporter rep = {.log_json = o.log_json, .sync_deletes = o.sync_deletes, .tty = isatty(STDERR_FILENO), .start = now()};
+    reporter rep = {.log_json = o.log_json, .sync_deletes = o.sync_deletes, .tty = isatty(STDERR_FILENO), .start = cli_now()};
     b2p_names *nm = NULL;
     bool *sel = cli_select_tables(in.cat, &o.tables);
     for (size_t i = 0; sel && i < in.cat->ntables; i++)

@@ -374,8 +374,7 @@ int cmd_verify(int argc, char **argv) {
     cli_source in;
     if (cli_open_catalog(&in, argv + optind, (size_t)(argc - optind), o.backup_set, o.allow_missing, &err))
         return cli_report(&err);
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    double t0 = cli_now();
     b2p_names *nm = NULL;
     bool *sel = cli_select_tables(in.cat, &o.tables);
     b2p_verify_result res = {0};
@@ -386,8 +385,7 @@ int cmd_verify(int argc, char **argv) {
                                  .notice = on_notice, .table_done = on_table};
         st = b2p_verify(in.src, in.cat, nm, &vo, &res, &err);
     }
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    double secs = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+    double secs = cli_now() - t0;
     if (!st) {
         const char *database = b2p_pages_set(in.src)->database_name;
         if (o.json) print_json(&res, nm, database, secs);

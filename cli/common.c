@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "cli.h"
 
@@ -49,6 +50,15 @@ int cli_mkdir_p(const char *path) {
         *p = '/';
     }
     return mkdir(buf, 0777) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+int cli_parse_count(const char *cmd, const char *option, const char *arg, unsigned min, unsigned max, unsigned *out) {
+    char *end;
+    unsigned long n = strtoul(arg, &end, 10);
+    if (*end || end == arg || arg[0] == '-' || n < min || n > max)
+        return cli_usage_error(cmd, "%s takes a number from %u to %u, not '%s'", option, min, max, arg);
+    *out = (unsigned)n;
+    return 0;
 }
 
 int cli_parse_backup_set(const char *cmd, const char *arg, int *out) {
@@ -103,4 +113,10 @@ int cli_parse_nul(const char *cmd, const char *arg, b2p_nul_policy *out) {
     else if (!strcmp(arg, "replace")) *out = B2P_NUL_REPLACE;
     else return cli_usage_error(cmd, "--nul takes error, strip or replace, not '%s'", arg);
     return 0;
+}
+
+double cli_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }

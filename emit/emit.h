@@ -226,6 +226,8 @@ typedef struct b2p_load_result {
     uint64_t disappeared;                /* in the target, not in the backup (deleted with sync_deletes) */
     char match_key[256];                 /* how rows were matched: "primary key (id)", "whole row", ... */
     char message[1100];                  /* why, for drift, failed and skipped */
+    bool delete_pass;                    /* the second report of a table: sync_deletes' deletes
+                                          * (MERGED with the count in deleted, or FAILED) */
     b2p_export_stats export;             /* the decoding, when the rows were decoded */
 } b2p_load_result;
 

@@ -210,7 +210,7 @@ static const b2p_cat_index *match_index(const b2p_cat_table *t) {
     return best;
 }
 
-static b2p_status shape_of(loader *l, const b2p_cat_table *t, table_shape *s) {
+static b2p_status fill_shape(loader *l, const b2p_cat_table *t, table_shape *s) {
     s->schema = b2p_names_schema(l->nm, t);
     s->name = b2p_names_table(l->nm, t);
     s->ncols = b2p_export_columns(t, s->cols, MAX_COLUMNS);
@@ -222,9 +222,8 @@ static b2p_status shape_of(loader *l, const b2p_cat_table *t, table_shape *s) {
         st = put(l, &keytext, k ? ", " : "");
         if (!st) st = put(l, &keytext, b2p_names_column(l->nm, t, ix->key_columns[k]));
     }
-    if (!st)
-        snprintf(s->match_key, sizeof s->match_key, "%s%s%s%s", !ix ? "whole row" : ix->primary_key ? "primary key (" : "unique (",
-                 ix ? keytext.data : "", ix ? ")" : "", "");
+    if (!st && !ix) snprintf(s->match_key, sizeof s->match_key, "whole row");
+    if (!st && ix) snprintf(s->match_key, sizeof s->match_key, "%s (%s)", ix->primary_key ? "primary key" : "unique", keytext.data);
     b2p_buf_free(&keytext);
     for (size_t k = 0; k < s->ncols && !st; k++) {
         char type[64];
@@ -234,6 +233,26 @@ static b2p_status shape_of(loader *l, const b2p_cat_table *t, table_shape *s) {
         if (!st) st = put(l, &s->signature, "\n");
     }
     return st;
+}
+
+/* A table's shape, allocated (it holds up to MAX_COLUMNS column pointers); NULL with err set. */
+static table_shape *shape_new(loader *l, const b2p_cat_table *t) {
+    table_shape *s = calloc(1, sizeof *s);
+    if (!s) {
+        b2p_fail(l->err, B2P_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    if (fill_shape(l, t, s)) {
+        b2p_buf_free(&s->signature);
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+static void shape_free(table_shape *s) {
+    if (s) b2p_buf_free(&s->signature);
+    free(s);
 }
 
 static b2p_status target_has_table(loader *l, const b2p_cat_table *t, bool *out) {
@@ -307,35 +326,29 @@ static b2p_status stream_rows(loader *l, const b2p_cat_table *t, const table_sha
     return st;
 }
 
-static void hash_text(const b2p_content_hash *h, char out[33]) {
-    b2p_content_hash_hex(h, out);
-}
-
+/* The table's ledger row: what it now holds (h), or, with h NULL, a table just created with no
+ * rows committed yet (source "", rows -1), so that a killed run's next attempt knows it is its own. */
 static b2p_status record(loader *l, const b2p_cat_table *t, const table_shape *s, const b2p_content_hash *h,
                          bool deletes_synced, bool post_data_done) {
+    static const b2p_content_hash none;
     char hex[33];
-    hash_text(h, hex);
+    b2p_content_hash_hex(h ? h : &none, hex);
     ledger_record rec = {.target_schema = s->schema, .target_table = s->name, .source_schema = t->schema,
                          .source_table = t->name, .columns = s->signature.data ? s->signature.data : "",
-                         .match_key = s->match_key, .source = l->source_id, .content_hash = hex,
-                         .source_rows = (long long)h->rows, .deletes_synced = deletes_synced,
+                         .match_key = s->match_key, .source = h ? l->source_id : "", .content_hash = hex,
+                         .source_rows = h ? (long long)h->rows : -1, .deletes_synced = deletes_synced,
                          .post_data_done = post_data_done};
     return ledger_record_table(l->conn, l->stats->run_id, &rec, l->err);
 }
 
 /* ---- schema drift ------------------------------------------------------------------------- */
 
-/* The line of name in a signature ("name\ttype\n" lines), or NULL. */
-static const char *signature_line(const char *sig, const char *name, size_t *type_len, const char **type) {
+/* Whether a signature ("name\ttype\n" lines) has a column called name. */
+static bool signature_has(const char *sig, const char *name) {
     size_t n = strlen(name);
-    for (const char *p = sig; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
-        if (!strncmp(p, name, n) && p[n] == '\t') {
-            *type = p + n + 1;
-            *type_len = strcspn(*type, "\n");
-            return p;
-        }
-    }
-    return NULL;
+    for (const char *p = sig; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+        if (!strncmp(p, name, n) && p[n] == '\t') return true;
+    return false;
 }
 
 /* Compares the backup's columns with the target's (as PostgreSQL spells their types, domains by
@@ -397,9 +410,8 @@ static b2p_status check_drift(loader *l, const b2p_cat_table *t, const table_sha
     /* a column the last load wrote and the backup no longer has was dropped; a column the ledger
      * never knew is the target's own and is left alone */
     for (int j = 0; !st && !why[0] && led->found && j < PQntuples(have); j++) {
-        const char *name = PQgetvalue(have, j, 0), *type;
-        size_t type_len;
-        if (signature_line(led->columns, name, &type_len, &type) && !signature_line(s->signature.data, name, &type_len, &type))
+        const char *name = PQgetvalue(have, j, 0);
+        if (signature_has(led->columns, name) && !signature_has(s->signature.data, name))
             snprintf(why, whylen, "column %s was dropped from the backup", name);
     }
     PQclear(want);
@@ -622,7 +634,7 @@ static b2p_status load_existing(loader *l, const b2p_cat_table *t, const table_s
         /* a different backup: decode once just to hash, which is cheap next to a merge */
         st = stream_rows(l, t, s, NULL, &h, &res->export);
         char hex[33];
-        hash_text(&h, hex);
+        b2p_content_hash_hex(&h, hex);
         if (!st && !strcmp(hex, led->content_hash) && (long long)h.rows == led->source_rows) {
             res->action = B2P_LOAD_UNCHANGED;
             res->source_rows = h.rows;
@@ -671,11 +683,10 @@ static b2p_status load_existing(loader *l, const b2p_cat_table *t, const table_s
 
 /* The second pass of sync_deletes: what the kept staging table lacks goes, then the stage. */
 static b2p_status delete_gone(loader *l, const b2p_cat_table *t, b2p_load_result *res) {
-    table_shape *s = calloc(1, sizeof *s);
-    if (!s) return b2p_fail(l->err, B2P_ERR_NOMEM, "out of memory");
+    table_shape *s = shape_new(l, t);
+    if (!s) return l->err->code;
     char stage[128], drop[200];
-    b2p_status st = shape_of(l, t, s);
-    if (!st) st = stage_name(l, t, true, stage, sizeof stage);
+    b2p_status st = stage_name(l, t, true, stage, sizeof stage);
     if (!st) st = b2p_pg_exec(l->conn, "BEGIN", "BEGIN", l->err);
     if (!st) st = gone_rows(l, t, s, stage, true, &res->deleted);
     snprintf(drop, sizeof drop, "DROP TABLE %s", stage);
@@ -683,8 +694,7 @@ static b2p_status delete_gone(loader *l, const b2p_cat_table *t, b2p_load_result
     if (!st) st = ledger_set(l->conn, s->schema, s->name, LEDGER_DELETES_SYNCED, l->err);
     if (!st) st = b2p_pg_exec(l->conn, "COMMIT", "COMMIT", l->err);
     if (st) rollback(l);
-    b2p_buf_free(&s->signature);
-    free(s);
+    shape_free(s);
     return st;
 }
 
@@ -731,20 +741,18 @@ static b2p_status replace_table(loader *l, const b2p_cat_table *t, const table_s
 
 static b2p_status load_one(loader *l, const b2p_cat_table *t, b2p_load_result *res) {
     size_t ti = (size_t)(t - l->cat->tables);
-    table_shape *s = calloc(1, sizeof *s);
-    if (!s) return b2p_fail(l->err, B2P_ERR_NOMEM, "out of memory");
+    table_shape *s = shape_new(l, t);
+    if (!s) return l->err->code;
     ledger_entry led = {0};
-    b2p_status st = shape_of(l, t, s);
     snprintf(res->match_key, sizeof res->match_key, "%s", s->match_key);
-    if (!st) st = ledger_lookup(l->conn, s->schema, s->name, &led, l->err);
+    b2p_status st = ledger_lookup(l->conn, s->schema, s->name, &led, l->err);
     if (!st && led.found) l->needs_post_data[ti] = !led.post_data_done;
     if (!st) notify_start(l, t, l->existed[ti] ? "merging" : "loading");
     if (!st) st = l->existed[ti] ? load_existing(l, t, s, &led, res) : load_new(l, t, s, res);
     if (!st && res->action == B2P_LOAD_DRIFT && l->opt->replace_drifted) st = replace_table(l, t, s, res);
     if (st) rollback(l);
     ledger_entry_free(&led);
-    b2p_buf_free(&s->signature);
-    free(s);
+    shape_free(s);
     return st;
 }
 
@@ -780,20 +788,10 @@ static b2p_status run_script(loader *l, bool post, const bool *which) {
         const b2p_cat_table *t = &l->cat->tables[i];
         if (post) {
             st = ledger_set(l->conn, b2p_names_schema(l->nm, t), b2p_names_table(l->nm, t), LEDGER_POST_DATA_DONE, l->err);
-        } else { /* created, no rows yet: a killed run's next attempt knows the table is its own */
-            table_shape *s = calloc(1, sizeof *s);
-            b2p_content_hash none = {0};
-            st = s ? shape_of(l, t, s) : b2p_fail(l->err, B2P_ERR_NOMEM, "out of memory");
-            if (!st) {
-                char hex[33];
-                hash_text(&none, hex);
-                ledger_record rec = {.target_schema = s->schema, .target_table = s->name, .source_schema = t->schema,
-                                     .source_table = t->name, .columns = s->signature.data ? s->signature.data : "",
-                                     .match_key = s->match_key, .source = "", .content_hash = hex, .source_rows = -1};
-                st = ledger_record_table(l->conn, l->stats->run_id, &rec, l->err);
-            }
-            if (s) b2p_buf_free(&s->signature);
-            free(s);
+        } else {
+            table_shape *s = shape_new(l, t);
+            st = s ? record(l, t, s, NULL, false, false) : l->err->code;
+            shape_free(s);
         }
     }
     if (!st) st = b2p_pg_exec(l->conn, "COMMIT", "COMMIT", l->err);
@@ -1035,7 +1033,7 @@ static b2p_status delete_pass(loader *l, const size_t *order, size_t n, b2p_stat
     for (size_t i = n; i-- > 0;) {
         if (!l->pending_deletes[order[i]]) continue;
         const b2p_cat_table *t = &l->cat->tables[order[i]];
-        b2p_load_result res = {.table = t, .action = B2P_LOAD_MERGED};
+        b2p_load_result res = {.table = t, .action = B2P_LOAD_MERGED, .delete_pass = true};
         b2p_status st = delete_gone(l, t, &res);
         if (st && fatal(st)) return st;
         if (st) {

@@ -35,7 +35,6 @@ static int teardown(void **state) {
     return pgserver_test_teardown(server, tmpdir);
 }
 
-
 static void test_load_holds_what_convert_writes(void **state) {
     (void)state;
     static const char *const backups[] = {"northwind_2005rtm_attached2000_xandelima.bak", "pubs_2012rtm_modified_ugr95.bak",

@@ -48,7 +48,6 @@ static int teardown(void **state) {
     return pgserver_test_teardown(server, tmpdir);
 }
 
-
 /* ---- the events a run reports (--log-json) --------------------------------------------------- */
 
 typedef struct table_counts {

@@ -50,8 +50,6 @@ static int teardown(void **state) {
     return pgserver_test_teardown(server, tmpdir);
 }
 
-
-
 static void exec_ok(const char *db, const char *sql) {
     if (pgserver_exec(server, db, sql) != 0) fail_msg("%s: %s", sql, pgserver_error());
 }
