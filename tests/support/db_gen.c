@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -321,7 +322,7 @@ dbg_desc *dbg_parse(const char *text, char *err, size_t errlen) {
 dbg_desc *dbg_parse_file(const char *path, char *err, size_t errlen) {
     FILE *f = fopen(path, "rb");
     if (!f) {
-        snprintf(err, errlen, "%s: cannot open", path);
+        snprintf(err, errlen, "cannot open: %s", strerror(errno)); /* the caller names the file */
         return NULL;
     }
     size_t cap = 1 << 16, len = 0;
