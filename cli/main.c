@@ -49,7 +49,13 @@ static void print_help(FILE *out) {
 }
 
 int cli_report(const b2p_error *err) {
-    fprintf(stderr, "bak2pg: %s\n", err->msg[0] ? err->msg : b2p_status_name(err->code));
+    /* messages carry names from the backup: shown escaped, so that they cannot move the cursor,
+     * rewrite the line or fake another message */
+    b2p_buf shown = {0};
+    const char *msg = err->msg[0] ? err->msg : b2p_status_name(err->code);
+    bool ok = !b2p_escape_text(&shown, msg, strlen(msg), 0, NULL);
+    fprintf(stderr, "bak2pg: %s\n", ok ? shown.data : "(a message that could not be shown)");
+    b2p_buf_free(&shown);
     return err->code ? (int)err->code : 1;
 }
 

@@ -93,8 +93,7 @@ const char *b2p_names_index(const b2p_names *nm, const b2p_cat_table *t, size_t 
 void b2p_names_fold(const b2p_names *nm, const char *name, char *out, size_t len);
 /* The PostgreSQL schema a SQL Server schema goes to (for objects other than tables). */
 const char *b2p_names_map_schema(const b2p_names *nm, const char *schema, char *out, size_t len);
-/* Appends name, double-quoted only where PostgreSQL needs it: the one identifier quoter. */
-b2p_status b2p_quote_ident(const char *name, b2p_buf *out, b2p_error *err);
+/* (Identifiers are quoted by b2p_quote_ident, base/base.h.) */
 /* Appends "schema"."table" for t, quoted as needed. */
 b2p_status b2p_qualified(const b2p_names *nm, const b2p_cat_table *t, b2p_buf *out, b2p_error *err);
 

@@ -15,43 +15,6 @@
 
 enum { PG_NAMEDATALEN = 63 }; /* bytes of an identifier PostgreSQL keeps */
 
-/* PostgreSQL 15 keywords that cannot stand unquoted as a table or column name everywhere
- * (reserved, type/function-name and column-name categories of its keyword list). */
-static const char *const keywords[] = {
-    "all", "analyse", "analyze", "and", "any", "array", "as", "asc", "asymmetric", "authorization",
-    "between", "bigint", "binary", "bit", "boolean", "both", "case", "cast", "char", "character",
-    "check", "coalesce", "collate", "collation", "column", "concurrently", "constraint", "create",
-    "cross", "current_catalog", "current_date", "current_role", "current_schema", "current_time",
-    "current_timestamp", "current_user", "dec", "decimal", "default", "deferrable", "desc",
-    "distinct", "do", "else", "end", "except", "exists", "extract", "false", "fetch", "float",
-    "for", "foreign", "freeze", "from", "full", "grant", "greatest", "group", "grouping", "having",
-    "ilike", "in", "initially", "inner", "inout", "int", "integer", "intersect", "interval", "into",
-    "is", "isnull", "join", "lateral", "leading", "least", "left", "like", "limit", "localtime",
-    "localtimestamp", "national", "natural", "nchar", "none", "normalize", "not", "notnull", "null",
-    "nullif", "numeric", "offset", "on", "only", "or", "order", "out", "outer", "overlaps",
-    "overlay", "placing", "position", "precision", "primary", "real", "references", "returning",
-    "right", "row", "select", "session_user", "setof", "similar", "smallint", "some", "substring",
-    "symmetric", "table", "tablesample", "then", "time", "timestamp", "to", "trailing", "treat",
-    "trim", "true", "union", "unique", "user", "using", "values", "varchar", "variadic", "verbose",
-    "when", "where", "window", "with", "xmlattributes", "xmlconcat", "xmlelement", "xmlexists",
-    "xmlforest", "xmlnamespaces", "xmlparse", "xmlpi", "xmlroot", "xmlserialize", "xmltable",
-};
-
-static bool is_keyword(const char *s) {
-    for (size_t i = 0; i < sizeof keywords / sizeof keywords[0]; i++)
-        if (!strcmp(s, keywords[i])) return true;
-    return false;
-}
-
-/* Whether PostgreSQL reads s unquoted as exactly s: lower-case letters, digits, _ and $ (not
- * first), bytes of non-ASCII characters, and not a keyword. */
-static bool needs_quotes(const char *s) {
-    if (!*s || (!islower((unsigned char)s[0]) && s[0] != '_' && !((unsigned char)s[0] & 0x80))) return true;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        if (!islower(*p) && !isdigit(*p) && *p != '_' && *p != '$' && !(*p & 0x80)) return true;
-    return is_keyword(s);
-}
-
 /* The name as PostgreSQL will store it: ASCII letters folded unless keep_case, cut to 63 bytes
  * (PostgreSQL's limit) on a UTF-8 character boundary. */
 static void fold(const char *name, bool keep_case, char *out, size_t outlen) {
@@ -62,14 +25,6 @@ static void fold(const char *name, bool keep_case, char *out, size_t outlen) {
     }
     for (size_t i = 0; i < n; i++) out[i] = keep_case ? name[i] : (char)tolower((unsigned char)name[i]);
     out[n] = 0;
-}
-
-b2p_status b2p_quote_ident(const char *name, b2p_buf *out, b2p_error *err) {
-    if (!needs_quotes(name)) return b2p_buf_puts(out, name, err);
-    b2p_status st = b2p_buf_append(out, "\"", 1, err);
-    for (const char *p = name; *p && !st; p++)
-        st = *p == '"' ? b2p_buf_append(out, "\"\"", 2, err) : b2p_buf_append(out, p, 1, err);
-    return st ? st : b2p_buf_append(out, "\"", 1, err);
 }
 
 /* ---- the name table ---------------------------------------------------------------------- */

@@ -2,7 +2,7 @@
  * PostgreSQL 15 expressions.
  *
  * A self-contained section meant to be merged into emit/emit.h by the lead; it depends on
- * mtf/base.h (b2p_status) and pages/value.h (b2p_buf) only.
+ * base/base.h (b2p_status) and pages/value.h (b2p_buf) only.
  *
  * Input: the definition text as sys.default_constraints / sys.check_constraints /
  * sys.computed_columns hold it (normalized by SQL Server: "((0))", "([Qty]>(0))",
@@ -46,7 +46,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "mtf/base.h"
+#include "base/base.h"
 #include "pages/value.h"
 
 typedef enum b2p_tsql_kind {

@@ -15,7 +15,7 @@
 
 #include <stdbool.h>
 
-#include "base.h"
+#include "base/base.h"
 
 #define B2P_PAGE_SIZE 8192
 

@@ -7,7 +7,7 @@
 #ifndef B2P_XPRESS_H
 #define B2P_XPRESS_H
 
-#include "base.h"
+#include "base/base.h"
 
 /* True when the 256 bytes at table describe a complete prefix code (Kraft sum exactly 1):
  * the signature used to recognise the start of a compressed record. */

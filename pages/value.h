@@ -1,10 +1,10 @@
 /* pages/value.h: one stored column value -> its canonical PostgreSQL text.
  *
  * This is a self-contained section meant to be merged into pages/pages.h by the lead; it
- * depends on mtf/base.h only.
+ * depends on base/base.h only.
  *
  * What it offers:
- *   - b2p_buf: a growable byte buffer (the output of every function here).
+ *   (Every function here writes into a b2p_buf, base/base.h.)
  *   - b2p_value_text(): decode the bytes of one column value (uncompressed FixedVar storage,
  *     LOBs already assembled by the caller) into the text PostgreSQL 15 prints for it with
  *     COPY TO (text format), UNESCAPED. The contract is
@@ -37,43 +37,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "mtf/base.h"
-
-/* ---- growable buffer ---------------------------------------------------------------- */
-
-/* data is always NUL-terminated after len bytes (when data != NULL), so a buffer holding
- * text can be printed; len does not count the terminator. Zero-initialised = empty. */
-typedef struct b2p_buf {
-    char *data;
-    size_t len;
-    size_t cap;
-} b2p_buf;
-
-void b2p_buf_free(b2p_buf *b);
-static inline void b2p_buf_clear(b2p_buf *b) {
-    b->len = 0;
-    if (b->data) b->data[0] = '\0';
-}
-/* Grows the buffer to hold extra more bytes (plus the terminator): b2p_buf_reserve's slow
- * path. */
-b2p_status b2p_buf_grow(b2p_buf *b, size_t extra, b2p_error *err);
-/* Make room for extra more bytes (plus the terminator). Inline, as is b2p_buf_append: they
- * run for nearly every piece of every value, and only growing leaves the line. */
-static inline b2p_status b2p_buf_reserve(b2p_buf *b, size_t extra, b2p_error *err) {
-    /* cap - len >= 1 whenever there is a buffer; with none both are 0 and it grows */
-    return extra < b->cap - b->len ? B2P_OK : b2p_buf_grow(b, extra, err);
-}
-static inline b2p_status b2p_buf_append(b2p_buf *b, const void *p, size_t n, b2p_error *err) {
-    b2p_status st = b2p_buf_reserve(b, n, err);
-    if (st != B2P_OK) return st;
-    if (n) memcpy(b->data + b->len, p, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-    return B2P_OK;
-}
-b2p_status b2p_buf_puts(b2p_buf *b, const char *s, b2p_error *err);
-/* Shrink back to len (used to undo a partial append); len must be <= b->len. */
-void b2p_buf_truncate(b2p_buf *b, size_t len);
+#include "base/base.h"
 
 /* ---- type descriptor ---------------------------------------------------------------- */
 

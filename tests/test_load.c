@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "mtf/base.h"
+#include "base/base.h"
 #include "tests/support/fixtures.h"
 #include "tests/support/pgcompare.h"
 #include "tests/support/pgserver.h"

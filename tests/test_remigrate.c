@@ -27,7 +27,7 @@
 
 #include <cmocka.h>
 
-#include "mtf/base.h"
+#include "base/base.h"
 #include "tests/support/fixtures.h"
 #include "tests/support/minijson.h"
 #include "tests/support/pgcompare.h"

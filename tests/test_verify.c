@@ -28,7 +28,7 @@
 #include <cmocka.h>
 
 #include "emit/emit.h"
-#include "mtf/base.h"
+#include "base/base.h"
 #include "tests/support/fixtures.h"
 #include "tests/support/minijson.h"
 #include "tests/support/mtf_writer.h"

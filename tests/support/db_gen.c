@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mtf/base.h"
+#include "base/base.h"
 #include "tests/support/db_writer.h"
 
 enum { MAX_COLS = 1024, MAX_TABLES = 256, MAX_SCHEMAS = 32 };

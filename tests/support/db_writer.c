@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "mtf/base.h"
+#include "base/base.h"
 #include "mtf/mtf.h"
 #include "tests/support/mtf_writer.h"
 #include "tests/support/records.h"

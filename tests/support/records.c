@@ -2,7 +2,7 @@
 
 #include <string.h>
 
-#include "mtf/base.h"
+#include "base/base.h"
 
 size_t fixedvar_record(uint8_t *out, uint8_t type, bool versioned, const uint8_t *fixed, size_t flen,
                        uint16_t ncols, uint32_t nulls, const record_var *vars, uint16_t nvar) {

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mtf/base.h"
+#include "base/base.h"
 
 enum {
     XE_BLOCK = 65536,       /* input bytes per block (a final match may run past it) */

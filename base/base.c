@@ -38,8 +38,9 @@ const char *b2p_status_name(b2p_status code) {
         [B2P_ERR_PG_AUTH] = "authentication failed",
         [B2P_ERR_PG_READONLY] = "read-only target",
         [B2P_ERR_PG_SQL] = "refused by PostgreSQL",
+        [B2P_ERR_PARTIAL] = "completed with failed tables",
     };
-    _Static_assert(sizeof names / sizeof names[0] == B2P_ERR_PG_SQL + 1, "a status has no name");
+    _Static_assert(sizeof names / sizeof names[0] == B2P_ERR_PARTIAL + 1, "a status has no name");
     if ((unsigned)code < sizeof names / sizeof names[0] && names[code]) return names[code];
     return "unknown";
 }
