@@ -88,6 +88,7 @@ static void print_set_text(const b2p_set_info *s) {
     printf("  %-22s %s\n", "finished", b2p_datetime_format(s->finish_date, b, sizeof b));
     printf("  %-22s %s\n", "database created", b2p_datetime_format(s->database_creation_date, a, sizeof a));
     printf("  %-22s %s\n", "backup set GUID", b2p_guid_format(&s->backup_set_guid, a, sizeof a));
+    printf("  %-22s %s\n", "database family GUID", b2p_guid_format(&s->family_guid, a, sizeof a));
     printf("  %-22s %llu bytes (%llu compressed)\n", "backup size", (unsigned long long)s->backup_size,
            (unsigned long long)s->compressed_size);
     printf("  %-22s %s\n", "compressed", s->compressed ? "yes" : "no");
@@ -152,6 +153,7 @@ static void print_set_json(json *j, const b2p_set_info *s) {
     json_key(j, "time_zone_quarter_hours");
     json_int(j, s->time_zone);
     json_kv_string(j, "backup_set_guid", b2p_guid_format(&s->backup_set_guid, a, sizeof a));
+    json_kv_string(j, "family_guid", b2p_guid_format(&s->family_guid, a, sizeof a));
     json_kv_uint(j, "backup_size", s->backup_size);
     json_kv_uint(j, "compressed_backup_size", s->compressed_size);
     json_kv_bool(j, "compressed", s->compressed);
@@ -200,10 +202,10 @@ static void print_media_json(json *j, const b2p_media *m) {
 }
 
 static bool stats_ok(const b2p_page_stats *st) {
-    return st->checksum_bad == 0 && st->torn_bad == 0 && st->csum_bad == 0;
+    return st->checksum_bad == 0 && st->torn_bad == 0 && st->csum_bad == 0 && st->unreadable_pages == 0;
 }
 
-static void print_check_text(const b2p_set_info *set, const b2p_page_stats *st) {
+static void print_check_text(const b2p_set_info *set, const b2p_page_stats *st, bool incomplete) {
     printf("\nCheck of backup set %u (%s, %s)\n", set->position, b2p_backup_type_name(set->type), set->database_name);
     printf("  %-22s %llu (%llu MB)\n", "8 KB units read", (unsigned long long)st->units,
            (unsigned long long)(st->data_bytes >> 20));
@@ -217,6 +219,11 @@ static void print_check_text(const b2p_set_info *set, const b2p_page_stats *st) 
            (unsigned long long)st->torn_bad);
     printf("  %-22s %llu without either\n", "unprotected pages",
            (unsigned long long)(st->pages - st->checksummed - st->torn_protected));
+    if (incomplete)
+        printf("  %-22s not checked: stripes are missing\n", "allocated pages");
+    else
+        printf("  %-22s %llu (per PFS), %llu missing or unreadable\n", "allocated pages",
+               (unsigned long long)st->allocated_pages, (unsigned long long)st->unreadable_pages);
     if (st->csum_streams)
         printf("  %-22s %u verified, %u bad\n", "backup checksums", st->csum_streams, st->csum_bad);
     else
@@ -224,7 +231,7 @@ static void print_check_text(const b2p_set_info *set, const b2p_page_stats *st) 
     printf("  %-22s %s\n", "result", stats_ok(st) ? "OK" : "PROBLEMS FOUND");
 }
 
-static void print_check_json(json *j, const b2p_set_info *set, const b2p_page_stats *st) {
+static void print_check_json(json *j, const b2p_set_info *set, const b2p_page_stats *st, bool incomplete) {
     json_begin_object(j);
     json_kv_uint(j, "backup_set", set->position);
     json_kv_uint(j, "units", st->units);
@@ -240,6 +247,10 @@ static void print_check_json(json *j, const b2p_set_info *set, const b2p_page_st
     json_kv_uint(j, "backup_checksums", st->csum_streams);
     json_kv_uint(j, "bad_backup_checksums", st->csum_bad);
     json_kv_uint(j, "data_bytes", st->data_bytes);
+    json_key(j, "allocated_pages");
+    if (incomplete) json_null(j);
+    else json_uint(j, st->allocated_pages);
+    json_kv_uint(j, "unreadable_pages", st->unreadable_pages);
     json_kv_bool(j, "ok", stats_ok(st));
     json_end_object(j);
 }
@@ -309,8 +320,8 @@ int cmd_info(int argc, char **argv) {
         const b2p_page_stats *ps = b2p_pages_stats(src);
         if (o.json) {
             json_key(&j, "check");
-            print_check_json(&j, b2p_pages_set(src), ps);
-        } else print_check_text(b2p_pages_set(src), ps);
+            print_check_json(&j, b2p_pages_set(src), ps, b2p_pages_incomplete(src));
+        } else print_check_text(b2p_pages_set(src), ps, b2p_pages_incomplete(src));
         if (!stats_ok(ps)) exit_code = B2P_ERR_FAILED;
     }
     if (o.json) {

@@ -87,6 +87,8 @@ typedef struct b2p_set_info {
     b2p_lsn first_lsn, last_lsn, checkpoint_lsn, database_backup_lsn, differential_base_lsn;
     b2p_guid backup_set_guid;
     b2p_guid differential_base_guid;
+    b2p_guid family_guid;        /* SCIN +0x7C: constant per database (FamilyGUID or BindingID,
+                                  * container.md 5.2): the same database, whichever backup */
     b2p_datetime database_creation_date, start_date, finish_date;
     int8_t time_zone;            /* 15-minute units from UTC; 127 = unknown */
     uint64_t backup_size;
@@ -158,6 +160,9 @@ typedef struct b2p_page_stats {
     unsigned csum_streams;     /* backup checksums (CSUM) present ... */
     unsigned csum_bad;         /* ... of which this many failed */
     uint64_t distinct_pages;   /* pages addressable after overlaying (last copy wins) */
+    uint64_t allocated_pages;  /* pages the PFS pages mark allocated (complete backups only) ... */
+    uint64_t unreadable_pages; /* ... of which the backup holds no copy (damaged or lost), plus PFS
+                                * pages themselves missing or not PFS pages */
 } b2p_page_stats;
 
 typedef struct b2p_pages_options {
@@ -171,7 +176,10 @@ typedef struct b2p_pages_options {
 
 /* Builds the page source of one backup set by one sequential pass over its data streams:
  * indexes every page, verifies page checksums and backup checksums on the way (see stats).
- * A differential is laid over its full backup, which must be among the opened files. */
+ * A differential is laid over its full backup, which must be among the opened files. In a
+ * complete backup it then checks allocation: every page a PFS page marks allocated must be
+ * among the indexed pages; each one that is not is counted (unreadable_pages) and reported
+ * through on_bad_page, and reading it later is B2P_ERR_CORRUPT. */
 b2p_status b2p_pages_open(b2p_pages **out, b2p_backup *bk, const b2p_pages_options *opt,
                           b2p_error *err);
 void b2p_pages_free(b2p_pages *src);
@@ -187,7 +195,8 @@ const b2p_page_stats *b2p_pages_stats(const b2p_pages *src);
 
 /* Copies page (file_id, page_id) into page[8192], torn bits restored.
  * B2P_ERR_NOT_FOUND when the backup does not hold that page (unallocated, or on a missing
- * stripe); B2P_ERR_CORRUPT when its checksum fails (page is still filled, for salvage). */
+ * stripe); B2P_ERR_CORRUPT when its checksum fails (page is still filled, for salvage), and
+ * when allocation says it exists but the backup holds no copy (damage; page is not filled). */
 b2p_status b2p_pages_read(b2p_pages *src, uint16_t file_id, uint32_t page_id,
                           uint8_t page[B2P_PAGE_SIZE], b2p_error *err);
 
