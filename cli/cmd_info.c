@@ -1,4 +1,6 @@
-/* bak2pg info: what RESTORE HEADERONLY and FILELISTONLY would show; --check reads every page. */
+/* bak2pg info: what RESTORE HEADERONLY and FILELISTONLY would show; --check reads every page.
+ * Every name from the backup (and the file names given) is shown through b2p_shown: one line,
+ * escaped, whatever it holds. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,10 +46,10 @@ static void on_bad_page(void *ctx, const char *path, uint64_t offset, uint16_t f
     bad_pages *b = ctx;
     if (b->printed++ >= MAX_BAD_PRINTED) return;
     if (page_id || file_id)
-        fprintf(stderr, "bak2pg: '%s': offset %llu: page %u:%u: %s\n", path,
+        fprintf(stderr, "bak2pg: '%s': offset %llu: page %u:%u: %s\n", b2p_shown(path),
                 (unsigned long long)offset, file_id, page_id, why);
     else
-        fprintf(stderr, "bak2pg: '%s': offset %llu: %s\n", path, (unsigned long long)offset, why);
+        fprintf(stderr, "bak2pg: '%s': offset %llu: %s\n", b2p_shown(path), (unsigned long long)offset, why);
 }
 
 static const char *file_type_name(char t) {
@@ -64,18 +66,18 @@ static void print_set_text(const b2p_set_info *s) {
     char a[64], b[64];
     printf("\nBackup set %u\n", s->position);
     printf("  %-22s %s%s\n", "type", b2p_backup_type_name(s->type), s->copy_only ? " (copy-only)" : "");
-    if (s->backup_name[0]) printf("  %-22s %s\n", "name", s->backup_name);
-    if (s->description[0]) printf("  %-22s %s\n", "description", s->description);
-    printf("  %-22s %s\n", "database", s->database_name);
-    printf("  %-22s %s\n", "server", s->server_name);
-    if (s->machine_name[0]) printf("  %-22s %s\n", "machine", s->machine_name);
-    if (s->user_name[0]) printf("  %-22s %s\n", "user", s->user_name);
+    if (s->backup_name[0]) printf("  %-22s %s\n", "name", b2p_shown(s->backup_name));
+    if (s->description[0]) printf("  %-22s %s\n", "description", b2p_shown(s->description));
+    printf("  %-22s %s\n", "database", b2p_shown(s->database_name));
+    printf("  %-22s %s\n", "server", b2p_shown(s->server_name));
+    if (s->machine_name[0]) printf("  %-22s %s\n", "machine", b2p_shown(s->machine_name));
+    if (s->user_name[0]) printf("  %-22s %s\n", "user", b2p_shown(s->user_name));
     printf("  %-22s %u.%u.%u (%s)\n", "SQL Server version", s->version_major, s->version_minor,
            s->version_build, b2p_product_name(s->version_major, s->version_minor));
     printf("  %-22s %u (%s)\n", "database version", s->database_version,
            b2p_database_version_name(s->database_version));
     printf("  %-22s %u\n", "compatibility level", s->compatibility_level);
-    printf("  %-22s %s\n", "collation", s->collation_name);
+    printf("  %-22s %s\n", "collation", b2p_shown(s->collation_name));
     printf("  %-22s %s\n", "first LSN", b2p_lsn_format(s->first_lsn, a, sizeof a));
     printf("  %-22s %s\n", "last LSN", b2p_lsn_format(s->last_lsn, a, sizeof a));
     printf("  %-22s %s\n", "checkpoint LSN", b2p_lsn_format(s->checkpoint_lsn, a, sizeof a));
@@ -99,19 +101,20 @@ static void print_set_text(const b2p_set_info *s) {
     printf("    %4s  %-5s %-24s %-12s %14s  %s\n", "id", "type", "logical name", "filegroup", "size", "physical name");
     for (size_t i = 0; i < s->nfiles; i++) {
         const b2p_file_info *f = &s->files[i];
-        printf("    %4u  %-5s %-24s %-12s %14llu  %s\n", f->file_id, file_type_name(f->type), f->logical_name,
-               f->filegroup_name[0] ? f->filegroup_name : "-", (unsigned long long)f->size_bytes, f->physical_name);
+        printf("    %4u  %-5s %-24s %-12s %14llu  %s\n", f->file_id, file_type_name(f->type), b2p_shown(f->logical_name),
+               f->filegroup_name[0] ? b2p_shown(f->filegroup_name) : "-", (unsigned long long)f->size_bytes,
+               b2p_shown(f->physical_name));
     }
 }
 
 static void print_media_text(const b2p_media *m) {
     char g[40], d[32];
-    printf("File %s\n", m->path);
+    printf("File %s\n", b2p_shown(m->path));
     printf("  %-22s %s, block size %u\n", "container",
            m->compressed ? "MSSQLBAK (compressed, MS-XPRESS)" : "MTF (uncompressed)", m->block_size);
     printf("  %-22s %s\n", "media set GUID", b2p_guid_format(&m->media_set_guid, g, sizeof g));
     printf("  %-22s %u of %u\n", "media family", m->family_sequence, m->family_count);
-    if (m->media_name[0]) printf("  %-22s %s\n", "media name", m->media_name);
+    if (m->media_name[0]) printf("  %-22s %s\n", "media name", b2p_shown(m->media_name));
     printf("  %-22s %s\n", "media date", b2p_datetime_format(m->media_date, d, sizeof d));
     printf("  %-22s %s\n", "media password", m->media_password ? "yes (nothing is encrypted)" : "no");
     for (size_t i = 0; i < m->nsets; i++) print_set_text(&m->sets[i]);
@@ -206,7 +209,8 @@ static bool stats_ok(const b2p_page_stats *st) {
 }
 
 static void print_check_text(const b2p_set_info *set, const b2p_page_stats *st, bool incomplete) {
-    printf("\nCheck of backup set %u (%s, %s)\n", set->position, b2p_backup_type_name(set->type), set->database_name);
+    printf("\nCheck of backup set %u (%s, %s)\n", set->position, b2p_backup_type_name(set->type),
+           b2p_shown(set->database_name));
     printf("  %-22s %llu (%llu MB)\n", "8 KB units read", (unsigned long long)st->units,
            (unsigned long long)(st->data_bytes >> 20));
     printf("  %-22s %llu (%llu distinct)\n", "database pages", (unsigned long long)st->pages,
