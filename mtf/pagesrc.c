@@ -437,8 +437,8 @@ static b2p_status note_damaged(b2p_pages *src, uint16_t file, uint32_t page, uin
                  "is not that page (header damaged or overwritten)", file, pfs_page, pfs_byte);
         report_loc(src, loc, file, page, why);
     } else {
-        snprintf(why, sizeof why, "allocated (PFS page %u:%u, at this offset, byte 0x%02X), but not in the backup",
-                 file, pfs_page, pfs_byte);
+        snprintf(why, sizeof why, "allocated (PFS page %u:%u, at this offset, byte 0x%02X), but the backup holds no "
+                 "copy of it (damaged beyond recognition, or never copied)", file, pfs_page, pfs_byte);
         report_loc(src, pfs_loc, file, page, why);
     }
     return B2P_OK;
