@@ -444,15 +444,24 @@ static b2p_status note_damaged(b2p_pages *src, uint16_t file, uint32_t page, uin
     return B2P_OK;
 }
 
-/* Whether any page of data file `file` is in the index (a file or filegroup backup may leave
- * whole files out). */
-static bool file_present(const b2p_pages *src, uint16_t file) {
-    for (size_t i = 0; i < src->extents.cap; i++)
-        if (src->extents.keys[i] && (uint16_t)(src->extents.keys[i] >> 32) == file && src->ext_mask[i]) return true;
-    for (size_t j = 0; j < src->singles.cap; j++)
-        if (src->singles.keys[j] && src->singles.vals[j] && (uint16_t)((src->singles.keys[j] - 1) >> 32) == file)
-            return true;
-    return false;
+/* How many pages of data file `file` the index can speak for: one past the highest page id it
+ * holds (0 when none: a file or filegroup backup may leave whole files out). The PFS intervals
+ * after that page's cannot hold a PFS page either, so they are not checked: a file size damaged
+ * in the metadata cannot make millions of "missing" reports. */
+static uint64_t file_extent(const b2p_pages *src, uint16_t file) {
+    uint64_t end = 0;
+    for (size_t i = 0; i < src->extents.cap; i++) {
+        uint64_t k = src->extents.keys[i];
+        if (!k || (uint16_t)(k >> 32) != file || !src->ext_mask[i]) continue;
+        uint64_t last = (k & 0xFFFFFFFFULL) * EXTENT_PAGES + (unsigned)(31 - __builtin_clz(src->ext_mask[i]));
+        if (last + 1 > end) end = last + 1;
+    }
+    for (size_t j = 0; j < src->singles.cap; j++) {
+        uint64_t k = src->singles.keys[j];
+        if (!k || !src->singles.vals[j] || (uint16_t)((k - 1) >> 32) != file) continue;
+        if (((k - 1) & 0xFFFFFFFFULL) + 1 > end) end = ((k - 1) & 0xFFFFFFFFULL) + 1;
+    }
+    return end;
 }
 
 /* Checks the pages of one PFS interval of `file`: [first, first + PFS_INTERVAL), below npages. */
@@ -499,8 +508,10 @@ static b2p_status check_allocation(b2p_pages *src, b2p_error *err) {
     b2p_status st = B2P_OK;
     for (size_t i = 0; i < src->set->nfiles && !st; i++) {
         const b2p_file_info *f = &src->set->files[i];
-        if (f->type != 'D' || !file_present(src, f->file_id)) continue;
-        uint64_t npages = f->size_bytes / B2P_PAGE_SIZE;
+        uint64_t npages = f->size_bytes / B2P_PAGE_SIZE, held = f->type == 'D' ? file_extent(src, f->file_id) : 0;
+        if (held == 0) continue;
+        held = (held + PFS_INTERVAL - 1) / PFS_INTERVAL * PFS_INTERVAL; /* to the end of its PFS interval */
+        if (held < npages) npages = held;
         for (uint64_t first = 0; first < npages && first <= UINT32_MAX && !st; first += PFS_INTERVAL)
             st = check_pfs_interval(src, f->file_id, (uint32_t)first, npages, page, err);
     }
