@@ -2,11 +2,13 @@
  *
  * What this layer offers:
  *   - b2p_backup_open(): opens one or more backup files (.bak/.trn; plain Microsoft Tape Format
- *     or SQL Server's compressed MSSQLBAK container), walks their descriptor blocks and reads
- *     the metadata RESTORE HEADERONLY / FILELISTONLY would show (b2p_media, b2p_set_info).
+ *     or SQL Server's compressed MSSQLBAK container) that are parts of one backup, walks their
+ *     descriptor blocks and reads the metadata RESTORE HEADERONLY / FILELISTONLY would show
+ *     (b2p_media, b2p_set_info).
  *   - b2p_pages_open(): the page source of one backup set: every database page keyed by
  *     (file id, page id), across stripes, with a differential laid over its full backup;
- *     checksums verified and torn-page bits restored as pages are read.
+ *     checksums verified and torn-page bits restored as pages are read; pages the PFS pages
+ *     mark allocated but the backup lacks found and reported as damage.
  *
  * It knows nothing of what a page means beyond the few header fields that identify it.
  * Format notes: ../shared/docs/container.md (MTF: sections 2-3; MQCI metadata: 5; MSSQLBAK: 7). */
@@ -120,8 +122,12 @@ typedef struct b2p_open_options {
     bool allow_missing_stripes;   /* salvage: read what is there when stripes are absent */
 } b2p_open_options;
 
-/* Opens and describes the given files (any order). Fails with B2P_ERR_MISSING_STRIPE when a
- * media set is incomplete, unless opt->allow_missing_stripes. On failure *out is NULL. */
+/* Opens and describes the given files (any order). They must be parts of one backup: stripes of
+ * one media set, a full backup with its differentials and the log backups taken after it; files
+ * nothing ties together are refused with B2P_ERR_USAGE naming a file and its database from each
+ * side (B2P_ERR_NEEDS_FULL for a differential beside a full that is not its base). Fails with
+ * B2P_ERR_MISSING_STRIPE when a media set is incomplete, unless opt->allow_missing_stripes. On
+ * failure *out is NULL. */
 b2p_status b2p_backup_open(b2p_backup **out, const char *const *paths, size_t npaths,
                            const b2p_open_options *opt, b2p_error *err);
 void b2p_backup_free(b2p_backup *bk);
