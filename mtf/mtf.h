@@ -10,7 +10,8 @@
  *     checksums verified and torn-page bits restored as pages are read; pages the PFS pages
  *     mark allocated but the backup lacks found and reported as damage.
  *
- * It knows nothing of what a page means beyond the few header fields that identify it.
+ * It knows nothing of what a page means beyond the few header fields that identify it and the
+ * PFS byte that says whether a page is allocated (pages.md 2.4).
  * Format notes: ../shared/docs/container.md (MTF: sections 2-3; MQCI metadata: 5; MSSQLBAK: 7). */
 #ifndef B2P_MTF_H
 #define B2P_MTF_H
