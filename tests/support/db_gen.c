@@ -76,11 +76,70 @@ static bool perr(parser *p, const char *fmt, ...) {
     return false;
 }
 
-/* Splits "a.b" into schema and name (dbo when no dot). */
+/* ---- quoted words ----------------------------------------------------------------------------
+ * A word may hold "quoted" parts, so that names and text values can carry anything a backup can:
+ * inside the quotes, \" \\ \n \r \t and \xNN (any byte, NUL too in a value) are escapes, and
+ * spaces, '.', '|', '#', ',' and parentheses are plain characters. Words are kept as written and
+ * decoded where they are used, by unquote(). */
+
+/* The end of the quoted part that starts at s (on the opening quote): just past the closing one. */
+static const char *skip_quoted(const char *s) {
+    for (s++; *s && *s != '"'; s++)
+        if (*s == '\\' && s[1]) s++;
+    return *s ? s + 1 : s;
+}
+
+/* The first of the characters in stop at or after s that is outside quotes (or the end). */
+static const char *find_unquoted(const char *s, const char *stop) {
+    while (*s && !strchr(stop, *s)) s = *s == '"' ? skip_quoted(s) : s + 1;
+    return s;
+}
+
+static int hex_digit(char c) {
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* Decodes s[0..n) (bare characters and quoted parts) into a new string; *len gets its length
+ * (it may hold NUL bytes). NULL on a bad escape or out of memory. */
+static char *unquote_n(const char *s, size_t n, size_t *len) {
+    char *d = malloc(n + 1);
+    size_t k = 0;
+    bool quoted = false;
+    for (size_t i = 0; d && i < n; i++) {
+        char c = s[i];
+        if (c == '"') { quoted = !quoted; continue; }
+        if (quoted && c == '\\' && i + 1 < n) {
+            char e = s[++i];
+            if (e == 'n') c = '\n';
+            else if (e == 'r') c = '\r';
+            else if (e == 't') c = '\t';
+            else if (e == 'x' && i + 2 < n && hex_digit(s[i + 1]) >= 0 && hex_digit(s[i + 2]) >= 0) {
+                c = (char)(hex_digit(s[i + 1]) << 4 | hex_digit(s[i + 2]));
+                i += 2;
+            } else if (e == '"' || e == '\\') c = e;
+            else { free(d); return NULL; }
+        }
+        d[k++] = c;
+    }
+    if (d) d[k] = 0;
+    if (len) *len = k;
+    return d;
+}
+
+/* A name: decoded, and never holding NUL (no catalog can). NULL when it cannot be one. */
+static char *name_n(const char *s, size_t n) {
+    size_t len;
+    char *d = unquote_n(s, n, &len);
+    if (d && strlen(d) != len) { free(d); d = NULL; }
+    return d;
+}
+static char *name_of(const char *w) { return name_n(w, strlen(w)); }
+
+/* Splits "a.b" (either part may be quoted) into schema and name (dbo when no dot). */
 static void split_name(const char *s, char **schema, char **name) {
-    const char *dot = strchr(s, '.');
-    *schema = dot ? copy_n(s, (size_t)(dot - s)) : copy_s("dbo");
-    *name = copy_s(dot ? dot + 1 : s);
+    const char *dot = find_unquoted(s, ".");
+    *schema = *dot ? name_n(s, (size_t)(dot - s)) : copy_s("dbo");
+    *name = name_of(*dot ? dot + 1 : s);
 }
 
 static const struct {
@@ -146,10 +205,17 @@ static bool parse_type(parser *p, const char *s, dbw_column *c) {
     return true;
 }
 
-/* Words of a line; quoted text is not needed by the language. */
+/* Words of a line, split at blanks outside quotes (the line is cut in place). */
 static size_t words(char *line, char **w, size_t max) {
     size_t n = 0;
-    for (char *t = strtok(line, " \t\r"); t && n < max; t = strtok(NULL, " \t\r")) w[n++] = t;
+    char *p = line;
+    while (n < max) {
+        p += strspn(p, " \t\r");
+        if (!*p) break;
+        w[n++] = p;
+        p = (char *)find_unquoted(p, " \t\r");
+        if (*p) *p++ = 0;
+    }
     return n;
 }
 
@@ -170,11 +236,17 @@ static bool name_list(parser *p, const gtable *t, char **w, size_t n, size_t *i,
         if (strchr(w[(*i)++], ')')) break;
     }
     *count = 0;
-    for (char *tok = strtok(buf, "(), "); tok; tok = strtok(NULL, "(), ")) {
+    for (const char *q = buf; *q;) {
+        q += strspn(q, "(), ");
+        const char *e = find_unquoted(q, "(), ");
+        if (e == q) break;
         if (*count == DBW_MAX_KEY) return perr(p, "too many columns in a key");
-        int k = resolve ? column_index(t, tok) : 0;
-        if (k < 0) return perr(p, "no column %s", tok);
+        char *tok = name_n(q, (size_t)(e - q));
+        int k = !tok ? -1 : resolve ? column_index(t, tok) : 0;
+        free(tok);
+        if (k < 0) return perr(p, "no column %.*s", (int)(e - q), q);
         idx[(*count)++] = k;
+        q = e;
     }
     return *count > 0 || perr(p, "empty column list");
 }
@@ -185,7 +257,8 @@ static bool parse_column(parser *p, gtable *t, char **w, size_t n) {
     gcol *g = &t->cols[t->ncols];
     memset(g, 0, sizeof *g);
     g->nulls = 10;
-    g->c.name = copy_s(w[1]);
+    g->c.name = name_of(w[1]);
+    if (!g->c.name) return perr(p, "column %s: not a name", w[1]);
     g->c.nullable = true;
     if (!parse_type(p, w[2], &g->c)) return false;
     for (size_t i = 3; i < n; i++) {
@@ -220,7 +293,7 @@ static bool parse_key(parser *p, gtable *t, char **w, size_t n) {
     for (; i < n; i++) {
         if (!strcmp(w[i], "nonclustered")) t->clustered = false;
         else if (!strcmp(w[i], "clustered")) t->clustered = true;
-        else if (!strcmp(w[i], "name") && i + 1 < n) t->pk_name = copy_s(w[++i]);
+        else if (!strcmp(w[i], "name") && i + 1 < n) t->pk_name = name_of(w[++i]);
         else return perr(p, "primary key: unknown option %s", w[i]);
     }
     return true;
@@ -233,7 +306,7 @@ static bool parse_fk(parser *p, const dbg_desc *d, gtable *t, char **w, size_t n
     dbw_fk *fk = &f[t->nfks];
     memset(fk, 0, sizeof *fk);
     if (n < 6) return perr(p, "foreign key NAME (COLS) references SCHEMA.TABLE (COLS)");
-    fk->name = copy_s(w[2]);
+    fk->name = name_of(w[2]);
     size_t i = 3, nref;
     if (!name_list(p, t, w, n, &i, fk->cols, &fk->ncols, true)) return false;
     if (i + 1 >= n || strcmp(w[i], "references")) return perr(p, "foreign key: expected references");
@@ -241,6 +314,7 @@ static bool parse_fk(parser *p, const dbg_desc *d, gtable *t, char **w, size_t n
     split_name(w[i + 1], &schema, &name);
     fk->ref_schema = schema;
     fk->ref_table = name;
+    if (!fk->name || !schema || !name) return perr(p, "foreign key: not a name");
     i += 2;
     const gtable *ref = NULL;
     for (size_t k = 0; k < d->ntables; k++) /* declared before, or this table itself */
@@ -276,14 +350,15 @@ static bool parse_line(parser *p, dbg_desc *d, gtable **cur, char *line) {
         *cur = NULL;
     } else if (!*cur && !strcmp(w[0], "database") && n == 2) {
         free(d->database);
-        d->database = copy_s(w[1]);
+        d->database = name_of(w[1]);
     } else if (!*cur && !strcmp(w[0], "schema") && n == 2) {
         if (d->nschemas == MAX_SCHEMAS) ok = perr(p, "too many schemas");
-        else d->schemas[d->nschemas++] = copy_s(w[1]);
+        else if (!(d->schemas[d->nschemas++] = name_of(w[1]))) ok = perr(p, "schema %s: not a name", w[1]);
     } else if (!*cur && !strcmp(w[0], "table") && n == 2) {
         if (d->ntables == MAX_TABLES) { ok = perr(p, "too many tables"); goto done; }
         gtable *t = &d->tables[d->ntables++];
         split_name(w[1], &t->schema, &t->name);
+        if (!t->schema || !t->name) { ok = perr(p, "table %s: not a name", w[1]); goto done; }
         t->cols = calloc(MAX_COLS, sizeof *t->cols);
         t->seed = 1;
         if (!t->cols) ok = perr(p, "out of memory");
@@ -305,8 +380,8 @@ dbg_desc *dbg_parse(const char *text, char *err, size_t errlen) {
         if (next) *next++ = 0;
         p.line++;
         const char *first = line + strspn(line, " \t");
-        char *hash = strchr(line, '#');
-        if (hash && strncmp(first, "row ", 4)) *hash = 0; /* literal rows may hold '#' */
+        char *hash = (char *)find_unquoted(line, "#");
+        if (*hash && strncmp(first, "row ", 4)) *hash = 0; /* literal rows may hold '#' */
         ok = parse_line(&p, d, &cur, line);
     }
     if (ok && cur) ok = perr(&p, "table %s: missing end", cur->name);
@@ -678,6 +753,12 @@ static bool parse_literal(const gcol *g, const char *s, gval *v, gbuf *buf) {
                 uint8_t x = (uint8_t)b;
                 if (!gbuf_put(buf, &x, 1)) return false;
             }
+        } else if (s[0] == '"') { /* quoted text: escapes, NUL bytes too */
+            size_t text_len;
+            char *text = unquote_n(s, strlen(s), &text_len);
+            bool ok = text && gbuf_put(buf, text, text_len);
+            free(text);
+            if (!ok) return false;
         } else if (strcmp(s, "''") && !gbuf_str(buf, s)) {
             return false;
         }
@@ -929,8 +1010,9 @@ static bool table_def(const gtable *t, dbw_table_def *def, dbw_column *cols) {
 static size_t split_row(char *s, char **out, size_t max) {
     size_t n = 0;
     for (char *p = s; p && n < max;) {
-        char *bar = strchr(p, '|');
-        if (bar) *bar = 0;
+        char *bar = (char *)find_unquoted(p, "|");
+        if (*bar) *bar = 0;
+        else bar = NULL;
         while (*p == ' ' || *p == '\t') p++;
         char *e = p + strlen(p);
         while (e > p && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r')) *--e = 0;
@@ -1007,8 +1089,11 @@ bool dbg_write(const dbg_desc *d, FILE *out, const dbg_write_options *o, char *e
         FILE *expect = NULL;
         if (opt.expect_dir) {
             char path[4096];
-            snprintf(path, sizeof path, "%s/%s.%s.copy", opt.expect_dir, t->schema, t->name);
-            if (!(expect = fopen(path, "wb"))) {
+            b2p_buf file = {0};
+            ok = b2p_table_file_name(&file, t->schema, t->name, "copy", NULL) == B2P_OK;
+            snprintf(path, sizeof path, "%s/%s", opt.expect_dir, ok ? file.data : "");
+            b2p_buf_free(&file);
+            if (!ok || !(expect = fopen(path, "wb"))) {
                 snprintf(err, errlen, "%s: cannot create", path);
                 ok = false;
                 break;

@@ -14,6 +14,11 @@
  *     row V1 | V2 | ...                 a literal row (NULL; 0x.. for binary; dates ISO)
  *   end
  *
+ * A word may hold "quoted" parts, for names and text values that hold anything a backup can:
+ * inside the quotes, blanks, '.', '|', '#', ',' and parentheses are plain characters, and \" \\
+ * \n \r \t \xNN are escapes (\x00 only in a value: a name never holds NUL). E.g.
+ *   table "a.b"."x\ny"      column "it's \"odd\"" varchar(20)      row "pass\x00word" | 1
+ *
  * TYPE is a SQL Server type: bit tinyint smallint int bigint decimal(p,s) numeric(p,s) money
  * smallmoney float real date time(n) datetime smalldatetime datetime2(n) datetimeoffset(n)
  * char(n) varchar(n|max) nchar(n) nvarchar(n|max) binary(n) varbinary(n|max) uniqueidentifier.
@@ -45,7 +50,8 @@ void dbg_free(dbg_desc *d);
 typedef struct dbg_write_options {
     bool compress;               /* the compressed (MSSQLBAK) container */
     double scale;                /* generated row counts multiplied by this (0: 1) */
-    const char *expect_dir;      /* when set: DIR/<schema>.<table>.copy, the rows dump must print */
+    const char *expect_dir;      /* when set: DIR/<b2p_table_file_name(schema, table, "copy")>, the
+                                  * rows dump --all -o must print */
 } dbg_write_options;
 
 /* Writes the backup to out. False with a message in err. */
