@@ -64,8 +64,14 @@ static const char USAGE[] =
     "  bak2pg load --dsn 'dbname=northwind' --sync-deletes Northwind-next-week.bak\n"
     "  PGPASSWORD=... bak2pg load --dsn 'postgresql://loader@db1:5432/sales' --schema-map dbo=sales full.bak diff.bak\n";
 
+enum { MAX_DSN_ARGS = 8 };
+
 typedef struct load_opts {
-    const char *dsn;
+    const char *dsn;                 /* a private copy: the argv text is blanked after parsing */
+    /* where getopt found each --dsn value (its optarg): inside argv, either a whole element
+     * (`--dsn X`, `--ds X`) or the tail of one (`--dsn=X`, `--ds=X`) */
+    char *dsn_args[MAX_DSN_ARGS];
+    size_t ndsn_args;
     cli_tables tables;
     bool allow_missing, sync_deletes, log_json, replace_drifted;
     b2p_load_mode mode;
@@ -102,7 +108,11 @@ static int parse_args(int argc, char **argv, load_opts *o) {
         if (rc >= 0) continue;
         rc = 0;
         switch (c) {
-        case 'd': o->dsn = optarg; break;
+        case 'd':
+            if (o->ndsn_args == MAX_DSN_ARGS) return cli_usage_error("load", "--dsn given more than %d times", MAX_DSN_ARGS);
+            o->dsn_args[o->ndsn_args++] = optarg;
+            o->dsn = optarg;
+            break;
         case 'm': o->allow_missing = true; break;
         case 'D': o->sync_deletes = true; break;
         case 'J': o->log_json = true; break;
@@ -322,34 +332,65 @@ static void print_summary(const reporter *r, const b2p_load_stats *s, const char
                s->ddl.indexes, s->ddl.foreign_keys, s->ddl.checks);
 }
 
-/* The command line as typed, for the ledger (bak2pg.runs.options); the DSN is left out: it may
- * hold a password. */
-static char *command_line(int argc, char **argv) {
+/* Where in argv[i] a --dsn value starts, or NULL: found by the pointer getopt handed over, not
+ * by the option's spelling (getopt_long takes any unique prefix, with or without '='). */
+static char *dsn_in(const load_opts *o, char *arg) {
+    size_t len = strlen(arg);
+    for (size_t k = 0; k < o->ndsn_args; k++)
+        if (o->dsn_args[k] >= arg && o->dsn_args[k] <= arg + len) return o->dsn_args[k];
+    return NULL;
+}
+
+/* The command line as typed, for the ledger (bak2pg.runs.options); every --dsn value is
+ * replaced by <dsn>: it may hold a password. */
+static char *command_line(const load_opts *o, int argc, char **argv) {
     b2p_buf b = {0};
     b2p_error err;
     for (int i = 0; i < argc; i++) {
-        bool secret = i > 0 && !strcmp(argv[i - 1], "--dsn");
-        if (b2p_buf_puts(&b, i ? " " : "", &err) || b2p_buf_puts(&b, secret ? "<dsn>" : argv[i], &err)) break;
-        if (!strncmp(argv[i], "--dsn=", 6)) b2p_buf_truncate(&b, b.len - strlen(argv[i]) + 6);
+        char *secret = dsn_in(o, argv[i]);
+        size_t keep = secret ? (size_t)(secret - argv[i]) : strlen(argv[i]);
+        if (b2p_buf_puts(&b, i ? " " : "", &err) || b2p_buf_append(&b, argv[i], keep, &err) ||
+            (secret && b2p_buf_puts(&b, "<dsn>", &err)))
+            break;
     }
     return b.data;
+}
+
+/* The --dsn values leave argv (what /proc/PID/cmdline and ps show), once copied: the text is
+ * overwritten with NULs, so the process title holds nothing of it. */
+static char *take_dsn(load_opts *o) {
+    char *copy = strdup(o->dsn);
+    for (size_t k = 0; k < o->ndsn_args; k++) memset(o->dsn_args[k], 0, strlen(o->dsn_args[k]));
+    o->dsn = copy;
+    return copy;
 }
 
 int cmd_load(int argc, char **argv) {
     load_opts o = {0};
     int rc = parse_args(argc, argv, &o);
     if (rc) return rc < 0 ? 0 : rc;
+    /* the conninfo may hold a password: it leaves argv now (the ledger's copy of the command line
+     * is made from the positions getopt consumed, before the text goes) */
+    char *cmdline = command_line(&o, argc, argv);
+    char *dsn = take_dsn(&o);
+    if (!cmdline || !dsn) {
+        free(cmdline);
+        free(dsn);
+        return cli_report(&(b2p_error){.code = B2P_ERR_NOMEM, .msg = "out of memory"});
+    }
     b2p_error err = {0};
     cli_source in;
-    if (cli_open_catalog(&in, argv + optind, (size_t)(argc - optind), o.backup_set, o.allow_missing, &err))
+    if (cli_open_catalog(&in, argv + optind, (size_t)(argc - optind), o.backup_set, o.allow_missing, &err)) {
+        free(cmdline);
+        free(dsn);
         return cli_report(&err);
+    }
     reporter rep = {.log_json = o.log_json, .sync_deletes = o.sync_deletes, .tty = isatty(STDERR_FILENO), .start = cli_now()};
     b2p_names *nm = NULL;
     bool *sel = cli_select_tables(in.cat, &o.tables);
     for (size_t i = 0; sel && i < in.cat->ntables; i++)
         if (sel[i]) rep.tables_total++, rep.rows_total += b2p_table_rows(&in.cat->tables[i]);
     b2p_load_stats stats = {0};
-    char *cmdline = command_line(argc, argv);
     if (rep.log_json) {
         json j;
         event_begin(&j, "run_start");
@@ -370,6 +411,7 @@ int cmd_load(int argc, char **argv) {
     end_progress_line(&rep);
     print_summary(&rep, &stats, b2p_pages_set(in.src)->database_name, st, &err);
     free(cmdline);
+    free(dsn);
     b2p_names_free(nm);
     free(sel);
     cli_close(&in);

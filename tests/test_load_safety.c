@@ -1,0 +1,175 @@
+/* bak2pg load into a client's database, with a backup of unknown origin (issue 12), against a
+ * real PostgreSQL 15 the test starts itself:
+ *   - secrets: however --dsn is spelt (--dsn X, --dsn=X, --ds X, --ds=X, a URI with a password),
+ *     the password occurs nowhere the tool writes: stdout, stderr, --log-json, any row of any
+ *     ledger table, and the process title (/proc/PID/cmdline) while it runs. */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "base/base.h"
+#include "tests/support/db_gen.h"
+#include "tests/support/fixtures.h"
+#include "tests/support/pgserver.h"
+
+static char tmpdir[200];
+static pgserver *server;
+static bak2pg_output last;
+
+static int setup(void **state) {
+    (void)state;
+    return pgserver_test_setup("b2p-lsafe", tmpdir, sizeof tmpdir, &server);
+}
+
+static int teardown(void **state) {
+    (void)state;
+    bak2pg_output_free(&last);
+    return pgserver_test_teardown(server, tmpdir);
+}
+
+/* Writes a generated backup (tests/support/db_gen.h) from desc to tmpdir/name; gives its path. */
+static const char *generate(const char *name, const char *desc) {
+    static char path[4][400];
+    static int next;
+    char *p = path[next++ % 4];
+    snprintf(p, sizeof path[0], "%s/%s", tmpdir, name);
+    char err[512];
+    dbg_desc *d = dbg_parse(desc, err, sizeof err);
+    if (!d) fail_msg("%s", err);
+    FILE *out = fopen(p, "wb");
+    assert_non_null(out);
+    dbg_write_options o = {0};
+    if (!dbg_write(d, out, &o, err, sizeof err)) fail_msg("%s", err);
+    assert_int_equal(fclose(out), 0);
+    dbg_free(d);
+    return p;
+}
+
+static const char SHOP[] =
+    "database shop\n"
+    "table dbo.categories\n"
+    "  column id int not null seq\n"
+    "  column name varchar(40) not null\n"
+    "  primary key (id)\n"
+    "  row 1 | Beverages\n"
+    "  row 2 | Condiments\n"
+    "end\n"
+    "table dbo.products\n"
+    "  column id int not null seq\n"
+    "  column category int not null range 1 2\n"
+    "  primary key (id)\n"
+    "  foreign key fk_cat (category) references dbo.categories (id)\n"
+    "  generate 50 seed 3\n"
+    "end\n";
+
+static size_t occurrences(const char *text, const char *needle) {
+    size_t n = 0;
+    for (const char *p = text; p && (p = strstr(p, needle)); p++) n++;
+    return n;
+}
+
+/* Rows of every table in schema bak2pg whose text holds needle. */
+static long ledger_occurrences(const char *db, const char *needle) {
+    char sql[1024];
+    snprintf(sql, sizeof sql,
+             "SELECT coalesce(sum((xpath('/row/c/text()', query_to_xml(format("
+             "'SELECT count(*) AS c FROM %%I.%%I t WHERE t::text LIKE %%L', table_schema, table_name, '%%%s%%'), "
+             "false, true, '')))[1]::text::int), 0) FROM information_schema.tables WHERE table_schema = 'bak2pg'",
+             needle);
+    return pgserver_query_long(server, db, sql);
+}
+
+/* ---- secrets ---------------------------------------------------------------------------------- */
+
+static void test_password_is_nowhere(void **state) {
+    (void)state;
+    const char *bak = generate("shop.bak", SHOP);
+    static const char SECRET[] = "S3cr3tPw";
+    char base[512];
+    snprintf(base, sizeof base, "host=%s port=%d user=%s password=%s", pgserver_socket_dir(server), pgserver_port(server),
+             pgserver_user(server), SECRET);
+    static const char *const spellings[] = {"--dsn '%s dbname=%s'", "'--dsn=%s dbname=%s'", "--ds '%s dbname=%s'",
+                                            "'--ds=%s dbname=%s'", "uri"};
+    for (size_t i = 0; i < sizeof spellings / sizeof spellings[0]; i++) {
+        char db[32], arg[1200];
+        snprintf(db, sizeof db, "secret%zu", i);
+        assert_int_equal(pgserver_create_db(server, db), 0);
+        if (!strcmp(spellings[i], "uri"))
+            snprintf(arg, sizeof arg, "--dsn 'postgresql://%s:%s@/%s?host=%s&port=%d'", pgserver_user(server), SECRET, db,
+                     pgserver_socket_dir(server), pgserver_port(server));
+        else
+            snprintf(arg, sizeof arg, spellings[i], base, db);
+        for (int json = 0; json < 2; json++) {
+            int rc = bak2pg_run(tmpdir, &last, "load %s %s '%s'", json ? "--log-json" : "", arg, bak);
+            if (rc) fail_msg("%s: exit %d: %s", arg, rc, last.err);
+            assert_int_equal(occurrences(last.out, SECRET), 0);
+            assert_int_equal(occurrences(last.err, SECRET), 0);
+        }
+        assert_int_equal(pgserver_query_long(server, db, "SELECT count(*) FROM public.products"), 50);
+        assert_int_equal(ledger_occurrences(db, SECRET), 0);
+        /* the options are recorded, with the conninfo's place marked */
+        assert_int_equal(ledger_occurrences(db, "<dsn>"), 2);
+        printf("  %-24s 0 occurrences of the password in stdout, stderr, --log-json, the ledger\n",
+               !strcmp(spellings[i], "uri") ? "URI" : spellings[i]);
+    }
+    /* a failing run says nothing of it either */
+    assert_int_equal(bak2pg_run(tmpdir, &last, "load --retries 0 '--ds=host=/nonexistent-b2p port=1 dbname=x password=%s' '%s'",
+                                SECRET, bak),
+                     B2P_ERR_PG_CONNECT);
+    assert_int_equal(occurrences(last.err, SECRET), 0);
+}
+
+/* While it runs (pausing before a retry), the process title does not show the conninfo. */
+static void test_password_not_in_process_title(void **state) {
+    (void)state;
+    const char *bak = generate("shop.bak", SHOP);
+    static const char SECRET[] = "T1tl3Pw";
+    char dsn[256];
+    snprintf(dsn, sizeof dsn, "--ds=host=/nonexistent-b2p port=1 dbname=x password=%s", SECRET);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 1);
+        dup2(null, 2);
+        execl(bak2pg_bin(), "bak2pg", "load", "--retries", "1", dsn, bak, (char *)NULL);
+        _exit(127);
+    }
+    char path[64], title[8192];
+    snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
+    struct timespec pause = {.tv_nsec = 400 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    size_t n = fread(title, 1, sizeof title - 1, f);
+    fclose(f);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == B2P_ERR_PG_CONNECT);
+    for (size_t i = 0; i < n; i++)
+        if (!title[i]) title[i] = ' ';
+    title[n] = 0;
+    assert_non_null(strstr(title, "bak2pg load --retries 1"));
+    assert_null(strstr(title, SECRET));
+    assert_null(strstr(title, "nonexistent-b2p"));
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_password_is_nowhere),
+        cmocka_unit_test(test_password_not_in_process_title),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
