@@ -36,6 +36,9 @@ static const char USAGE[] =
     "                             the backup to the tables as they are, matching nothing\n"
     "  --sync-deletes             remigrate: delete the target's rows the backup does not have\n"
     "                             (children before parents), so that each table equals the backup\n"
+    "  --merge-existing           merge into target tables bak2pg did not create or load (ones its\n"
+    "                             ledger does not list: the target's own); without it such a table\n"
+    "                             stops the run before any row is written (exit 2)\n"
     "  --replace-drifted          a table whose schema changed in a way a load does not apply is\n"
     "                             dropped (CASCADE: foreign keys pointing at it go too) and loaded\n"
     "                             in its new shape, instead of being left as it is\n"
@@ -73,7 +76,7 @@ typedef struct load_opts {
     char *dsn_args[MAX_DSN_ARGS];
     size_t ndsn_args;
     cli_tables tables;
-    bool allow_missing, sync_deletes, log_json, replace_drifted;
+    bool allow_missing, sync_deletes, log_json, replace_drifted, merge_existing;
     b2p_load_mode mode;
     unsigned retries, jobs;
     int backup_set;
@@ -97,7 +100,7 @@ static int parse_args(int argc, char **argv, load_opts *o) {
         {"mode", required_argument, NULL, 'M'},         {"sync-deletes", no_argument, NULL, 'D'},
         {"retries", required_argument, NULL, 'r'},      {"log-json", no_argument, NULL, 'J'},
         {"jobs", required_argument, NULL, 'j'},         {"replace-drifted", no_argument, NULL, 'R'},
-        {"help", no_argument, NULL, 'h'},               CLI_TABLES_LONGOPTS,
+        {"merge-existing", no_argument, NULL, 'E'},     {"help", no_argument, NULL, 'h'},               CLI_TABLES_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
     int c, rc = 0;
@@ -117,6 +120,7 @@ static int parse_args(int argc, char **argv, load_opts *o) {
         case 'D': o->sync_deletes = true; break;
         case 'J': o->log_json = true; break;
         case 'R': o->replace_drifted = true; break;
+        case 'E': o->merge_existing = true; break;
         case 'M': rc = parse_mode(optarg, &o->mode); break;
         case 'j': rc = cli_parse_count("load", "-j", optarg, 1, 64, &o->jobs); break;
         case 'r': rc = cli_parse_count("load", "--retries", optarg, 0, 20, &o->retries); break;
@@ -178,7 +182,7 @@ static void on_notice(void *ctx, const char *message) {
         return;
     }
     end_progress_line(r);
-    fprintf(stderr, "bak2pg: PostgreSQL: %s\n", message);
+    fprintf(stderr, "bak2pg: PostgreSQL: %s\n", b2p_shown(message));
 }
 
 static void on_review(void *ctx, const char *review_sql) {
@@ -231,7 +235,7 @@ static void on_progress(void *ctx, const b2p_cat_table *t, uint64_t rows) {
         event_end(&j);
     } else if (r->tty) {
         fprintf(stderr, "\r[%zu/%zu tables] %s: %llu/%llu rows, %.0f rows/s, overall ETA %d:%02d   ", r->tables_done + 1,
-                r->tables_total, r->current, (unsigned long long)rows, (unsigned long long)b2p_table_rows(t), rate,
+                r->tables_total, b2p_shown(r->current), (unsigned long long)rows, (unsigned long long)b2p_table_rows(t), rate,
                 (int)eta / 60, (int)eta % 60);
         r->line_open = true;
     }
@@ -239,29 +243,29 @@ static void on_progress(void *ctx, const b2p_cat_table *t, uint64_t rows) {
 
 static void print_result(const reporter *r, const b2p_load_result *res) {
     const b2p_cat_table *t = res->table;
-    fprintf(stderr, "bak2pg: %s.%s: %s", t->schema, t->name, b2p_load_action_name(res->action));
+    fprintf(stderr, "bak2pg: %s.%s: %s", b2p_shown(t->schema), b2p_shown(t->name), b2p_load_action_name(res->action));
     switch (res->action) {
     case B2P_LOAD_REPLACED:
-        fprintf(stderr, " (%s): %llu rows dropped, %llu loaded", res->message, (unsigned long long)res->deleted,
+        fprintf(stderr, " (%s): %llu rows dropped, %llu loaded", b2p_shown(res->message), (unsigned long long)res->deleted,
                 (unsigned long long)res->inserted);
         break;
     case B2P_LOAD_LOADED:
     case B2P_LOAD_APPENDED: fprintf(stderr, ", %llu rows", (unsigned long long)res->inserted); break;
     case B2P_LOAD_MERGED:
         if (res->delete_pass) {
-            fprintf(stderr, ": %s", res->message);
+            fprintf(stderr, ": %s", b2p_shown(res->message));
             break;
         }
         fprintf(stderr, " by %s: %llu rows in the backup; %llu inserted, %llu updated, %llu only in the target%s",
-                res->match_key, (unsigned long long)res->source_rows, (unsigned long long)res->inserted,
+                b2p_shown(res->match_key), (unsigned long long)res->source_rows, (unsigned long long)res->inserted,
                 (unsigned long long)res->updated, (unsigned long long)res->disappeared,
                 !res->disappeared ? "" : r->sync_deletes ? " (deleted once every table is merged)" : " (kept; --sync-deletes deletes them)");
         break;
-    default: fprintf(stderr, ": %s", res->message); break;
+    default: fprintf(stderr, ": %s", b2p_shown(res->message)); break;
     }
     fputc('\n', stderr);
     if (res->export.rows != res->export.expected_rows && res->export.rows)
-        fprintf(stderr, "bak2pg: table %s.%s: %llu rows decoded, the catalog counts %llu\n", t->schema, t->name,
+        fprintf(stderr, "bak2pg: table %s.%s: %llu rows decoded, the catalog counts %llu\n", b2p_shown(t->schema), b2p_shown(t->name),
                 (unsigned long long)res->export.rows, (unsigned long long)res->export.expected_rows);
 }
 
@@ -403,7 +407,7 @@ int cmd_load(int argc, char **argv) {
     b2p_status st = sel ? b2p_names_build(in.cat, &o.tables.naming, &nm, &err) : b2p_fail(&err, B2P_ERR_NOMEM, "out of memory");
     if (!st) {
         b2p_load_options lo = {.conninfo = o.dsn, .selected = sel, .export = o.ex, .mode = o.mode,
-                               .sync_deletes = o.sync_deletes, .replace_drifted = o.replace_drifted, .retries = o.retries, .jobs = o.jobs, .command_line = cmdline,
+                               .sync_deletes = o.sync_deletes, .replace_drifted = o.replace_drifted, .merge_existing = o.merge_existing, .retries = o.retries, .jobs = o.jobs, .command_line = cmdline,
                                .ctx = &rep, .notice = on_notice, .review = on_review, .table_start = on_table_start,
                                .progress = on_progress, .table_done = on_table_done};
         st = b2p_load(in.src, in.cat, nm, &lo, &stats, &err);

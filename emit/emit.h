@@ -237,6 +237,8 @@ typedef struct b2p_load_options {
     b2p_load_mode mode;
     bool sync_deletes;               /* remigrate: delete target rows the backup no longer has */
     bool replace_drifted;            /* a drifted table is dropped (CASCADE) and loaded afresh */
+    bool merge_existing;             /* remigrate may merge into target tables the ledger does not
+                                      * list (the target's own); else they stop the run (usage) */
     unsigned retries;                /* an unreachable or lost server: retries, pausing 1, 2, 4 ... s */
     unsigned jobs;                   /* tables loaded at once, each on its own connection (0, 1: one) */
     const char *command_line;        /* recorded in the ledger */

@@ -818,7 +818,33 @@ static b2p_status start_run(loader *l) {
     return ledger_start_run(l->conn, &run, l->stats->run_id, l->err);
 }
 
-/* Which selected tables the target holds; resolves AUTO; refuses CREATE over existing tables. */
+/* A merge writes only into tables the ledger says are bak2pg's (created or loaded by it): a
+ * table of the same name that the target's owner made is theirs, and is refused, every chosen
+ * table checked before anything is written, unless merge_existing says to merge into it. */
+static b2p_status refuse_foreign_tables(loader *l, const size_t *order, size_t n) {
+    size_t foreign = 0;
+    const b2p_cat_table *first = NULL;
+    b2p_status st = B2P_OK;
+    for (size_t i = 0; i < n && !st; i++) {
+        const b2p_cat_table *t = &l->cat->tables[order[i]];
+        if (!l->existed[order[i]]) continue;
+        ledger_entry led;
+        st = ledger_lookup(l->conn, b2p_names_schema(l->nm, t), b2p_names_table(l->nm, t), &led, l->err);
+        if (!st && !led.found && !foreign++) first = t;
+        ledger_entry_free(&led);
+    }
+    if (st || !foreign) return st;
+    /* names as they are: cli_report escapes the whole message */
+    char more[64] = "";
+    if (foreign > 1) snprintf(more, sizeof more, " and %zu more", foreign - 1);
+    return b2p_fail(l->err, B2P_ERR_USAGE,
+                    "the target already holds table %s.%s%s, which bak2pg did not create or load (its ledger, schema "
+                    "bak2pg, does not list it): nothing was written; --merge-existing merges the backup's rows into it",
+                    b2p_names_schema(l->nm, first), b2p_names_table(l->nm, first), more);
+}
+
+/* Which selected tables the target holds; resolves AUTO; refuses CREATE over existing tables and
+ * a merge into tables that are not bak2pg's. */
 static b2p_status survey(loader *l, const size_t *order, size_t n) {
     size_t held = 0;
     const b2p_cat_table *first = NULL;
@@ -831,6 +857,8 @@ static b2p_status survey(loader *l, const size_t *order, size_t n) {
     }
     if (st) return st;
     if (l->stats->mode == B2P_LOAD_AUTO) l->stats->mode = held ? B2P_LOAD_REMIGRATE : B2P_LOAD_CREATE;
+    if (l->stats->mode == B2P_LOAD_REMIGRATE && !l->opt->merge_existing) st = refuse_foreign_tables(l, order, n);
+    if (st) return st;
     if (l->stats->mode == B2P_LOAD_CREATE && held)
         return b2p_fail(l->err, B2P_ERR_USAGE, "the target already holds %zu of the tables (%s.%s, ...): --mode create needs "
                         "a target without them; --mode remigrate loads over them", held, b2p_names_schema(l->nm, first),
@@ -854,7 +882,7 @@ static b2p_status load_with_retries(loader *l, const b2p_cat_table *t, b2p_load_
         *res = fresh;
         b2p_status st = load_one(l, t, res);
         if (st != B2P_ERR_PG_CONNECT || attempt >= l->opt->retries) return st;
-        fprintf(stderr, "bak2pg: %s; reconnecting to redo %s.%s\n", l->err->msg, t->schema, t->name);
+        fprintf(stderr, "bak2pg: %s; reconnecting to redo %s.%s\n", b2p_shown(l->err->msg), b2p_shown(t->schema), b2p_shown(t->name));
         st = reconnect(l);
         if (st) return st;
     }

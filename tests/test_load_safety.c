@@ -2,7 +2,10 @@
  * real PostgreSQL 15 the test starts itself:
  *   - secrets: however --dsn is spelt (--dsn X, --dsn=X, --ds X, --ds=X, a URI with a password),
  *     the password occurs nowhere the tool writes: stdout, stderr, --log-json, any row of any
- *     ledger table, and the process title (/proc/PID/cmdline) while it runs. */
+ *     ledger table, and the process title (/proc/PID/cmdline) while it runs;
+ *   - only its own tables: a target table the ledger does not list (the client's) stops the run
+ *     before any row is written, exit 2, naming it (escaped) and --merge-existing; with that
+ *     option it is merged. */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -166,10 +169,62 @@ static void test_password_not_in_process_title(void **state) {
     assert_null(strstr(title, "nonexistent-b2p"));
 }
 
+/* ---- only its own tables --------------------------------------------------------------------- */
+
+static const char HOSTILE[] =
+    "database shop\n"
+    "table dbo.\"cat\\nx\"\n"
+    "  column id int not null seq\n"
+    "  primary key (id)\n"
+    "  row 7\n"
+    "end\n";
+
+static void test_client_tables_are_not_merged(void **state) {
+    (void)state;
+    const char *bak = generate("shop.bak", SHOP);
+    char conninfo[1024];
+    assert_int_equal(pgserver_create_db(server, "client"), 0);
+    pgserver_conninfo_db(server, "client", conninfo, sizeof conninfo);
+    assert_int_equal(pgserver_exec(server, "client", "CREATE TABLE public.categories (id int PRIMARY KEY, name text NOT NULL);"
+                                                     "INSERT INTO public.categories VALUES (1, 'CLIENT-OWN-ROW')"),
+                     0);
+    assert_int_equal(bak2pg_run(tmpdir, &last, "load --dsn '%s' '%s'", conninfo, bak), B2P_ERR_USAGE);
+    assert_non_null(strstr(last.err, "public.categories"));
+    assert_non_null(strstr(last.err, "--merge-existing"));
+    assert_ptr_equal(strchr(last.err, '\n'), last.err + strlen(last.err) - 1); /* one line */
+    assert_int_equal(pgserver_query_long(server, "client", "SELECT count(*) FROM public.categories WHERE id = 1 AND name = 'CLIENT-OWN-ROW'"), 1);
+    assert_int_equal(pgserver_query_long(server, "client", "SELECT count(*) FROM public.categories"), 1);
+    /* no other table got rows: products was not even created, and no run was recorded */
+    assert_int_equal(pgserver_query_long(server, "client", "SELECT count(*) FROM pg_class WHERE relname = 'products'"), 0);
+    assert_int_equal(pgserver_query_long(server, "client", "SELECT count(*) FROM bak2pg.runs"), 0);
+    /* --mode remigrate asks for a merge, not for a merge into the client's tables */
+    assert_int_equal(bak2pg_run(tmpdir, &last, "load --mode remigrate --dsn '%s' '%s'", conninfo, bak), B2P_ERR_USAGE);
+    assert_int_equal(pgserver_query_long(server, "client", "SELECT count(*) FROM public.categories WHERE name = 'CLIENT-OWN-ROW'"), 1);
+
+    /* said so: merged as before (row 1 is the backup's now), the rest loaded */
+    int rc = bak2pg_run(tmpdir, &last, "load --merge-existing --dsn '%s' '%s'", conninfo, bak);
+    if (rc) fail_msg("load --merge-existing: exit %d: %s", rc, last.err);
+    assert_int_equal(pgserver_query_long(server, "client", "SELECT count(*) FROM public.categories WHERE id = 1 AND name = 'Beverages'"), 1);
+    assert_int_equal(pgserver_query_long(server, "client", "SELECT count(*) FROM public.categories"), 2);
+    assert_int_equal(pgserver_query_long(server, "client", "SELECT count(*) FROM public.products"), 50);
+    /* from now on the ledger lists it: the default mode goes on without the option */
+    assert_int_equal(bak2pg_run(tmpdir, &last, "load --dsn '%s' '%s'", conninfo, bak), 0);
+
+    /* a client's table with a hostile name is named escaped */
+    const char *hostile = generate("hostile.bak", HOSTILE);
+    assert_int_equal(pgserver_create_db(server, "client2"), 0);
+    pgserver_conninfo_db(server, "client2", conninfo, sizeof conninfo);
+    assert_int_equal(pgserver_exec(server, "client2", "CREATE TABLE public.\"cat\nx\" (id int)"), 0);
+    assert_int_equal(bak2pg_run(tmpdir, &last, "load --dsn '%s' '%s'", conninfo, hostile), B2P_ERR_USAGE);
+    if (!strstr(last.err, "public.cat\\nx")) fail_msg("%s", last.err);
+    assert_ptr_equal(strchr(last.err, '\n'), last.err + strlen(last.err) - 1);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_password_is_nowhere),
         cmocka_unit_test(test_password_not_in_process_title),
+        cmocka_unit_test(test_client_tables_are_not_merged),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
