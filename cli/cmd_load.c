@@ -30,6 +30,8 @@ static const char USAGE[] =
     "  --dsn CONNINFO             where to load: a libpq connection string or URI\n"
     "                             ('host=db1 dbname=sales user=loader', 'postgresql://db1/sales');\n"
     "                             PGHOST, PGUSER, PGPASSWORD, ... and ~/.pgpass apply as for psql\n"
+    "  --create                   create the target database when it does not exist (as pg_restore -C:\n"
+    "                             through the database postgres, with the same conninfo)\n"
     "  --mode MODE                auto (default): create when the target holds none of the tables,\n"
     "                             else remigrate; create: refuse a target that holds them;\n"
     "                             remigrate: match and merge as above; append: add every row of\n"
@@ -58,9 +60,11 @@ static const char USAGE[] =
     "a new NOT NULL column, a different key) is reported and left as it is; the others still load.\n"
     "New tables and new nullable columns are added. Check the result with `bak2pg verify`.\n"
     "\n"
-    "Exit status: 0 every table loaded, merged or unchanged; 14 a table drifted; 17 server\n"
-    "unreachable, 18 credentials refused, 19 read-only target, 20 PostgreSQL refused a statement or\n"
-    "rows; the others as for every command (README.md).\n"
+    "Exit status: 0 every table loaded, merged or unchanged; 2 a usage error, a --dsn libpq cannot\n"
+    "parse, or a target table bak2pg does not own (see --merge-existing); 14 a table drifted;\n"
+    "15 the target database does not exist (createdb, or --create); 17 server unreachable (the\n"
+    "only failure retried), 18 credentials refused, 19 read-only target, 20 PostgreSQL refused a\n"
+    "statement or rows; the others as for every command (README.md).\n"
     "\n"
     "examples:\n"
     "  bak2pg load --dsn 'dbname=northwind' Northwind.bak\n"
@@ -76,7 +80,7 @@ typedef struct load_opts {
     char *dsn_args[MAX_DSN_ARGS];
     size_t ndsn_args;
     cli_tables tables;
-    bool allow_missing, sync_deletes, log_json, replace_drifted, merge_existing;
+    bool allow_missing, sync_deletes, log_json, replace_drifted, merge_existing, create;
     b2p_load_mode mode;
     unsigned retries, jobs;
     int backup_set;
@@ -100,7 +104,7 @@ static int parse_args(int argc, char **argv, load_opts *o) {
         {"mode", required_argument, NULL, 'M'},         {"sync-deletes", no_argument, NULL, 'D'},
         {"retries", required_argument, NULL, 'r'},      {"log-json", no_argument, NULL, 'J'},
         {"jobs", required_argument, NULL, 'j'},         {"replace-drifted", no_argument, NULL, 'R'},
-        {"merge-existing", no_argument, NULL, 'E'},     {"help", no_argument, NULL, 'h'},               CLI_TABLES_LONGOPTS,
+        {"merge-existing", no_argument, NULL, 'E'},     {"create", no_argument, NULL, 'C'},     {"help", no_argument, NULL, 'h'},               CLI_TABLES_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
     int c, rc = 0;
@@ -121,6 +125,7 @@ static int parse_args(int argc, char **argv, load_opts *o) {
         case 'J': o->log_json = true; break;
         case 'R': o->replace_drifted = true; break;
         case 'E': o->merge_existing = true; break;
+        case 'C': o->create = true; break;
         case 'M': rc = parse_mode(optarg, &o->mode); break;
         case 'j': rc = cli_parse_count("load", "-j", optarg, 1, 64, &o->jobs); break;
         case 'r': rc = cli_parse_count("load", "--retries", optarg, 0, 20, &o->retries); break;
@@ -407,7 +412,7 @@ int cmd_load(int argc, char **argv) {
     b2p_status st = sel ? b2p_names_build(in.cat, &o.tables.naming, &nm, &err) : b2p_fail(&err, B2P_ERR_NOMEM, "out of memory");
     if (!st) {
         b2p_load_options lo = {.conninfo = o.dsn, .selected = sel, .export = o.ex, .mode = o.mode,
-                               .sync_deletes = o.sync_deletes, .replace_drifted = o.replace_drifted, .merge_existing = o.merge_existing, .retries = o.retries, .jobs = o.jobs, .command_line = cmdline,
+                               .sync_deletes = o.sync_deletes, .replace_drifted = o.replace_drifted, .merge_existing = o.merge_existing, .create_database = o.create, .retries = o.retries, .jobs = o.jobs, .command_line = cmdline,
                                .ctx = &rep, .notice = on_notice, .review = on_review, .table_start = on_table_start,
                                .progress = on_progress, .table_done = on_table_done};
         st = b2p_load(in.src, in.cat, nm, &lo, &stats, &err);

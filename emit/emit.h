@@ -237,6 +237,7 @@ typedef struct b2p_load_options {
     b2p_load_mode mode;
     bool sync_deletes;               /* remigrate: delete target rows the backup no longer has */
     bool replace_drifted;            /* a drifted table is dropped (CASCADE) and loaded afresh */
+    bool create_database;            /* create the target database when it does not exist */
     bool merge_existing;             /* remigrate may merge into target tables the ledger does not
                                       * list (the target's own); else they stop the run (usage) */
     unsigned retries;                /* an unreachable or lost server: retries, pausing 1, 2, 4 ... s */

@@ -1131,6 +1131,7 @@ b2p_status b2p_load(b2p_pages *src, const b2p_catalog *cat, const b2p_names *nm,
     b2p_status st = order && l.existed && l.referable && l.needs_post_data && l.pending_deletes
                         ? B2P_OK
                         : b2p_fail(err, B2P_ERR_NOMEM, "out of memory");
+    if (!st && opt->create_database) st = b2p_pg_create_database(opt->conninfo, opt->retries, err);
     if (!st) st = b2p_pg_connect(opt->conninfo, opt->retries, &l.notice, &l.conn, err);
     if (!st) st = load_run(&l, order);
     PQfinish(l.conn);

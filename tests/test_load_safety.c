@@ -5,7 +5,10 @@
  *     ledger table, and the process title (/proc/PID/cmdline) while it runs;
  *   - only its own tables: a target table the ledger does not list (the client's) stops the run
  *     before any row is written, exit 2, naming it (escaped) and --merge-existing; with that
- *     option it is merged. */
+ *     option it is merged;
+ *   - errors that do not heal fail at once (measured): a missing database with the createdb /
+ *     --create hint, a misspelt conninfo keyword, refused credentials; --create creates the
+ *     database (a name that needs quoting too) and loads. */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -220,11 +223,82 @@ static void test_client_tables_are_not_merged(void **state) {
     assert_ptr_equal(strchr(last.err, '\n'), last.err + strlen(last.err) - 1);
 }
 
+/* ---- errors that do not heal ------------------------------------------------------------------ */
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void test_permanent_errors_fail_at_once(void **state) {
+    (void)state;
+    const char *bak = generate("shop.bak", SHOP);
+    char conninfo[1024];
+    pgserver_conninfo_db(server, "nosuchdb", conninfo, sizeof conninfo);
+    double t0 = now();
+    int rc = bak2pg_run(tmpdir, &last, "load --dsn '%s' '%s'", conninfo, bak);
+    double secs = now() - t0;
+    printf("  missing database: exit %d after %.3f s: %s", rc, secs, last.err);
+    assert_int_equal(rc, B2P_ERR_NOT_FOUND);
+    assert_true(secs < 1.0);
+    assert_non_null(strstr(last.err, "\"nosuchdb\" does not exist"));
+    assert_non_null(strstr(last.err, "createdb nosuchdb"));
+    assert_non_null(strstr(last.err, "--create"));
+    assert_null(strstr(last.err, "retrying"));
+    assert_ptr_equal(strchr(last.err, '\n'), last.err + strlen(last.err) - 1);
+
+    /* a misspelt keyword: said before any connection */
+    snprintf(conninfo, sizeof conninfo, "host=%s port=%d dbnme=x", pgserver_socket_dir(server), pgserver_port(server));
+    t0 = now();
+    rc = bak2pg_run(tmpdir, &last, "load --dsn '%s' '%s'", conninfo, bak);
+    secs = now() - t0;
+    printf("  misspelt keyword: exit %d after %.3f s: %s", rc, secs, last.err);
+    assert_int_equal(rc, B2P_ERR_USAGE);
+    assert_true(secs < 1.0);
+    assert_non_null(strstr(last.err, "dbnme"));
+    assert_ptr_equal(strchr(last.err, '\n'), last.err + strlen(last.err) - 1);
+    /* a broken URI: libpq's quote of it (which may hold the password) is not repeated */
+    rc = bak2pg_run(tmpdir, &last, "load --dsn 'postgresql://u:Pw0rd@host:notaport/db?x=%%zz' '%s'", bak);
+    assert_int_equal(rc, B2P_ERR_USAGE);
+    assert_null(strstr(last.err, "Pw0rd"));
+
+    /* a role that does not exist: refused credentials, not retried */
+    snprintf(conninfo, sizeof conninfo, "host=%s port=%d dbname=postgres user=nosuchrole", pgserver_socket_dir(server),
+             pgserver_port(server));
+    t0 = now();
+    rc = bak2pg_run(tmpdir, &last, "load --dsn '%s' '%s'", conninfo, bak);
+    secs = now() - t0;
+    printf("  unknown role:     exit %d after %.3f s: %s", rc, secs, last.err);
+    assert_int_equal(rc, B2P_ERR_PG_AUTH);
+    assert_true(secs < 1.0);
+    assert_null(strstr(last.err, "retrying"));
+
+    /* --create: the database comes into being, by a name that needs quoting, and is loaded */
+    snprintf(conninfo, sizeof conninfo, "host=%s port=%d user=%s dbname=new\"Shop", pgserver_socket_dir(server),
+             pgserver_port(server), pgserver_user(server));
+    rc = bak2pg_run(tmpdir, &last, "load --create --dsn '%s' '%s'", conninfo, bak);
+    if (rc) fail_msg("load --create: exit %d: %s", rc, last.err);
+    if (!strstr(last.err, "created database new\"Shop")) fail_msg("%s", last.err);
+    PGconn *c = pgserver_connect(server, "new\"Shop");
+    if (!c) fail_msg("%s", pgserver_error());
+    PGresult *r = PQexec(c, "SELECT count(*) FROM public.products");
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    assert_string_equal(PQgetvalue(r, 0, 0), "50");
+    PQclear(r);
+    PQfinish(c);
+    /* and once it exists, --create changes nothing */
+    rc = bak2pg_run(tmpdir, &last, "load --create --dsn '%s' '%s'", conninfo, bak);
+    if (rc) fail_msg("load --create again: exit %d: %s", rc, last.err);
+    assert_null(strstr(last.err, "created database"));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_password_is_nowhere),
         cmocka_unit_test(test_password_not_in_process_title),
         cmocka_unit_test(test_client_tables_are_not_merged),
+        cmocka_unit_test(test_permanent_errors_fail_at_once),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
