@@ -41,6 +41,9 @@ static const char USAGE[] =
     "  --merge-existing           merge into target tables bak2pg did not create or load (ones its\n"
     "                             ledger does not list: the target's own); without it such a table\n"
     "                             stops the run before any row is written (exit 2)\n"
+    "  --force                    load a backup of another database than the one the target holds\n"
+    "                             (another family GUID, even of the same name), or one older than\n"
+    "                             the last loaded (lower LSN, earlier finish); refused without it\n"
     "  --replace-drifted          a table whose schema changed in a way a load does not apply is\n"
     "                             dropped (CASCADE: foreign keys pointing at it go too) and loaded\n"
     "                             in its new shape, instead of being left as it is\n"
@@ -80,7 +83,7 @@ typedef struct load_opts {
     char *dsn_args[MAX_DSN_ARGS];
     size_t ndsn_args;
     cli_tables tables;
-    bool allow_missing, sync_deletes, log_json, replace_drifted, merge_existing, create;
+    bool allow_missing, sync_deletes, log_json, replace_drifted, merge_existing, create, force;
     b2p_load_mode mode;
     unsigned retries, jobs;
     int backup_set;
@@ -104,7 +107,8 @@ static int parse_args(int argc, char **argv, load_opts *o) {
         {"mode", required_argument, NULL, 'M'},         {"sync-deletes", no_argument, NULL, 'D'},
         {"retries", required_argument, NULL, 'r'},      {"log-json", no_argument, NULL, 'J'},
         {"jobs", required_argument, NULL, 'j'},         {"replace-drifted", no_argument, NULL, 'R'},
-        {"merge-existing", no_argument, NULL, 'E'},     {"create", no_argument, NULL, 'C'},     {"help", no_argument, NULL, 'h'},               CLI_TABLES_LONGOPTS,
+        {"merge-existing", no_argument, NULL, 'E'},     {"create", no_argument, NULL, 'C'},
+        {"force", no_argument, NULL, 'F'},     {"help", no_argument, NULL, 'h'},               CLI_TABLES_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
     int c, rc = 0;
@@ -126,6 +130,7 @@ static int parse_args(int argc, char **argv, load_opts *o) {
         case 'R': o->replace_drifted = true; break;
         case 'E': o->merge_existing = true; break;
         case 'C': o->create = true; break;
+        case 'F': o->force = true; break;
         case 'M': rc = parse_mode(optarg, &o->mode); break;
         case 'j': rc = cli_parse_count("load", "-j", optarg, 1, 64, &o->jobs); break;
         case 'r': rc = cli_parse_count("load", "--retries", optarg, 0, 20, &o->retries); break;
@@ -412,7 +417,7 @@ int cmd_load(int argc, char **argv) {
     b2p_status st = sel ? b2p_names_build(in.cat, &o.tables.naming, &nm, &err) : b2p_fail(&err, B2P_ERR_NOMEM, "out of memory");
     if (!st) {
         b2p_load_options lo = {.conninfo = o.dsn, .selected = sel, .export = o.ex, .mode = o.mode,
-                               .sync_deletes = o.sync_deletes, .replace_drifted = o.replace_drifted, .merge_existing = o.merge_existing, .create_database = o.create, .retries = o.retries, .jobs = o.jobs, .command_line = cmdline,
+                               .sync_deletes = o.sync_deletes, .replace_drifted = o.replace_drifted, .merge_existing = o.merge_existing, .create_database = o.create, .force = o.force, .retries = o.retries, .jobs = o.jobs, .command_line = cmdline,
                                .ctx = &rep, .notice = on_notice, .review = on_review, .table_start = on_table_start,
                                .progress = on_progress, .table_done = on_table_done};
         st = b2p_load(in.src, in.cat, nm, &lo, &stats, &err);

@@ -237,6 +237,8 @@ typedef struct b2p_load_options {
     b2p_load_mode mode;
     bool sync_deletes;               /* remigrate: delete target rows the backup no longer has */
     bool replace_drifted;            /* a drifted table is dropped (CASCADE) and loaded afresh */
+    bool force;                      /* load a backup of another database, or an older one, than
+                                      * the ledger's lineage records (else refused: usage) */
     bool create_database;            /* create the target database when it does not exist */
     bool merge_existing;             /* remigrate may merge into target tables the ledger does not
                                       * list (the target's own); else they stop the run (usage) */

@@ -52,7 +52,33 @@ static const char LEDGER_DDL[] =
     "    action text NOT NULL,\n"
     "    source_rows bigint, inserted bigint, updated bigint, deleted bigint, disappeared bigint,\n"
     "    message text,\n"
-    "    finished_at timestamptz NOT NULL DEFAULT clock_timestamp());\n";
+    "    finished_at timestamptz NOT NULL DEFAULT clock_timestamp());\n"
+    /* added since: a ledger an older bak2pg made gets them here (NULL in its old rows) */
+    "ALTER TABLE bak2pg.runs ADD COLUMN IF NOT EXISTS family_guid text,\n"
+    "    ADD COLUMN IF NOT EXISTS database_creation_date text,\n"
+    "    ADD COLUMN IF NOT EXISTS server_name text,\n"
+    "    ADD COLUMN IF NOT EXISTS checkpoint_lsn text,\n"
+    "    ADD COLUMN IF NOT EXISTS backup_finish_date text,\n"
+    "    ADD COLUMN IF NOT EXISTS nul_policy text;\n"
+    "COMMENT ON COLUMN bak2pg.runs.nul_policy IS 'the --nul policy of the run: error, strip or replace';\n"
+    "ALTER TABLE bak2pg.tables ADD COLUMN IF NOT EXISTS page_fingerprint text;\n"
+    "COMMENT ON COLUMN bak2pg.tables.page_fingerprint IS 'XXH64 over the ids and LSNs of the table''s pages in the backup last loaded';\n"
+    "ALTER TABLE bak2pg.table_runs ADD COLUMN IF NOT EXISTS nul_values_changed bigint;\n"
+    "COMMENT ON COLUMN bak2pg.table_runs.nul_values_changed IS 'values holding NUL that --nul strip or replace changed';\n"
+    "CREATE TABLE IF NOT EXISTS bak2pg.lineage (\n"
+    "    singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),\n"
+    "    family_guid text NOT NULL,\n"
+    "    database_name text NOT NULL,\n"
+    "    database_creation_date text NOT NULL,\n"
+    "    server_name text NOT NULL,\n"
+    "    backup_set_guid text NOT NULL,\n"
+    "    checkpoint_lsn text NOT NULL,\n"
+    "    last_lsn text NOT NULL,\n"
+    "    backup_finish_date text NOT NULL,\n"
+    "    run_id bigint,\n"
+    "    recorded_at timestamptz NOT NULL DEFAULT clock_timestamp());\n"
+    "COMMENT ON TABLE bak2pg.lineage IS 'bak2pg load: the source database this target holds and the last backup loaded "
+    "(a backup of another database, or an older one, is refused without --force)';\n";
 
 /* One bak2pg load at a time per target database: the ledger's own tables and the staging
  * tables would otherwise race. A session lock, released when the connection ends (even by
@@ -91,13 +117,17 @@ b2p_status ledger_has_history(PGconn *conn, bool *out, b2p_error *err) {
 }
 
 b2p_status ledger_start_run(PGconn *conn, const ledger_run *run, char run_id[24], b2p_error *err) {
-    const char *p[] = {run->database_name, run->backup_set_guid, run->backup_type, run->first_lsn,
-                       run->last_lsn,      run->source,          run->mode,        run->options};
+    const ledger_identity *id = &run->id;
+    const char *p[] = {id->database_name, id->backup_set_guid, run->backup_type, run->first_lsn, id->last_lsn,
+                       run->source, run->mode, run->options, id->family_guid, id->creation_date, id->server_name,
+                       id->checkpoint_lsn, id->finish_date, run->nul_policy};
     PGresult *r;
     b2p_status st = b2p_pg_query(conn,
                                  "INSERT INTO bak2pg.runs (database_name, backup_set_guid, backup_type, first_lsn, last_lsn, "
-                                 "source, mode, options) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING run_id",
-                                 8, p, "the ledger (runs)", &r, err);
+                                 "source, mode, options, family_guid, database_creation_date, server_name, checkpoint_lsn, "
+                                 "backup_finish_date, nul_policy) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, "
+                                 "$13, $14) RETURNING run_id",
+                                 14, p, "the ledger (runs)", &r, err);
     if (st) return st;
     snprintf(run_id, 24, "%s", PQgetvalue(r, 0, 0));
     PQclear(r);
@@ -210,6 +240,41 @@ b2p_status ledger_table_run(PGconn *conn, const char *run_id, const char *schema
                                  "INSERT INTO bak2pg.table_runs (run_id, target_schema, target_table, action, source_rows, "
                                  "inserted, updated, deleted, disappeared, message) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
                                  10, p, "the ledger (table_runs)", &r, err);
+    PQclear(r);
+    return st;
+}
+
+b2p_status ledger_lineage_get(PGconn *conn, ledger_lineage *out, b2p_error *err) {
+    memset(out, 0, sizeof *out);
+    PGresult *r;
+    b2p_status st = b2p_pg_query(conn,
+                                 "SELECT family_guid, database_name, database_creation_date, server_name, backup_set_guid, "
+                                 "checkpoint_lsn, last_lsn, backup_finish_date FROM bak2pg.lineage",
+                                 0, NULL, "the ledger (lineage)", &r, err);
+    if (st) return st;
+    if (PQntuples(r) == 1) {
+        out->found = true;
+        char *fields[] = {out->family_guid, out->database_name, out->creation_date, out->server_name,
+                          out->backup_set_guid, out->checkpoint_lsn, out->last_lsn, out->finish_date};
+        for (int i = 0; i < 8; i++) snprintf(fields[i], LEDGER_FIELD, "%s", PQgetvalue(r, 0, i));
+    }
+    PQclear(r);
+    return B2P_OK;
+}
+
+b2p_status ledger_lineage_set(PGconn *conn, const ledger_identity *id, const char *run_id, b2p_error *err) {
+    const char *p[] = {id->family_guid, id->database_name, id->creation_date, id->server_name, id->backup_set_guid,
+                       id->checkpoint_lsn, id->last_lsn, id->finish_date, run_id};
+    PGresult *r;
+    b2p_status st = b2p_pg_query(
+        conn,
+        "INSERT INTO bak2pg.lineage (family_guid, database_name, database_creation_date, server_name, backup_set_guid, "
+        "checkpoint_lsn, last_lsn, backup_finish_date, run_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
+        "ON CONFLICT (singleton) DO UPDATE SET family_guid = EXCLUDED.family_guid, database_name = EXCLUDED.database_name, "
+        "database_creation_date = EXCLUDED.database_creation_date, server_name = EXCLUDED.server_name, "
+        "backup_set_guid = EXCLUDED.backup_set_guid, checkpoint_lsn = EXCLUDED.checkpoint_lsn, last_lsn = EXCLUDED.last_lsn, "
+        "backup_finish_date = EXCLUDED.backup_finish_date, run_id = EXCLUDED.run_id, recorded_at = clock_timestamp()",
+        9, p, "the ledger (lineage)", &r, err);
     PQclear(r);
     return st;
 }

@@ -10,9 +10,30 @@ b2p_status ledger_open(PGconn *conn, b2p_error *err);
 /* Whether the target holds a previous bak2pg load (a ledger with tables in it). */
 b2p_status ledger_has_history(PGconn *conn, bool *out, b2p_error *err);
 
+/* Which database a backup is of, and where in its history: what bak2pg.lineage keeps of the
+ * last backup loaded. LSNs as b2p_lsn_format prints them, dates as b2p_datetime_format. */
+typedef struct ledger_identity {
+    const char *family_guid, *database_name, *creation_date, *server_name;
+    const char *backup_set_guid, *checkpoint_lsn, *last_lsn, *finish_date;
+} ledger_identity;
+
 typedef struct ledger_run {
-    const char *database_name, *backup_set_guid, *backup_type, *first_lsn, *last_lsn, *source, *mode, *options;
+    ledger_identity id;
+    const char *backup_type, *first_lsn, *source, *mode, *options, *nul_policy;
 } ledger_run;
+
+enum { LEDGER_FIELD = 300 };
+
+/* The row of bak2pg.lineage (found false: no backup recorded yet). */
+typedef struct ledger_lineage {
+    bool found;
+    char family_guid[LEDGER_FIELD], database_name[LEDGER_FIELD], creation_date[LEDGER_FIELD], server_name[LEDGER_FIELD];
+    char backup_set_guid[LEDGER_FIELD], checkpoint_lsn[LEDGER_FIELD], last_lsn[LEDGER_FIELD], finish_date[LEDGER_FIELD];
+} ledger_lineage;
+
+b2p_status ledger_lineage_get(PGconn *conn, ledger_lineage *out, b2p_error *err);
+/* Records id as the database this target holds and the last backup loaded (by run_id). */
+b2p_status ledger_lineage_set(PGconn *conn, const ledger_identity *id, const char *run_id, b2p_error *err);
 
 b2p_status ledger_start_run(PGconn *conn, const ledger_run *run, char run_id[24], b2p_error *err);
 b2p_status ledger_finish_run(PGconn *conn, const char *run_id, const char *outcome, const char *message,

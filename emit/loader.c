@@ -801,21 +801,78 @@ static b2p_status run_script(loader *l, bool post, const bool *which) {
     return st;
 }
 
-static b2p_status start_run(loader *l) {
-    const b2p_set_info *set = b2p_pages_set(l->src);
-    char guid[64], first[64], last[64];
-    b2p_guid_format(&set->backup_set_guid, guid, sizeof guid);
-    b2p_lsn_format(set->first_lsn, first, sizeof first);
-    b2p_lsn_format(set->last_lsn, last, sizeof last);
+/* What the backup says of its database and of its place in that database's history. */
+typedef struct identity_text {
+    char family[64], created[32], guid[64], checkpoint[64], first[64], last[64], finished[32];
+    ledger_identity id;
+} identity_text;
+
+static void identity_of(const b2p_set_info *set, identity_text *t) {
+    b2p_guid_format(&set->family_guid, t->family, sizeof t->family);
+    b2p_datetime_format(set->database_creation_date, t->created, sizeof t->created);
+    b2p_guid_format(&set->backup_set_guid, t->guid, sizeof t->guid);
+    b2p_lsn_format(set->checkpoint_lsn, t->checkpoint, sizeof t->checkpoint);
+    b2p_lsn_format(set->first_lsn, t->first, sizeof t->first);
+    b2p_lsn_format(set->last_lsn, t->last, sizeof t->last);
+    b2p_datetime_format(set->finish_date, t->finished, sizeof t->finished);
+    t->id = (ledger_identity){.family_guid = t->family, .database_name = set->database_name, .creation_date = t->created,
+                              .server_name = set->server_name, .backup_set_guid = t->guid, .checkpoint_lsn = t->checkpoint,
+                              .last_lsn = t->last, .finish_date = t->finished};
+}
+
+static const char *nul_policy_name(b2p_nul_policy p) {
+    return p == B2P_NUL_STRIP ? "strip" : p == B2P_NUL_REPLACE ? "replace" : "error";
+}
+
+/* a < b for LSNs in their decimal form (digits only, any length) */
+static bool lsn_less(const char *a, const char *b) {
+    while (*a == '0' && a[1]) a++;
+    while (*b == '0' && b[1]) b++;
+    size_t la = strlen(a), lb = strlen(b);
+    return la != lb ? la < lb : strcmp(a, b) < 0;
+}
+
+static void describe(const char *family, const char *name, const char *created, const char *server, const char *last,
+                     const char *finished, char *out, size_t len) {
+    snprintf(out, len, "database %.120s (family GUID %.40s, created %.24s, server %.120s), backup at LSN %.32s finished %.24s", name, family,
+             *created ? created : "?", *server ? server : "?", last, *finished ? finished : "?");
+}
+
+/* The lineage guard: a target holds one database's tables, loaded forward in time. A backup of
+ * another database (another family GUID, whatever its name), or one older than the last loaded
+ * (a lower last LSN, or an earlier finish), would merge other or older rows over newer ones: it
+ * is refused, naming both, unless force. */
+static b2p_status check_lineage(loader *l, const identity_text *cur) {
+    ledger_lineage had;
+    b2p_status st = ledger_lineage_get(l->conn, &had, l->err);
+    if (st || !had.found || l->opt->force) return st;
+    const ledger_identity *id = &cur->id;
+    bool other = strcmp(had.family_guid, id->family_guid) != 0;
+    bool older = !other && (lsn_less(id->last_lsn, had.last_lsn) ||
+                            (*had.finish_date && *id->finish_date && strcmp(id->finish_date, had.finish_date) < 0));
+    if (!other && !older) return B2P_OK;
+    char then[440], now_[440];
+    describe(had.family_guid, had.database_name, had.creation_date, had.server_name, had.last_lsn, had.finish_date, then,
+             sizeof then);
+    describe(id->family_guid, id->database_name, id->creation_date, id->server_name, id->last_lsn, id->finish_date, now_,
+             sizeof now_);
+    return b2p_fail(l->err, B2P_ERR_USAGE, "%s: the target holds %.440s; this backup is of %.440s; nothing was written; --force "
+                    "loads it anyway", other ? "a backup of another database" : "a backup older than the one last loaded",
+                    then, now_);
+}
+
+static b2p_status start_run(loader *l, const identity_text *cur) {
     /* what decides the rows' bytes: the backup set (a differential names itself) and the export
      * options that change a value's text */
-    snprintf(l->source_id, sizeof l->source_id, "%s/%s nul=%d wkt=%d", guid, last, (int)l->opt->export.nul_policy,
+    snprintf(l->source_id, sizeof l->source_id, "%s/%s nul=%d wkt=%d", cur->guid, cur->last, (int)l->opt->export.nul_policy,
              (int)l->opt->export.spatial_wkt);
-    ledger_run run = {.database_name = set->database_name, .backup_set_guid = guid,
-                      .backup_type = b2p_backup_type_name(set->type), .first_lsn = first, .last_lsn = last,
+    ledger_run run = {.id = cur->id, .backup_type = b2p_backup_type_name(b2p_pages_set(l->src)->type), .first_lsn = cur->first,
                       .source = l->source_id, .mode = b2p_load_mode_name(l->stats->mode),
-                      .options = l->opt->command_line ? l->opt->command_line : ""};
-    return ledger_start_run(l->conn, &run, l->stats->run_id, l->err);
+                      .options = l->opt->command_line ? l->opt->command_line : "",
+                      .nul_policy = nul_policy_name(l->opt->export.nul_policy)};
+    b2p_status st = ledger_start_run(l->conn, &run, l->stats->run_id, l->err);
+    /* from now on the target may hold this backup's rows: it is the one to compare with */
+    return st ? st : ledger_lineage_set(l->conn, &cur->id, l->stats->run_id, l->err);
 }
 
 /* A merge writes only into tables the ledger says are bak2pg's (created or loaded by it): a
@@ -1083,9 +1140,12 @@ static b2p_status delete_pass(loader *l, const size_t *order, size_t n, b2p_stat
 
 static b2p_status load_run(loader *l, size_t *order) {
     size_t n = b2p_load_order(l->cat, l->opt->selected, order);
+    identity_text cur;
+    identity_of(b2p_pages_set(l->src), &cur);
     b2p_status st = ledger_open(l->conn, l->err);
+    if (!st) st = check_lineage(l, &cur);
     if (!st) st = survey(l, order, n);
-    if (!st) st = start_run(l);
+    if (!st) st = start_run(l, &cur);
     if (st) return st;
     bool *create = calloc(l->cat->ntables + 1, sizeof *create);
     if (!create) return b2p_fail(l->err, B2P_ERR_NOMEM, "out of memory");

@@ -8,7 +8,10 @@
  *     option it is merged;
  *   - errors that do not heal fail at once (measured): a missing database with the createdb /
  *     --create hint, a misspelt conninfo keyword, refused credentials; --create creates the
- *     database (a name that needs quoting too) and loads. */
+ *     database (a name that needs quoting too) and loads;
+ *   - lineage: a backup older than the last loaded (a full after its newer differential), and a
+ *     backup of another database with the same name, are refused (exit 2) naming both, and
+ *     loaded with --force; a ledger an older bak2pg made is upgraded in place. */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -293,12 +296,114 @@ static void test_permanent_errors_fail_at_once(void **state) {
     assert_null(strstr(last.err, "created database"));
 }
 
+/* ---- lineage ---------------------------------------------------------------------------------- */
+
+static void test_older_backup_is_refused(void **state) {
+    (void)state;
+    char full[4096], diff[4096], conninfo[1024];
+    snprintf(full, sizeof full, "%s", fixture_path("doublediff_2008r2rtm_full_appveyor.bak"));
+    snprintf(diff, sizeof diff, "%s", fixture_path("doublediff_2008r2rtm_DIFFERENTIAL2_appveyor.bak"));
+    assert_int_equal(pgserver_create_db(server, "lineage"), 0);
+    pgserver_conninfo_db(server, "lineage", conninfo, sizeof conninfo);
+    int rc = bak2pg_run(tmpdir, &last, "load --dsn '%s' '%s' '%s'", conninfo, full, diff);
+    if (rc) fail_msg("full + differential: exit %d: %s", rc, last.err);
+    assert_int_equal(pgserver_query_long(server, "lineage", "SELECT count(*) FROM bak2pg.lineage WHERE last_lsn = '24000000013400001' "
+                                                            "AND family_guid = '0EBAF87F-5EAB-449D-B518-A168F117874F'"),
+                     1);
+    long runs = pgserver_query_long(server, "lineage", "SELECT count(*) FROM bak2pg.runs");
+    /* the full alone is older than what the target holds now */
+    assert_int_equal(bak2pg_run(tmpdir, &last, "load --dsn '%s' '%s'", conninfo, full), B2P_ERR_USAGE);
+    printf("  %s", last.err);
+    assert_non_null(strstr(last.err, "older"));
+    assert_non_null(strstr(last.err, "LSN 24000000013400001"));
+    assert_non_null(strstr(last.err, "LSN 24000000010900001"));
+    assert_non_null(strstr(last.err, "--force"));
+    assert_ptr_equal(strchr(last.err, '\n'), last.err + strlen(last.err) - 1);
+    assert_int_equal(pgserver_query_long(server, "lineage", "SELECT count(*) FROM bak2pg.runs"), runs);
+    /* the same backup again is no step back */
+    rc = bak2pg_run(tmpdir, &last, "load --dsn '%s' '%s' '%s'", conninfo, full, diff);
+    if (rc) fail_msg("full + differential again: exit %d: %s", rc, last.err);
+    rc = bak2pg_run(tmpdir, &last, "load --force --dsn '%s' '%s'", conninfo, full);
+    if (rc) fail_msg("load --force: exit %d: %s", rc, last.err);
+    assert_int_equal(pgserver_query_long(server, "lineage", "SELECT count(*) FROM bak2pg.lineage WHERE last_lsn = '24000000010900001'"), 1);
+    /* each run records the identity it loaded */
+    assert_int_equal(pgserver_query_long(server, "lineage", "SELECT count(*) FROM bak2pg.runs WHERE checkpoint_lsn = '24000000013200001'"), 2);
+    assert_int_equal(pgserver_query_long(server, "lineage", "SELECT count(*) FROM bak2pg.runs WHERE checkpoint_lsn = '24000000006800099' "
+                                                            "AND backup_finish_date = '2018-12-21 11:26:31' AND server_name <> '' "
+                                                            "AND database_creation_date = '2018-12-21 11:23:45'"),
+                     1);
+}
+
+static const char SHOP_ELSEWHERE[] =
+    "database shop\n"
+    "table dbo.categories\n"
+    "  column id int not null seq\n"
+    "  column name varchar(40) not null\n"
+    "  primary key (id)\n"
+    "  row 1 | Tools\n"
+    "end\n";
+
+static void test_other_database_is_refused(void **state) {
+    (void)state;
+    const char *ours = generate("shop.bak", SHOP), *theirs = generate("shop-elsewhere.bak", SHOP_ELSEWHERE);
+    char conninfo[1024];
+    assert_int_equal(pgserver_create_db(server, "otherdb"), 0);
+    pgserver_conninfo_db(server, "otherdb", conninfo, sizeof conninfo);
+    assert_int_equal(bak2pg_run(tmpdir, &last, "load --dsn '%s' '%s'", conninfo, ours), 0);
+    assert_int_equal(bak2pg_run(tmpdir, &last, "load --dsn '%s' '%s'", conninfo, theirs), B2P_ERR_USAGE);
+    printf("  %s", last.err);
+    assert_non_null(strstr(last.err, "another database"));
+    assert_int_equal(occurrences(last.err, "database shop (family GUID"), 2);
+    assert_int_equal(pgserver_query_long(server, "otherdb", "SELECT count(*) FROM public.categories WHERE name = 'Beverages'"), 1);
+    int rc = bak2pg_run(tmpdir, &last, "load --force --dsn '%s' '%s'", conninfo, theirs);
+    if (rc) fail_msg("load --force: exit %d: %s", rc, last.err);
+    assert_int_equal(pgserver_query_long(server, "otherdb", "SELECT count(*) FROM public.categories WHERE id = 1 AND name = 'Tools'"), 1);
+}
+
+/* The ledger as bak2pg made it before lineage (its three tables, no new columns): upgraded. */
+static void test_old_ledger_is_upgraded(void **state) {
+    (void)state;
+    const char *bak = generate("shop.bak", SHOP);
+    char conninfo[1024];
+    assert_int_equal(pgserver_create_db(server, "oldledger"), 0);
+    pgserver_conninfo_db(server, "oldledger", conninfo, sizeof conninfo);
+    assert_int_equal(pgserver_exec(server, "oldledger",
+                                   "CREATE SCHEMA bak2pg;"
+                                   "CREATE TABLE bak2pg.runs (run_id bigserial PRIMARY KEY, started_at timestamptz NOT NULL DEFAULT "
+                                   "clock_timestamp(), finished_at timestamptz, database_name text NOT NULL, backup_set_guid text "
+                                   "NOT NULL, backup_type text NOT NULL, first_lsn text NOT NULL, last_lsn text NOT NULL, source text "
+                                   "NOT NULL, mode text NOT NULL, options text NOT NULL, outcome text NOT NULL DEFAULT 'running', "
+                                   "message text, tables_done integer, tables_unchanged integer, tables_failed integer, rows_inserted "
+                                   "bigint, rows_updated bigint, rows_deleted bigint, rows_disappeared bigint);"
+                                   "CREATE TABLE bak2pg.tables (target_schema text NOT NULL, target_table text NOT NULL, source_schema "
+                                   "text NOT NULL, source_table text NOT NULL, columns text NOT NULL, match_key text NOT NULL, source "
+                                   "text NOT NULL, source_rows bigint NOT NULL, content_hash text NOT NULL, deletes_synced boolean NOT "
+                                   "NULL DEFAULT false, post_data_done boolean NOT NULL DEFAULT false, run_id bigint NOT NULL "
+                                   "REFERENCES bak2pg.runs, loaded_at timestamptz NOT NULL DEFAULT clock_timestamp(), PRIMARY KEY "
+                                   "(target_schema, target_table));"
+                                   "CREATE TABLE bak2pg.table_runs (run_id bigint NOT NULL REFERENCES bak2pg.runs, target_schema text "
+                                   "NOT NULL, target_table text NOT NULL, action text NOT NULL, source_rows bigint, inserted bigint, "
+                                   "updated bigint, deleted bigint, disappeared bigint, message text, finished_at timestamptz NOT NULL "
+                                   "DEFAULT clock_timestamp());"
+                                   "INSERT INTO bak2pg.runs (database_name, backup_set_guid, backup_type, first_lsn, last_lsn, source, "
+                                   "mode, options, outcome) VALUES ('shop', 'x', 'full', '0', '0', 'x', 'create', '', 'ok')"),
+                     0);
+    int rc = bak2pg_run(tmpdir, &last, "load --dsn '%s' '%s'", conninfo, bak);
+    if (rc) fail_msg("load over an old ledger: exit %d: %s", rc, last.err);
+    assert_int_equal(pgserver_query_long(server, "oldledger", "SELECT count(*) FROM bak2pg.runs WHERE nul_policy = 'error'"), 1);
+    assert_int_equal(pgserver_query_long(server, "oldledger", "SELECT count(*) FROM bak2pg.lineage"), 1);
+    assert_int_equal(pgserver_query_long(server, "oldledger", "SELECT count(*) FROM public.products"), 50);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_password_is_nowhere),
         cmocka_unit_test(test_password_not_in_process_title),
         cmocka_unit_test(test_client_tables_are_not_merged),
         cmocka_unit_test(test_permanent_errors_fail_at_once),
+        cmocka_unit_test(test_older_backup_is_refused),
+        cmocka_unit_test(test_other_database_is_refused),
+        cmocka_unit_test(test_old_ledger_is_upgraded),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

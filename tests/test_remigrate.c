@@ -246,9 +246,12 @@ static void test_remigration_counts_equal_the_dumps_difference(void **state) {
     assert_int_equal(bak2pg_run(tmpdir, &last, "load --log-json --dsn '%s' '%s'", conninfo, fixture_path(salman)), 0);
     assert_int_equal(pgserver_query_long(server, "nw", "SELECT count(*) FROM bak2pg.table_runs WHERE action = 'loaded'"), 13);
 
-    /* forward: a newer backup of the same database */
+    /* forward: the same schema, other rows. The two are backups of two databases (another
+     * family GUID): refused as such, loaded with --force */
     long ins, upd, gone;
-    if (bak2pg_run(tmpdir, &last, "load -j 3 --log-json --dsn '%s' '%s'", conninfo, fixture_path(guilderm))) fail_msg("%s", last.err);
+    assert_int_equal(bak2pg_run(tmpdir, &last, "load --dsn '%s' '%s'", conninfo, fixture_path(guilderm)), B2P_ERR_USAGE);
+    assert_non_null(strstr(last.err, "a backup of another database"));
+    if (bak2pg_run(tmpdir, &last, "load -j 3 --force --log-json --dsn '%s' '%s'", conninfo, fixture_path(guilderm))) fail_msg("%s", last.err);
     expect_counts_of_dumps("nw", "salman", "guilderm", false, &ins, &upd, &gone);
     assert_true(ins + upd > 0); /* the two backups do differ */
     snprintf(dir, sizeof dir, "%s/guilderm-conv", tmpdir);
@@ -267,7 +270,7 @@ static void test_remigration_counts_equal_the_dumps_difference(void **state) {
     mj_free(keep);
 
     /* backward, with --sync-deletes: what guilderm added goes again */
-    if (bak2pg_run(tmpdir, &last, "load --log-json --sync-deletes --dsn '%s' '%s'", conninfo, fixture_path(salman))) fail_msg("%s", last.err);
+    if (bak2pg_run(tmpdir, &last, "load --force --log-json --sync-deletes --dsn '%s' '%s'", conninfo, fixture_path(salman))) fail_msg("%s", last.err);
     expect_counts_of_dumps("nw", "guilderm", "salman", true, &ins, &upd, &gone);
     assert_true(gone > 0);
     snprintf(dir, sizeof dir, "%s/salman-conv", tmpdir);
@@ -288,7 +291,7 @@ static void test_drift_stops_the_table_or_replaces_it(void **state) {
     assert_int_equal(categories, 8);
 
     /* salih's Categories and Products have renamed key columns: drift, left as they are */
-    assert_int_equal(bak2pg_run(tmpdir, &last, "load --dsn '%s' '%s'", conninfo, fixture_path(salih)), B2P_ERR_UNSUPPORTED);
+    assert_int_equal(bak2pg_run(tmpdir, &last, "load --force --dsn '%s' '%s'", conninfo, fixture_path(salih)), B2P_ERR_UNSUPPORTED);
     assert_non_null(strstr(last.err, "dbo.Categories: drift: rows were matched by primary key (categoryid) and the backup now has primary key (id)"));
     assert_non_null(strstr(last.err, "dbo.Products: drift"));
     assert_non_null(strstr(last.err, "dbo.Users: loaded, 58 rows")); /* the run went on */
