@@ -49,6 +49,10 @@ static const char USAGE[] =
     "                             in its new shape, instead of being left as it is\n"
     "  --retries N                an unreachable server or a lost connection: try N more times,\n"
     "                             pausing 1, 2, 4, ... s, redoing the table that was cut (default 3)\n"
+    "  --lock-wait SECONDS        another load holds the target's ledger lock (or the backend of one\n"
+    "                             that was killed mid-statement, until that statement ends): name\n"
+    "                             it (pid, state, start, from pg_stat_activity) and wait this long\n"
+    "                             for it before giving up (default 30)\n"
     "  -j, --jobs N               load N tables at once, each on its own connection (default 1); a\n"
     "                             table starts once every table it references is done\n"
     "  --log-json                 one JSON object per line on stdout for each event (run start,\n"
@@ -85,7 +89,7 @@ typedef struct load_opts {
     cli_tables tables;
     bool allow_missing, sync_deletes, log_json, replace_drifted, merge_existing, create, force;
     b2p_load_mode mode;
-    unsigned retries, jobs;
+    unsigned retries, jobs, lock_wait;
     int backup_set;
     b2p_export_options ex;
 } load_opts;
@@ -108,12 +112,13 @@ static int parse_args(int argc, char **argv, load_opts *o) {
         {"retries", required_argument, NULL, 'r'},      {"log-json", no_argument, NULL, 'J'},
         {"jobs", required_argument, NULL, 'j'},         {"replace-drifted", no_argument, NULL, 'R'},
         {"merge-existing", no_argument, NULL, 'E'},     {"create", no_argument, NULL, 'C'},
-        {"force", no_argument, NULL, 'F'},     {"help", no_argument, NULL, 'h'},               CLI_TABLES_LONGOPTS,
+        {"force", no_argument, NULL, 'F'},             {"lock-wait", required_argument, NULL, 'W'},     {"help", no_argument, NULL, 'h'},               CLI_TABLES_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
     int c, rc = 0;
     optind = 1;
     o->retries = 3;
+    o->lock_wait = 30;
     while (!rc && (c = getopt_long(argc, argv, "hj:", longopts, NULL)) != -1) {
         rc = cli_tables_option("load", &o->tables, c, optarg);
         if (rc >= 0) continue;
@@ -131,6 +136,7 @@ static int parse_args(int argc, char **argv, load_opts *o) {
         case 'E': o->merge_existing = true; break;
         case 'C': o->create = true; break;
         case 'F': o->force = true; break;
+        case 'W': rc = cli_parse_count("load", "--lock-wait", optarg, 0, 86400, &o->lock_wait); break;
         case 'M': rc = parse_mode(optarg, &o->mode); break;
         case 'j': rc = cli_parse_count("load", "-j", optarg, 1, 64, &o->jobs); break;
         case 'r': rc = cli_parse_count("load", "--retries", optarg, 0, 20, &o->retries); break;
@@ -417,7 +423,7 @@ int cmd_load(int argc, char **argv) {
     b2p_status st = sel ? b2p_names_build(in.cat, &o.tables.naming, &nm, &err) : b2p_fail(&err, B2P_ERR_NOMEM, "out of memory");
     if (!st) {
         b2p_load_options lo = {.conninfo = o.dsn, .selected = sel, .export = o.ex, .mode = o.mode,
-                               .sync_deletes = o.sync_deletes, .replace_drifted = o.replace_drifted, .merge_existing = o.merge_existing, .create_database = o.create, .force = o.force, .retries = o.retries, .jobs = o.jobs, .command_line = cmdline,
+                               .sync_deletes = o.sync_deletes, .replace_drifted = o.replace_drifted, .merge_existing = o.merge_existing, .create_database = o.create, .force = o.force, .retries = o.retries, .lock_wait = o.lock_wait, .jobs = o.jobs, .command_line = cmdline,
                                .ctx = &rep, .notice = on_notice, .review = on_review, .table_start = on_table_start,
                                .progress = on_progress, .table_done = on_table_done};
         st = b2p_load(in.src, in.cat, nm, &lo, &stats, &err);

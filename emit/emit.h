@@ -243,6 +243,7 @@ typedef struct b2p_load_options {
     bool merge_existing;             /* remigrate may merge into target tables the ledger does not
                                       * list (the target's own); else they stop the run (usage) */
     unsigned retries;                /* an unreachable or lost server: retries, pausing 1, 2, 4 ... s */
+    unsigned lock_wait;              /* seconds to wait for another load's ledger lock */
     unsigned jobs;                   /* tables loaded at once, each on its own connection (0, 1: one) */
     const char *command_line;        /* recorded in the ledger */
     /* callbacks (may be NULL), all given ctx */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ledger_int.h"
 
@@ -81,18 +82,76 @@ static const char LEDGER_DDL[] =
     "(a backup of another database, or an older one, is refused without --force)';\n";
 
 /* One bak2pg load at a time per target database: the ledger's own tables and the staging
- * tables would otherwise race. A session lock, released when the connection ends (even by
- * SIGKILL of this process). */
+ * tables would otherwise race. A session lock, released when the connection ends. The backend of
+ * a client killed mid-statement holds it until the statement ends (PostgreSQL notices the lost
+ * client only then): the lock is waited for, a bounded time, naming its holder. */
 static const char LOCK_SQL[] = "SELECT pg_try_advisory_lock(hashtext('bak2pg ledger'))";
+/* pg_locks shows a bigint advisory key as classid (high half) and objid (low half) */
+static const char HOLDER_SQL[] =
+    "SELECT a.pid, coalesce(a.state, '?'), coalesce(to_char(a.backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'), '?'), "
+    "coalesce(a.application_name, ''), coalesce(host(a.client_addr), 'local'), "
+    "coalesce(to_char(a.state_change AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'), '?') "
+    "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+    "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 "
+    "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+    "AND l.objid::bigint = (hashtext('bak2pg ledger')::bigint & 4294967295) "
+    "AND l.classid::bigint = ((hashtext('bak2pg ledger')::bigint >> 32) & 4294967295) LIMIT 1";
 
-b2p_status ledger_open(PGconn *conn, b2p_error *err) {
+static b2p_status try_lock(PGconn *conn, bool *locked, b2p_error *err) {
     PGresult *r;
     b2p_status st = b2p_pg_query(conn, LOCK_SQL, 0, NULL, "the ledger lock", &r, err);
     if (st) return st;
-    bool locked = PQntuples(r) == 1 && !strcmp(PQgetvalue(r, 0, 0), "t");
+    *locked = PQntuples(r) == 1 && !strcmp(PQgetvalue(r, 0, 0), "t");
     PQclear(r);
-    if (!locked)
-        return b2p_fail(err, B2P_ERR_PG_SQL, "another bak2pg load is running into this database (advisory lock held)");
+    return B2P_OK;
+}
+
+/* "backend pid N (state S since T, started T0, application A, client C)", or "(a backend that
+ * ended meanwhile)". */
+static b2p_status describe_holder(PGconn *conn, char *out, size_t len, b2p_error *err) {
+    PGresult *r;
+    b2p_status st = b2p_pg_query(conn, HOLDER_SQL, 0, NULL, "pg_stat_activity", &r, err);
+    if (st) return st;
+    if (PQntuples(r) == 1)
+        snprintf(out, len, "backend pid %s (state %s since %s UTC, started %s UTC, application '%s', client %s)",
+                 PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 5), PQgetvalue(r, 0, 2), PQgetvalue(r, 0, 3),
+                 PQgetvalue(r, 0, 4));
+    else
+        snprintf(out, len, "a backend that ended meanwhile");
+    PQclear(r);
+    return B2P_OK;
+}
+
+static b2p_status take_lock(PGconn *conn, unsigned wait_seconds, b2p_error *err) {
+    bool locked;
+    b2p_status st = try_lock(conn, &locked, err);
+    if (st || locked) return st;
+    char holder[700] = "", pid[16] = "";
+    st = describe_holder(conn, holder, sizeof holder, err);
+    if (st) return st;
+    if (!strncmp(holder, "backend pid ", 12)) snprintf(pid, sizeof pid, "%.*s", (int)strcspn(holder + 12, " "), holder + 12);
+    fprintf(stderr, "bak2pg: another bak2pg load holds this database's ledger lock: %s; waiting up to %u s for it (--lock-wait)\n",
+            b2p_shown(holder), wait_seconds);
+    struct timespec t0, now;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec - t0.tv_sec >= (time_t)wait_seconds) break;
+        struct timespec pause = {.tv_nsec = 200 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+        st = try_lock(conn, &locked, err);
+        if (st || locked) return st;
+    }
+    st = describe_holder(conn, holder, sizeof holder, err);
+    if (st) return st;
+    return b2p_fail(err, B2P_ERR_PG_SQL, "another bak2pg load holds this database's ledger lock: %s, still after %u s "
+                    "(--lock-wait); if that load is dead, end its backend (SELECT pg_terminate_backend(%s)) and run again",
+                    holder, wait_seconds, pid[0] ? pid : "pid");
+}
+
+b2p_status ledger_open(PGconn *conn, unsigned lock_wait, b2p_error *err) {
+    b2p_status st = take_lock(conn, lock_wait, err);
+    if (st) return st;
     st = b2p_pg_exec(conn, "BEGIN", "BEGIN", err);
     /* IF NOT EXISTS says "already exists, skipping" on every run: not news */
     if (!st) st = b2p_pg_exec(conn, "SET LOCAL client_min_messages = warning", "a setting", err);

@@ -4,9 +4,11 @@
 
 #include "pg_int.h"
 
-/* Takes the one-load-at-a-time lock, creates the ledger's tables where missing and marks runs
- * left 'running' by a killed process as 'interrupted'. */
-b2p_status ledger_open(PGconn *conn, b2p_error *err);
+/* Takes the one-load-at-a-time lock (waiting up to lock_wait seconds for a holder, named on
+ * stderr and in the error), creates the ledger's tables where missing (adding the columns a
+ * newer bak2pg uses to an older ledger) and marks runs left 'running' by a killed process as
+ * 'interrupted'. */
+b2p_status ledger_open(PGconn *conn, unsigned lock_wait, b2p_error *err);
 /* Whether the target holds a previous bak2pg load (a ledger with tables in it). */
 b2p_status ledger_has_history(PGconn *conn, bool *out, b2p_error *err);
 

@@ -927,7 +927,7 @@ static b2p_status reconnect(loader *l) {
     PQfinish(l->conn);
     l->conn = NULL;
     b2p_status st = b2p_pg_connect(l->opt->conninfo, l->opt->retries, &l->notice, &l->conn, l->err);
-    if (!st && l->holds_ledger_lock) st = ledger_open(l->conn, l->err);
+    if (!st && l->holds_ledger_lock) st = ledger_open(l->conn, l->opt->lock_wait, l->err);
     return st;
 }
 
@@ -1142,7 +1142,7 @@ static b2p_status load_run(loader *l, size_t *order) {
     size_t n = b2p_load_order(l->cat, l->opt->selected, order);
     identity_text cur;
     identity_of(b2p_pages_set(l->src), &cur);
-    b2p_status st = ledger_open(l->conn, l->err);
+    b2p_status st = ledger_open(l->conn, l->opt->lock_wait, l->err);
     if (!st) st = check_lineage(l, &cur);
     if (!st) st = survey(l, order, n);
     if (!st) st = start_run(l, &cur);

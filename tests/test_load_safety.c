@@ -11,7 +11,10 @@
  *     database (a name that needs quoting too) and loads;
  *   - lineage: a backup older than the last loaded (a full after its newer differential), and a
  *     backup of another database with the same name, are refused (exit 2) naming both, and
- *     loaded with --force; a ledger an older bak2pg made is upgraded in place. */
+ *     loaded with --force; a ledger an older bak2pg made is upgraded in place;
+ *   - the ledger lock held by another session: its holder is named (pid, state, start) and
+ *     waited for the stated time (--lock-wait), then the run fails naming it; a holder that
+ *     lets go within the time lets the run go on. */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -395,6 +398,61 @@ static void test_old_ledger_is_upgraded(void **state) {
     assert_int_equal(pgserver_query_long(server, "oldledger", "SELECT count(*) FROM public.products"), 50);
 }
 
+/* ---- the ledger lock --------------------------------------------------------------------------- */
+
+static void test_lock_holder_is_named_and_waited_for(void **state) {
+    (void)state;
+    const char *bak = generate("shop.bak", SHOP);
+    char conninfo[1024], pid[64];
+    assert_int_equal(pgserver_create_db(server, "locked"), 0);
+    pgserver_conninfo_db(server, "locked", conninfo, sizeof conninfo);
+    PGconn *holder = pgserver_connect(server, "locked");
+    assert_non_null(holder);
+    assert_int_equal(pgserver_exec_conn(holder, "SELECT pg_advisory_lock(hashtext('bak2pg ledger'))"), 0);
+    snprintf(pid, sizeof pid, "backend pid %d (state idle", PQbackendPID(holder));
+    double t0 = now();
+    int rc = bak2pg_run(tmpdir, &last, "load --lock-wait 1 --dsn '%s' '%s'", conninfo, bak);
+    double secs = now() - t0;
+    printf("  after %.2f s, exit %d:\n%s", secs, rc, last.err);
+    assert_int_equal(rc, B2P_ERR_PG_SQL);
+    assert_true(secs >= 1.0 && secs < 5.0);
+    assert_int_equal(occurrences(last.err, pid), 2); /* when it starts waiting, and when it gives up */
+    assert_non_null(strstr(last.err, "waiting up to 1 s for it (--lock-wait)"));
+    assert_non_null(strstr(last.err, "still after 1 s"));
+    assert_non_null(strstr(last.err, "started 20"));
+    assert_int_equal(pgserver_query_long(server, "locked", "SELECT count(*) FROM pg_class WHERE relname = 'products'"), 0);
+
+    /* a holder that lets go within the time: the run goes on */
+    int ready[2];
+    assert_int_equal(pipe(ready), 0);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        close(ready[0]);
+        PGconn *c = pgserver_connect(server, "locked");
+        PGresult *r = c ? PQexec(c, "SELECT pg_advisory_lock(hashtext('bak2pg ledger'))") : NULL;
+        bool ok = r && PQresultStatus(r) == PGRES_TUPLES_OK;
+        PQclear(r);
+        if (write(ready[1], ok ? "y" : "n", 1) != 1) _exit(1);
+        struct timespec hold = {.tv_sec = 1, .tv_nsec = 500 * 1000 * 1000};
+        nanosleep(&hold, NULL);
+        PQfinish(c);
+        _exit(0);
+    }
+    close(ready[1]);
+    PQfinish(holder);
+    char answer = 0;
+    assert_int_equal(read(ready[0], &answer, 1), 1);
+    close(ready[0]);
+    assert_int_equal(answer, 'y');
+    rc = bak2pg_run(tmpdir, &last, "load --lock-wait 20 --dsn '%s' '%s'", conninfo, bak);
+    int status;
+    assert_int_equal(waitpid(child, &status, 0), child);
+    if (rc) fail_msg("load after the holder let go: exit %d: %s", rc, last.err);
+    assert_non_null(strstr(last.err, "waiting up to 20 s"));
+    assert_int_equal(pgserver_query_long(server, "locked", "SELECT count(*) FROM public.products"), 50);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_password_is_nowhere),
@@ -404,6 +462,7 @@ int main(void) {
         cmocka_unit_test(test_older_backup_is_refused),
         cmocka_unit_test(test_other_database_is_refused),
         cmocka_unit_test(test_old_ledger_is_upgraded),
+        cmocka_unit_test(test_lock_holder_is_named_and_waited_for),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
