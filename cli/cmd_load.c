@@ -58,7 +58,10 @@ static const char USAGE[] =
     "  --log-json                 one JSON object per line on stdout for each event (run start,\n"
     "                             table start, progress, table done, run done), for schedulers\n"
     CLI_TABLES_HELP
-    "  --nul error|strip|replace  text holding NUL characters (see bak2pg dump --help)\n"
+    "  --nul error|strip|replace  text holding NUL characters (see bak2pg dump --help): with error\n"
+    "                             (the default) such a table fails and the others still load;\n"
+    "                             strip and replace name each table changed and how many values\n"
+    "                             (stderr; bak2pg.runs.nul_policy, table_runs.nul_values_changed)\n"
     "  --backup-set N             the backup set at position N (FILE = N)\n"
     "  --allow-missing-stripes    salvage: load what is there when stripe files are missing\n"
     "  -h, --help                 this help\n"
@@ -67,7 +70,9 @@ static const char USAGE[] =
     "a new NOT NULL column, a different key) is reported and left as it is; the others still load.\n"
     "New tables and new nullable columns are added. Check the result with `bak2pg verify`.\n"
     "\n"
-    "Exit status: 0 every table loaded, merged or unchanged; 2 a usage error, a --dsn libpq cannot\n"
+    "Exit status: 0 every table loaded, merged or unchanged; 21 the run completed but some tables\n"
+    "failed (each named, with its reason, on stderr and in bak2pg.table_runs; the others are\n"
+    "complete); 2 a usage error, a --dsn libpq cannot\n"
     "parse, or a target table bak2pg does not own (see --merge-existing); 14 a table drifted;\n"
     "15 the target database does not exist (createdb, or --create); 17 server unreachable (the\n"
     "only failure retried), 18 credentials refused, 19 read-only target, 20 PostgreSQL refused a\n"
@@ -158,6 +163,7 @@ static int parse_args(int argc, char **argv, load_opts *o) {
 
 typedef struct reporter {
     bool log_json, tty, sync_deletes;
+    b2p_nul_policy nul_policy;
     double start, table_start;
     uint64_t rows_total, rows_before;      /* the catalog's counts: for the overall ETA */
     size_t tables_total, tables_done;
@@ -280,6 +286,11 @@ static void print_result(const reporter *r, const b2p_load_result *res) {
     default: fprintf(stderr, ": %s", b2p_shown(res->message)); break;
     }
     fputc('\n', stderr);
+    if (res->export.nul_values)
+        fprintf(stderr, "bak2pg: table %s.%s: %llu values held NUL characters: %s (--nul %s)\n", b2p_shown(t->schema),
+                b2p_shown(t->name), (unsigned long long)res->export.nul_values,
+                r->nul_policy == B2P_NUL_STRIP ? "stripped" : "each NUL replaced by U+FFFD",
+                r->nul_policy == B2P_NUL_STRIP ? "strip" : "replace");
     if (res->export.rows != res->export.expected_rows && res->export.rows)
         fprintf(stderr, "bak2pg: table %s.%s: %llu rows decoded, the catalog counts %llu\n", b2p_shown(t->schema), b2p_shown(t->name),
                 (unsigned long long)res->export.rows, (unsigned long long)res->export.expected_rows);
@@ -307,6 +318,7 @@ static void on_table_done(void *ctx, const b2p_load_result *res) {
         json_kv_uint(&j, "only_in_target", res->disappeared);
         json_kv_uint(&j, "decoded_rows", res->export.rows);
         json_kv_uint(&j, "catalog_rows", res->export.expected_rows);
+        json_kv_uint(&j, "nul_values_changed", res->export.nul_values);
         if (res->message[0]) json_kv_string(&j, "message", res->message);
         event_end(&j);
         return;
@@ -341,7 +353,7 @@ static void print_summary(const reporter *r, const b2p_load_stats *s, const char
         event_end(&j);
         return;
     }
-    if (st) return;
+    if (st && st != B2P_ERR_PARTIAL) return;
     printf("%s %s (run %s, %s): %u tables loaded or merged, %u unchanged, %u failed, %u skipped; "
            "%llu inserted, %llu updated, %llu deleted, %llu only in the target; %.1f s\n",
            s->mode == B2P_LOAD_CREATE ? "loaded" : "remigrated", db, s->run_id, b2p_load_mode_name(s->mode), s->tables,
@@ -405,7 +417,7 @@ int cmd_load(int argc, char **argv) {
         free(dsn);
         return cli_report(&err);
     }
-    reporter rep = {.log_json = o.log_json, .sync_deletes = o.sync_deletes, .tty = isatty(STDERR_FILENO), .start = cli_now()};
+    reporter rep = {.log_json = o.log_json, .sync_deletes = o.sync_deletes, .nul_policy = o.ex.nul_policy, .tty = isatty(STDERR_FILENO), .start = cli_now()};
     b2p_names *nm = NULL;
     bool *sel = cli_select_tables(in.cat, &o.tables);
     for (size_t i = 0; sel && i < in.cat->ntables; i++)

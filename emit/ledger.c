@@ -29,7 +29,7 @@ static const char LEDGER_DDL[] =
     "    message text,\n"
     "    tables_done integer, tables_unchanged integer, tables_failed integer,\n"
     "    rows_inserted bigint, rows_updated bigint, rows_deleted bigint, rows_disappeared bigint);\n"
-    "COMMENT ON TABLE bak2pg.runs IS 'bak2pg load: one row per run (outcome running, ok, failed or interrupted)';\n"
+    "COMMENT ON TABLE bak2pg.runs IS 'bak2pg load: one row per run (outcome running, ok, partial: completed with failed tables, failed or interrupted)';\n"
     "CREATE TABLE IF NOT EXISTS bak2pg.tables (\n"
     "    target_schema text NOT NULL,\n"
     "    target_table text NOT NULL,\n"
@@ -286,19 +286,21 @@ b2p_status ledger_set(PGconn *conn, const char *schema, const char *table, ledge
 
 b2p_status ledger_table_run(PGconn *conn, const char *run_id, const char *schema, const char *table,
                             const b2p_load_result *res, b2p_error *err) {
-    char n[5][24];
+    char n[6][24];
     snprintf(n[0], 24, "%llu", (unsigned long long)res->source_rows);
     snprintf(n[1], 24, "%llu", (unsigned long long)res->inserted);
     snprintf(n[2], 24, "%llu", (unsigned long long)res->updated);
     snprintf(n[3], 24, "%llu", (unsigned long long)res->deleted);
     snprintf(n[4], 24, "%llu", (unsigned long long)res->disappeared);
+    snprintf(n[5], 24, "%llu", (unsigned long long)res->export.nul_values);
     const char *p[] = {run_id, schema, table, b2p_load_action_name(res->action), n[0], n[1], n[2], n[3], n[4],
-                       res->message[0] ? res->message : NULL};
+                       res->message[0] ? res->message : NULL, n[5]};
     PGresult *r;
     b2p_status st = b2p_pg_query(conn,
                                  "INSERT INTO bak2pg.table_runs (run_id, target_schema, target_table, action, source_rows, "
-                                 "inserted, updated, deleted, disappeared, message) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                                 10, p, "the ledger (table_runs)", &r, err);
+                                 "inserted, updated, deleted, disappeared, message, nul_values_changed) "
+                                 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                                 11, p, "the ledger (table_runs)", &r, err);
     PQclear(r);
     return st;
 }

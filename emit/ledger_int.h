@@ -70,7 +70,8 @@ typedef enum ledger_flag {
     LEDGER_POST_DATA_DONE,   /* its keys, indexes and constraints are in place */
 } ledger_flag;
 b2p_status ledger_set(PGconn *conn, const char *schema, const char *table, ledger_flag flag, b2p_error *err);
-/* One line of bak2pg.table_runs: what this run did to the table. */
+/* One line of bak2pg.table_runs: what this run did to the table (action: its status; message:
+ * why it failed or drifted; nul_values_changed: res->export.nul_values). */
 b2p_status ledger_table_run(PGconn *conn, const char *run_id, const char *schema, const char *table,
                             const b2p_load_result *res, b2p_error *err);
 

@@ -62,6 +62,7 @@ typedef struct loader {
     bool *referable;         /* per catalog table: in the target now */
     bool *needs_post_data;   /* per catalog table: keys and constraints still to add */
     bool *pending_deletes;   /* per catalog table: a staging table kept for the delete pass */
+    bool *failed;            /* per catalog table: stopped by a failure of its own this run */
     b2p_error *err;
     /* with several workers, each has a copy of this struct with its own conn, src and err; the
      * arrays above are shared (each table's entries are written by the one worker loading it);
@@ -1019,6 +1020,12 @@ static b2p_status table_job(void *ctx, b2p_jobs *jobs, size_t job, unsigned work
             /* its keys wait for a run that loads it: foreign keys cannot point at it yet */
             if (l->needs_post_data[ti]) l->referable[ti] = false;
             l->needs_post_data[ti] = false;
+            l->failed[ti] = st != B2P_OK;
+            /* the table's transaction is gone: its line in the ledger says what stopped it */
+            b2p_error ignored;
+            if (!b2p_pg_lost(l->conn))
+                ledger_table_run(l->conn, l->stats->run_id, b2p_names_schema(l->nm, t), b2p_names_table(l->nm, t), &res,
+                                 &ignored);
         }
     }
     count(l, &res);
@@ -1125,6 +1132,7 @@ static b2p_status delete_pass(loader *l, const size_t *order, size_t n, b2p_stat
             res.action = B2P_LOAD_FAILED;
             snprintf(res.message, sizeof res.message, "the delete of rows the backup no longer has: %s", l->err->msg);
             l->stats->tables_failed++;
+            l->failed[order[i]] = true;
             if (!*first_failure) {
                 *first_failure = st;
                 *failure = *l->err;
@@ -1136,6 +1144,32 @@ static b2p_status delete_pass(loader *l, const size_t *order, size_t n, b2p_stat
         notify_done(l, &res);
     }
     return B2P_OK;
+}
+
+/* A run that went to its end with tables stopped: with any table failed, B2P_ERR_PARTIAL naming
+ * them (the others are complete); with drift alone, the first drift's status. */
+static b2p_status run_outcome(loader *l, const size_t *order, size_t n, b2p_status first, const b2p_error *why) {
+    size_t nfailed = 0;
+    for (size_t i = 0; i < n; i++) nfailed += l->failed[order[i]];
+    if (!nfailed) {
+        *l->err = *why;
+        return first;
+    }
+    b2p_buf names = {0};
+    b2p_error ignored;
+    for (size_t i = 0, k = 0; i < n; i++) {
+        if (!l->failed[order[i]]) continue;
+        const b2p_cat_table *t = &l->cat->tables[order[i]];
+        b2p_buf_puts(&names, k++ ? ", " : "", &ignored);
+        b2p_buf_puts(&names, t->schema, &ignored);
+        b2p_buf_puts(&names, ".", &ignored);
+        b2p_buf_puts(&names, t->name, &ignored);
+    }
+    b2p_fail(l->err, B2P_ERR_PARTIAL, "the run completed, but %zu table%s failed (each with its reason above and in "
+             "bak2pg.table_runs; the other tables are complete): %s", nfailed, nfailed == 1 ? "" : "s",
+             names.data ? names.data : "");
+    b2p_buf_free(&names);
+    return B2P_ERR_PARTIAL;
 }
 
 static b2p_status load_run(loader *l, size_t *order) {
@@ -1166,13 +1200,11 @@ static b2p_status load_run(loader *l, size_t *order) {
     any = false;
     for (size_t i = 0; i < l->cat->ntables; i++) any |= l->needs_post_data[i];
     if (!st && any) st = run_script(l, true, l->needs_post_data);
-    if (!st && first_failure) {
-        *l->err = failure;
-        st = first_failure;
-    }
+    if (!st && first_failure) st = run_outcome(l, order, n, first_failure, &failure);
     b2p_error ignored;
     if (!b2p_pg_lost(l->conn))
-        ledger_finish_run(l->conn, l->stats->run_id, st ? "failed" : "ok", st ? l->err->msg : NULL, l->stats, &ignored);
+        ledger_finish_run(l->conn, l->stats->run_id, st == B2P_ERR_PARTIAL ? "partial" : st ? "failed" : "ok",
+                          st ? l->err->msg : NULL, l->stats, &ignored);
     return st;
 }
 
@@ -1188,7 +1220,8 @@ b2p_status b2p_load(b2p_pages *src, const b2p_catalog *cat, const b2p_names *nm,
     l.referable = calloc(n, sizeof *l.referable);
     l.needs_post_data = calloc(n, sizeof *l.needs_post_data);
     l.pending_deletes = calloc(n, sizeof *l.pending_deletes);
-    b2p_status st = order && l.existed && l.referable && l.needs_post_data && l.pending_deletes
+    l.failed = calloc(n, sizeof *l.failed);
+    b2p_status st = order && l.existed && l.referable && l.needs_post_data && l.pending_deletes && l.failed
                         ? B2P_OK
                         : b2p_fail(err, B2P_ERR_NOMEM, "out of memory");
     if (!st && opt->create_database) st = b2p_pg_create_database(opt->conninfo, opt->retries, err);
@@ -1200,5 +1233,6 @@ b2p_status b2p_load(b2p_pages *src, const b2p_catalog *cat, const b2p_names *nm,
     free(l.referable);
     free(l.needs_post_data);
     free(l.pending_deletes);
+    free(l.failed);
     return st;
 }

@@ -14,7 +14,11 @@
  *     loaded with --force; a ledger an older bak2pg made is upgraded in place;
  *   - the ledger lock held by another session: its holder is named (pid, state, start) and
  *     waited for the stated time (--lock-wait), then the run fails naming it; a holder that
- *     lets go within the time lets the run go on. */
+ *     lets go within the time lets the run go on;
+ *   - a run completes: a table holding NUL text fails alone under --nul error (exit 21, named in
+ *     the summary and in bak2pg.table_runs), the others load; --nul replace records the policy
+ *     (runs.nul_policy) and per table the values changed (table_runs.nul_values_changed), and
+ *     names the table and count on stderr. */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -453,6 +457,62 @@ static void test_lock_holder_is_named_and_waited_for(void **state) {
     assert_int_equal(pgserver_query_long(server, "locked", "SELECT count(*) FROM public.products"), 50);
 }
 
+/* ---- a run completes ---------------------------------------------------------------------------- */
+
+static const char NULS[] =
+    "database nuls\n"
+    "table dbo.members\n"
+    "  column id int not null seq\n"
+    "  column password varchar(40) null\n"
+    "  primary key (id)\n"
+    "  row 1 | \"pass\\x00word\"\n"
+    "  row 2 | plain\n"
+    "  row 3 | \"\\x00\\x00\"\n"
+    "end\n"
+    "table dbo.books\n"
+    "  column id int not null seq\n"
+    "  primary key (id)\n"
+    "  generate 20 seed 1\n"
+    "end\n";
+
+static void test_a_failed_table_does_not_stop_the_run(void **state) {
+    (void)state;
+    const char *bak = generate("nuls.bak", NULS);
+    char conninfo[1024];
+    assert_int_equal(pgserver_create_db(server, "nuls"), 0);
+    pgserver_conninfo_db(server, "nuls", conninfo, sizeof conninfo);
+    int rc = bak2pg_run(tmpdir, &last, "load --dsn '%s' '%s'", conninfo, bak);
+    printf("  --nul error: exit %d\n%s%s", rc, last.out, last.err);
+    assert_int_equal(rc, B2P_ERR_PARTIAL);
+    assert_non_null(strstr(last.err, "dbo.members: failed"));
+    assert_non_null(strstr(last.err, "1 table failed"));
+    assert_non_null(strstr(last.out, "1 failed")); /* the summary */
+    assert_int_equal(pgserver_query_long(server, "nuls", "SELECT count(*) FROM public.books"), 20);
+    assert_int_equal(pgserver_query_long(server, "nuls", "SELECT count(*) FROM public.members"), 0);
+    assert_int_equal(pgserver_query_long(server, "nuls", "SELECT count(*) FROM bak2pg.table_runs WHERE target_table = 'members' "
+                                                         "AND action = 'failed' AND message LIKE '%%NUL%%'"),
+                     1);
+    assert_int_equal(pgserver_query_long(server, "nuls", "SELECT count(*) FROM bak2pg.table_runs WHERE target_table = 'books' "
+                                                         "AND action = 'loaded'"),
+                     1);
+    assert_int_equal(pgserver_query_long(server, "nuls", "SELECT count(*) FROM bak2pg.runs WHERE outcome = 'partial' "
+                                                         "AND tables_failed = 1 AND nul_policy = 'error'"),
+                     1);
+
+    /* --nul replace: every table loads, the changed values are counted and named */
+    assert_int_equal(pgserver_create_db(server, "nuls2"), 0);
+    pgserver_conninfo_db(server, "nuls2", conninfo, sizeof conninfo);
+    rc = bak2pg_run(tmpdir, &last, "load --nul replace --dsn '%s' '%s'", conninfo, bak);
+    printf("  --nul replace: exit %d\n%s", rc, last.err);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(last.err, "table dbo.members: 2 values held NUL characters"));
+    assert_null(strstr(last.err, "table dbo.books: "));
+    assert_int_equal(pgserver_query_long(server, "nuls2", "SELECT count(*) FROM public.members WHERE password = 'pass' || chr(65533) || 'word'"), 1);
+    assert_int_equal(pgserver_query_long(server, "nuls2", "SELECT count(*) FROM bak2pg.runs WHERE nul_policy = 'replace'"), 1);
+    assert_int_equal(pgserver_query_long(server, "nuls2", "SELECT nul_values_changed FROM bak2pg.table_runs WHERE target_table = 'members'"), 2);
+    assert_int_equal(pgserver_query_long(server, "nuls2", "SELECT nul_values_changed FROM bak2pg.table_runs WHERE target_table = 'books'"), 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_password_is_nowhere),
@@ -463,6 +523,7 @@ int main(void) {
         cmocka_unit_test(test_other_database_is_refused),
         cmocka_unit_test(test_old_ledger_is_upgraded),
         cmocka_unit_test(test_lock_holder_is_named_and_waited_for),
+        cmocka_unit_test(test_a_failed_table_does_not_stop_the_run),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
