@@ -136,7 +136,8 @@ static b2p_status take_lock(PGconn *conn, unsigned wait_seconds, b2p_error *err)
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (;;) {
         clock_gettime(CLOCK_MONOTONIC, &now);
-        if (now.tv_sec - t0.tv_sec >= (time_t)wait_seconds) break;
+        double waited = (double)(now.tv_sec - t0.tv_sec) + (double)(now.tv_nsec - t0.tv_nsec) / 1e9;
+        if (waited >= (double)wait_seconds) break;
         struct timespec pause = {.tv_nsec = 200 * 1000 * 1000};
         nanosleep(&pause, NULL);
         st = try_lock(conn, &locked, err);
