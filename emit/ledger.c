@@ -224,7 +224,8 @@ b2p_status ledger_lookup(PGconn *conn, const char *schema, const char *table, le
     const char *p[] = {schema, table};
     PGresult *r;
     b2p_status st = b2p_pg_query(conn,
-                                 "SELECT columns, match_key, source, source_rows, content_hash, deletes_synced, post_data_done "
+                                 "SELECT columns, match_key, source, source_rows, content_hash, deletes_synced, post_data_done, "
+                                 "coalesce(page_fingerprint, '') "
                                  "FROM bak2pg.tables WHERE target_schema = $1 AND target_table = $2",
                                  2, p, "the ledger (tables)", &r, err);
     if (st) return st;
@@ -237,6 +238,7 @@ b2p_status ledger_lookup(PGconn *conn, const char *schema, const char *table, le
         out->content_hash = dup_or_null(PQgetvalue(r, 0, 4));
         out->deletes_synced = !strcmp(PQgetvalue(r, 0, 5), "t");
         out->post_data_done = !strcmp(PQgetvalue(r, 0, 6), "t");
+        snprintf(out->page_fingerprint, sizeof out->page_fingerprint, "%s", PQgetvalue(r, 0, 7));
         if (!out->columns || !out->match_key || !out->source || !out->content_hash) st = b2p_fail(err, B2P_ERR_NOMEM, "out of memory");
     }
     PQclear(r);
@@ -258,18 +260,18 @@ b2p_status ledger_record_table(PGconn *conn, const char *run_id, const ledger_re
     snprintf(rows, sizeof rows, "%lld", (long long)rec->source_rows);
     const char *p[] = {rec->target_schema, rec->target_table, rec->source_schema, rec->source_table, rec->columns,
                        rec->match_key,     rec->source,       rows,               rec->content_hash, rec->deletes_synced ? "t" : "f",
-                       rec->post_data_done ? "t" : "f", run_id};
+                       rec->post_data_done ? "t" : "f", run_id, rec->page_fingerprint ? rec->page_fingerprint : ""};
     PGresult *r;
     b2p_status st = b2p_pg_query(
         conn,
         "INSERT INTO bak2pg.tables AS l (target_schema, target_table, source_schema, source_table, columns, match_key, "
-        "source, source_rows, content_hash, deletes_synced, post_data_done, run_id) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (target_schema, target_table) DO UPDATE SET "
+        "source, source_rows, content_hash, deletes_synced, post_data_done, run_id, page_fingerprint) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (target_schema, target_table) DO UPDATE SET "
         "source_schema = EXCLUDED.source_schema, source_table = EXCLUDED.source_table, columns = EXCLUDED.columns, "
         "match_key = EXCLUDED.match_key, source = EXCLUDED.source, source_rows = EXCLUDED.source_rows, "
         "content_hash = EXCLUDED.content_hash, deletes_synced = EXCLUDED.deletes_synced, run_id = EXCLUDED.run_id, "
-        "loaded_at = clock_timestamp()",
-        12, p, "the ledger (tables)", &r, err);
+        "page_fingerprint = EXCLUDED.page_fingerprint, loaded_at = clock_timestamp()",
+        13, p, "the ledger (tables)", &r, err);
     PQclear(r);
     return st;
 }

@@ -51,6 +51,7 @@ typedef struct ledger_entry {
     char *content_hash;
     bool deletes_synced;     /* the target's rows are exactly the source's (nothing left to delete) */
     bool post_data_done;     /* keys, indexes, constraints added */
+    char page_fingerprint[20]; /* of the table's pages in the backup last loaded ("" if unknown) */
 } ledger_entry;
 
 b2p_status ledger_lookup(PGconn *conn, const char *schema, const char *table, ledger_entry *out, b2p_error *err);
@@ -59,6 +60,7 @@ void ledger_entry_free(ledger_entry *e);
 typedef struct ledger_record {
     const char *target_schema, *target_table, *source_schema, *source_table;
     const char *columns, *match_key, *source, *content_hash;
+    const char *page_fingerprint;  /* "" for a table created with no rows yet */
     long long source_rows;
     bool deletes_synced, post_data_done;
 } ledger_record;

@@ -21,6 +21,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <xxhash.h>
+
 #include "ledger_int.h"
 
 const char *b2p_load_mode_name(b2p_load_mode m) {
@@ -69,6 +71,7 @@ typedef struct loader {
      * the stats and the caller's callbacks are reached under lock */
     pthread_mutex_t *lock;
     bool holds_ledger_lock;  /* the connection that took the one-load-at-a-time lock */
+    char fingerprint[20];    /* of the table being loaded (table_fingerprint) */
 } loader;
 
 static void enter(const loader *l) {
@@ -338,8 +341,52 @@ static b2p_status record(loader *l, const b2p_cat_table *t, const table_shape *s
                          .source_table = t->name, .columns = s->signature.data ? s->signature.data : "",
                          .match_key = s->match_key, .source = h ? l->source_id : "", .content_hash = hex,
                          .source_rows = h ? (long long)h->rows : -1, .deletes_synced = deletes_synced,
-                         .post_data_done = post_data_done};
+                         .post_data_done = post_data_done, .page_fingerprint = h ? l->fingerprint : ""};
     return ledger_record_table(l->conn, l->stats->run_id, &rec, l->err);
+}
+
+/* ---- the table's pages, as a fingerprint ----------------------------------------------------- */
+
+static void hash_u64(XXH64_state_t *x, uint64_t v) {
+    uint8_t b[8];
+    b2p_put_le64(b, v);
+    XXH64_update(x, b, sizeof b);
+}
+
+static int fingerprint_page(void *ctx, const uint8_t page[B2P_PAGE_SIZE], const b2p_page_header *h) {
+    (void)page;
+    XXH64_state_t *x = ctx;
+    hash_u64(x, (uint64_t)h->self.file << 32 | h->self.page);
+    hash_u64(x, (uint64_t)h->lsn.vlf << 32 | h->lsn.block);
+    hash_u64(x, h->lsn.slot);
+    return 0;
+}
+
+/* XXH64 over the table's allocation units (ids and page counts) and the id and LSN of every data
+ * page (headers only: nothing is decoded). A page's LSN changes with every change to it, so the
+ * same backup identity over different pages (two files that claim to be one backup) gives
+ * another fingerprint: "unchanged" needs both. */
+static b2p_status table_fingerprint(loader *l, const b2p_cat_table *t) {
+    XXH64_state_t *x = XXH64_createState();
+    if (!x) return b2p_fail(l->err, B2P_ERR_NOMEM, "out of memory");
+    XXH64_reset(x, 0);
+    b2p_status st = B2P_OK;
+    for (size_t i = 0; i < t->npartitions && !st; i++) {
+        const b2p_cat_partition *p = &t->partitions[i];
+        hash_u64(x, p->rowset_id);
+        hash_u64(x, p->rows);
+        for (size_t k = 0; k < p->naus && !st; k++) {
+            const b2p_cat_au *au = &p->aus[k];
+            hash_u64(x, au->type);
+            hash_u64(x, au->ref.auid);
+            hash_u64(x, au->used_pages);
+            hash_u64(x, au->data_pages);
+            if (au->type == B2P_AU_IN_ROW) st = b2p_au_scan(l->src, &au->ref, B2P_SCAN_IAM, fingerprint_page, x, NULL, l->err);
+        }
+    }
+    snprintf(l->fingerprint, sizeof l->fingerprint, "%016llx", (unsigned long long)XXH64_digest(x));
+    XXH64_freeState(x);
+    return st;
 }
 
 /* ---- schema drift ------------------------------------------------------------------------- */
@@ -615,7 +662,8 @@ static b2p_status load_existing(loader *l, const b2p_cat_table *t, const table_s
     size_t ti = (size_t)(t - l->cat->tables);
     bool sync = l->opt->sync_deletes;
     bool settled = led->found && (led->deletes_synced || !sync);
-    if (settled && !strcmp(led->source, l->source_id) && l->stats->mode != B2P_LOAD_APPEND) {
+    bool same_pages = led->found && !strcmp(led->page_fingerprint, l->fingerprint);
+    if (settled && same_pages && !strcmp(led->source, l->source_id) && l->stats->mode != B2P_LOAD_APPEND) {
         res->action = B2P_LOAD_UNCHANGED;
         res->source_rows = (uint64_t)led->source_rows;
         snprintf(res->message, sizeof res->message, "the ledger shows this backup loaded");
@@ -748,6 +796,7 @@ static b2p_status load_one(loader *l, const b2p_cat_table *t, b2p_load_result *r
     snprintf(res->match_key, sizeof res->match_key, "%s", s->match_key);
     b2p_status st = ledger_lookup(l->conn, s->schema, s->name, &led, l->err);
     if (!st && led.found) l->needs_post_data[ti] = !led.post_data_done;
+    if (!st) st = table_fingerprint(l, t);
     if (!st) notify_start(l, t, l->existed[ti] ? "merging" : "loading");
     if (!st) st = l->existed[ti] ? load_existing(l, t, s, &led, res) : load_new(l, t, s, res);
     if (!st && res->action == B2P_LOAD_DRIFT && l->opt->replace_drifted) st = replace_table(l, t, s, res);

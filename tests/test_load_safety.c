@@ -11,7 +11,9 @@
  *     database (a name that needs quoting too) and loads;
  *   - lineage: a backup older than the last loaded (a full after its newer differential), and a
  *     backup of another database with the same name, are refused (exit 2) naming both, and
- *     loaded with --force; a ledger an older bak2pg made is upgraded in place;
+ *     loaded with --force; a ledger an older bak2pg made is upgraded in place; "unchanged" needs
+ *     the table's page fingerprint (page ids and LSNs) to match too, not only the backup's
+ *     identity;
  *   - the ledger lock held by another session: its holder is named (pid, state, start) and
  *     waited for the stated time (--lock-wait), then the run fails naming it; a holder that
  *     lets go within the time lets the run go on;
@@ -402,6 +404,31 @@ static void test_old_ledger_is_upgraded(void **state) {
     assert_int_equal(pgserver_query_long(server, "oldledger", "SELECT count(*) FROM public.products"), 50);
 }
 
+/* The ledger says this backup set was loaded, but from other pages (what a second file claiming
+ * the same identity would give): the table is compared and merged, not skipped. */
+static void test_unchanged_needs_the_same_pages(void **state) {
+    (void)state;
+    const char *bak = generate("shop.bak", SHOP);
+    char conninfo[1024];
+    assert_int_equal(pgserver_create_db(server, "pages"), 0);
+    pgserver_conninfo_db(server, "pages", conninfo, sizeof conninfo);
+    assert_int_equal(bak2pg_run(tmpdir, &last, "load --dsn '%s' '%s'", conninfo, bak), 0);
+    assert_int_equal(pgserver_query_long(server, "pages", "SELECT count(*) FROM bak2pg.tables WHERE page_fingerprint ~ '^[0-9a-f]{16}$'"), 2);
+    assert_int_equal(bak2pg_run(tmpdir, &last, "load --dsn '%s' '%s'", conninfo, bak), 0);
+    assert_int_equal(occurrences(last.err, ": unchanged: the ledger shows this backup loaded"), 2);
+    /* the target's products row 1 changed by hand; the ledger's record of the pages is another */
+    long category = pgserver_query_long(server, "pages", "SELECT category FROM public.products WHERE id = 1");
+    assert_int_equal(pgserver_exec(server, "pages", "UPDATE public.products SET category = 3 - category WHERE id = 1;"
+                                                    "UPDATE bak2pg.tables SET page_fingerprint = '0123456789abcdef', "
+                                                    "content_hash = repeat('0', 32) WHERE target_table = 'products'"),
+                     0);
+    int rc = bak2pg_run(tmpdir, &last, "load --dsn '%s' '%s'", conninfo, bak);
+    if (rc) fail_msg("exit %d: %s", rc, last.err);
+    assert_non_null(strstr(last.err, "dbo.categories: unchanged: the ledger shows this backup loaded"));
+    assert_non_null(strstr(last.err, "dbo.products: merged by primary key (id): 50 rows in the backup; 0 inserted, 1 updated"));
+    assert_int_equal(pgserver_query_long(server, "pages", "SELECT category FROM public.products WHERE id = 1"), category);
+}
+
 /* ---- the ledger lock --------------------------------------------------------------------------- */
 
 static void test_lock_holder_is_named_and_waited_for(void **state) {
@@ -522,6 +549,7 @@ int main(void) {
         cmocka_unit_test(test_older_backup_is_refused),
         cmocka_unit_test(test_other_database_is_refused),
         cmocka_unit_test(test_old_ledger_is_upgraded),
+        cmocka_unit_test(test_unchanged_needs_the_same_pages),
         cmocka_unit_test(test_lock_holder_is_named_and_waited_for),
         cmocka_unit_test(test_a_failed_table_does_not_stop_the_run),
     };
