@@ -615,21 +615,6 @@ static b2p_status select_tables(run *r) {
     return B2P_OK;
 }
 
-/* The output directory, empty: a used one is refused (its old files would sit beside the new
- * ones, looking like one run) unless --clean, which first removes what bak2pg wrote there. */
-static b2p_status open_output_dir(run *r, b2p_error *err) {
-    b2p_status st = b2p_outdir_open(r->o->outdir, &r->dir, err);
-    if (!st && r->o->clean) st = b2p_outdir_clean(r->dir, err);
-    char first[256];
-    if (!st) st = b2p_outdir_first_entry(r->dir, first, sizeof first, err);
-    if (!st && first[0] && !r->o->clean)
-        st = b2p_fail(err, B2P_ERR_USAGE,
-                      "'%s' is not empty (it holds '%s'): give an empty or new directory, or --clean to remove what an "
-                      "earlier bak2pg run wrote there",
-                      r->o->outdir, first);
-    return st;
-}
-
 static b2p_status convert(run *r, b2p_error *err) {
     b2p_status st = select_tables(r);
     if (st) return b2p_fail(err, st, "out of memory");
@@ -673,10 +658,7 @@ int cmd_convert(int argc, char **argv) {
     b2p_error err = {0};
     run r = {.o = &o, .mu = PTHREAD_MUTEX_INITIALIZER};
     double t0 = cli_now();
-    if (open_output_dir(&r, &err)) {
-        b2p_outdir_close(r.dir);
-        return cli_report(&err);
-    }
+    if (cli_open_output_dir(o.outdir, o.clean, &r.dir, &err)) return cli_report(&err);
     if (cli_open_catalog(&r.in, argv + optind, (size_t)(argc - optind), o.backup_set, o.allow_missing, &err)) {
         b2p_outdir_close(r.dir);
         return cli_report(&err);
