@@ -360,14 +360,19 @@ static void find_strays(const char *command, const char *dir) {
     closedir(d);
 }
 
-/* After each command: no canary anywhere it could have landed, no stray file, and what it
- * printed is safe to show (JSON on stdout when json). */
+/* After each command: no canary anywhere it could have landed, no stray file. */
+static void check_traces(const char *command) {
+    find_canaries(command, tmpdir, true);
+    find_canaries(command, pgserver_socket_dir(server), true); /* COPY ... TO PROGRAM runs here */
+    find_canaries(command, "/tmp", false);
+    find_canaries(command, "/", false);
+    find_strays(command, tmpdir);
+}
+
+/* After each bak2pg command: check_traces, and what it printed is safe to show (JSON on stdout
+ * when json). */
 static void check_after(const run *r, bool json) {
-    find_canaries(r->label, tmpdir, true);
-    find_canaries(r->label, pgserver_socket_dir(server), true); /* COPY ... TO PROGRAM runs here */
-    find_canaries(r->label, "/tmp", false);
-    find_canaries(r->label, "/", false);
-    find_strays(r->label, tmpdir);
+    check_traces(r->label);
     check_shown(r, "stdout", r->out, r->out_len, json);
     check_shown(r, "stderr", r->err, r->err_len, false);
 }
@@ -943,17 +948,13 @@ static void psql_file(run *r, const char *label, const char *dir, const char *db
     conninfo(dbname, dsn, sizeof dsn);
     char *argv[] = {psql, "-X", "-d", dsn, "-f", (char *)script, NULL};
     run_argv(r, label, dir, argv);
-    find_canaries(label, tmpdir, true);
-    find_canaries(label, pgserver_socket_dir(server), true);
-    find_canaries(label, "/tmp", false);
-    find_canaries(label, "/", false);
-    find_strays(label, tmpdir);
+    check_traces(label); /* psql's own output is psql's: not checked for control characters */
     expect_status(r, 0);
     const char *e = strstr(r->err, "ERROR:");
     if (e) violation(label, "psql said %s", first_lines(e));
 }
 
-/* A digest of every object in the database: unchanged by a script that runs nothing. */
+/* How many objects the database holds: unchanged by a script that runs nothing. */
 static long object_count(const char *dbname) {
     return pgserver_query_long(server, dbname,
                                "SELECT (SELECT count(*) FROM pg_class) + (SELECT count(*) FROM pg_namespace) + "

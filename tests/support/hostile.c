@@ -215,13 +215,14 @@ static void place_canary(gen *g, const char *path, const char *what, const char 
     commit_canaries(g, role, name);
 }
 
-/* A new name of at most max_units, distinct from every other one as PostgreSQL keeps names. */
-static const char *fresh(gen *g, const char *role, size_t max_units, payload_use pay) {
+/* A new name of at most max_units (and max_bytes, if not 0), distinct from every other one as
+ * PostgreSQL keeps names. */
+static const char *fresh_within(gen *g, const char *role, size_t max_units, size_t max_bytes, payload_use pay) {
     name_buf b;
     for (int tries = 0;; tries++) {
         random_text(g, &b, max_units, pay);
         /* "pg_" schemas are PostgreSQL's own; an empty name is no name */
-        if (b.s[0] && strncmp(b.s, "pg_", 3) && !taken(g, b.s)) break;
+        if (b.s[0] && strncmp(b.s, "pg_", 3) && !taken(g, b.s) && (!max_bytes || strlen(b.s) <= max_bytes)) break;
         if (tries == 1000) { /* cannot happen with this alphabet; say so rather than loop */
             g->oom = true;
             break;
@@ -230,6 +231,16 @@ static const char *fresh(gen *g, const char *role, size_t max_units, payload_use
     const char *name = keep(g, b.s);
     commit_canaries(g, role, name);
     return name;
+}
+
+static const char *fresh(gen *g, const char *role, size_t max_units, payload_use pay) {
+    return fresh_within(g, role, max_units, 0, pay);
+}
+
+/* A part of a name made of parts (a/b, x.y): short enough in bytes that the parts' joints fall
+ * in the 63 bytes PostgreSQL keeps, so that the joined names stay distinct there. */
+static const char *fresh_part(gen *g, const char *role, size_t max_bytes, payload_use pay) {
+    return fresh_within(g, role, max_bytes, max_bytes, pay);
 }
 
 /* A 128-unit name: a fresh start, then pieces and letters up to exactly NAME_UNITS. */
@@ -428,7 +439,7 @@ static void make_tables(gen *g, const char *s_dot, const char *s_pair, const cha
     hostile_db *h = g->h;
     char evil[96];
     /* collide once '/' becomes '_' or '%' is not encoded */
-    const char *a = fresh(g, "table", 30, MAYBE_PAYLOAD), *b = fresh(g, "table", 40, PAYLOAD);
+    const char *a = fresh_part(g, "table", 40, MAYBE_PAYLOAD), *b = fresh(g, "table", 40, PAYLOAD);
     add_table(g, "dbo", joined(g, a, "/", b));
     add_table(g, "dbo", joined(g, a, "_", b));
     add_table(g, "dbo", joined(g, a, "%2F", b));
@@ -495,8 +506,8 @@ static void make_database(gen *g) {
     commit_canaries(g, "database", h->database);
 
     const char *s_dot = keep(g, ".");
-    const char *s_pair = fresh(g, "schema", 40, PAYLOAD);
-    const char *t_part = fresh(g, "schema", 30, MAYBE_PAYLOAD);
+    const char *s_pair = fresh_part(g, "schema", 45, PAYLOAD);
+    const char *t_part = fresh_part(g, "schema", 45, MAYBE_PAYLOAD);
     const char *s_pair_t = joined(g, s_pair, ".", t_part);
     const char *s_rand = chance(g, 30) ? long_name(g, "schema") : fresh(g, "schema", 60, PAYLOAD);
     h->schemas[h->nschemas++] = s_dot;
