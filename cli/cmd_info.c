@@ -1,4 +1,6 @@
-/* bak2pg info: what RESTORE HEADERONLY and FILELISTONLY would show; --check reads every page. */
+/* bak2pg info: what RESTORE HEADERONLY and FILELISTONLY would show; --check reads every page.
+ * Every name from the backup (and the file names given) is shown through b2p_shown: one line,
+ * escaped, whatever it holds. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,12 +15,15 @@ static const char USAGE[] =
     "Describes SQL Server backup files, as RESTORE HEADERONLY and RESTORE FILELISTONLY would:\n"
     "for each file its container and stripe, for each backup set in it the type, database,\n"
     "server, versions, collation, LSNs, dates, GUID, compression and checksums, then the\n"
-    "database files it holds. Give every stripe of a striped backup (in any order).\n"
+    "database files it holds. Give every stripe of a striped backup (in any order); files given\n"
+    "together must be parts of one backup (stripes, a full with its differentials and logs).\n"
     "\n"
     "options:\n"
     "  --check                  also read every page of the backup set (the last full, or\n"
-    "                           --backup-set) and verify page checksums, torn-page bits and\n"
-    "                           the backup's own checksums; exit 1 if anything is bad\n"
+    "                           --backup-set) and verify page checksums, torn-page bits, the\n"
+    "                           backup's own checksums, and that every page the allocation\n"
+    "                           maps (PFS) mark allocated is there; exit 1 if anything is bad,\n"
+    "                           each bad or missing page named\n"
     "  --backup-set N           with --check: the backup set at position N (FILE = N)\n"
     "  --allow-missing-stripes  read what is there when stripe files are missing (salvage)\n"
     "  --json                   one JSON document on stdout instead of text\n"
@@ -44,10 +49,10 @@ static void on_bad_page(void *ctx, const char *path, uint64_t offset, uint16_t f
     bad_pages *b = ctx;
     if (b->printed++ >= MAX_BAD_PRINTED) return;
     if (page_id || file_id)
-        fprintf(stderr, "bak2pg: '%s': offset %llu: page %u:%u: %s\n", path,
+        fprintf(stderr, "bak2pg: '%s': offset %llu: page %u:%u: %s\n", b2p_shown(path),
                 (unsigned long long)offset, file_id, page_id, why);
     else
-        fprintf(stderr, "bak2pg: '%s': offset %llu: %s\n", path, (unsigned long long)offset, why);
+        fprintf(stderr, "bak2pg: '%s': offset %llu: %s\n", b2p_shown(path), (unsigned long long)offset, why);
 }
 
 static const char *file_type_name(char t) {
@@ -64,18 +69,18 @@ static void print_set_text(const b2p_set_info *s) {
     char a[64], b[64];
     printf("\nBackup set %u\n", s->position);
     printf("  %-22s %s%s\n", "type", b2p_backup_type_name(s->type), s->copy_only ? " (copy-only)" : "");
-    if (s->backup_name[0]) printf("  %-22s %s\n", "name", s->backup_name);
-    if (s->description[0]) printf("  %-22s %s\n", "description", s->description);
-    printf("  %-22s %s\n", "database", s->database_name);
-    printf("  %-22s %s\n", "server", s->server_name);
-    if (s->machine_name[0]) printf("  %-22s %s\n", "machine", s->machine_name);
-    if (s->user_name[0]) printf("  %-22s %s\n", "user", s->user_name);
+    if (s->backup_name[0]) printf("  %-22s %s\n", "name", b2p_shown(s->backup_name));
+    if (s->description[0]) printf("  %-22s %s\n", "description", b2p_shown(s->description));
+    printf("  %-22s %s\n", "database", b2p_shown(s->database_name));
+    printf("  %-22s %s\n", "server", b2p_shown(s->server_name));
+    if (s->machine_name[0]) printf("  %-22s %s\n", "machine", b2p_shown(s->machine_name));
+    if (s->user_name[0]) printf("  %-22s %s\n", "user", b2p_shown(s->user_name));
     printf("  %-22s %u.%u.%u (%s)\n", "SQL Server version", s->version_major, s->version_minor,
            s->version_build, b2p_product_name(s->version_major, s->version_minor));
     printf("  %-22s %u (%s)\n", "database version", s->database_version,
            b2p_database_version_name(s->database_version));
     printf("  %-22s %u\n", "compatibility level", s->compatibility_level);
-    printf("  %-22s %s\n", "collation", s->collation_name);
+    printf("  %-22s %s\n", "collation", b2p_shown(s->collation_name));
     printf("  %-22s %s\n", "first LSN", b2p_lsn_format(s->first_lsn, a, sizeof a));
     printf("  %-22s %s\n", "last LSN", b2p_lsn_format(s->last_lsn, a, sizeof a));
     printf("  %-22s %s\n", "checkpoint LSN", b2p_lsn_format(s->checkpoint_lsn, a, sizeof a));
@@ -88,6 +93,7 @@ static void print_set_text(const b2p_set_info *s) {
     printf("  %-22s %s\n", "finished", b2p_datetime_format(s->finish_date, b, sizeof b));
     printf("  %-22s %s\n", "database created", b2p_datetime_format(s->database_creation_date, a, sizeof a));
     printf("  %-22s %s\n", "backup set GUID", b2p_guid_format(&s->backup_set_guid, a, sizeof a));
+    printf("  %-22s %s\n", "database family GUID", b2p_guid_format(&s->family_guid, a, sizeof a));
     printf("  %-22s %llu bytes (%llu compressed)\n", "backup size", (unsigned long long)s->backup_size,
            (unsigned long long)s->compressed_size);
     printf("  %-22s %s\n", "compressed", s->compressed ? "yes" : "no");
@@ -98,19 +104,20 @@ static void print_set_text(const b2p_set_info *s) {
     printf("    %4s  %-5s %-24s %-12s %14s  %s\n", "id", "type", "logical name", "filegroup", "size", "physical name");
     for (size_t i = 0; i < s->nfiles; i++) {
         const b2p_file_info *f = &s->files[i];
-        printf("    %4u  %-5s %-24s %-12s %14llu  %s\n", f->file_id, file_type_name(f->type), f->logical_name,
-               f->filegroup_name[0] ? f->filegroup_name : "-", (unsigned long long)f->size_bytes, f->physical_name);
+        printf("    %4u  %-5s %-24s %-12s %14llu  %s\n", f->file_id, file_type_name(f->type), b2p_shown(f->logical_name),
+               f->filegroup_name[0] ? b2p_shown(f->filegroup_name) : "-", (unsigned long long)f->size_bytes,
+               b2p_shown(f->physical_name));
     }
 }
 
 static void print_media_text(const b2p_media *m) {
     char g[40], d[32];
-    printf("File %s\n", m->path);
+    printf("File %s\n", b2p_shown(m->path));
     printf("  %-22s %s, block size %u\n", "container",
            m->compressed ? "MSSQLBAK (compressed, MS-XPRESS)" : "MTF (uncompressed)", m->block_size);
     printf("  %-22s %s\n", "media set GUID", b2p_guid_format(&m->media_set_guid, g, sizeof g));
     printf("  %-22s %u of %u\n", "media family", m->family_sequence, m->family_count);
-    if (m->media_name[0]) printf("  %-22s %s\n", "media name", m->media_name);
+    if (m->media_name[0]) printf("  %-22s %s\n", "media name", b2p_shown(m->media_name));
     printf("  %-22s %s\n", "media date", b2p_datetime_format(m->media_date, d, sizeof d));
     printf("  %-22s %s\n", "media password", m->media_password ? "yes (nothing is encrypted)" : "no");
     for (size_t i = 0; i < m->nsets; i++) print_set_text(&m->sets[i]);
@@ -152,6 +159,7 @@ static void print_set_json(json *j, const b2p_set_info *s) {
     json_key(j, "time_zone_quarter_hours");
     json_int(j, s->time_zone);
     json_kv_string(j, "backup_set_guid", b2p_guid_format(&s->backup_set_guid, a, sizeof a));
+    json_kv_string(j, "family_guid", b2p_guid_format(&s->family_guid, a, sizeof a));
     json_kv_uint(j, "backup_size", s->backup_size);
     json_kv_uint(j, "compressed_backup_size", s->compressed_size);
     json_kv_bool(j, "compressed", s->compressed);
@@ -200,11 +208,12 @@ static void print_media_json(json *j, const b2p_media *m) {
 }
 
 static bool stats_ok(const b2p_page_stats *st) {
-    return st->checksum_bad == 0 && st->torn_bad == 0 && st->csum_bad == 0;
+    return st->checksum_bad == 0 && st->torn_bad == 0 && st->csum_bad == 0 && st->unreadable_pages == 0;
 }
 
-static void print_check_text(const b2p_set_info *set, const b2p_page_stats *st) {
-    printf("\nCheck of backup set %u (%s, %s)\n", set->position, b2p_backup_type_name(set->type), set->database_name);
+static void print_check_text(const b2p_set_info *set, const b2p_page_stats *st, bool incomplete) {
+    printf("\nCheck of backup set %u (%s, %s)\n", set->position, b2p_backup_type_name(set->type),
+           b2p_shown(set->database_name));
     printf("  %-22s %llu (%llu MB)\n", "8 KB units read", (unsigned long long)st->units,
            (unsigned long long)(st->data_bytes >> 20));
     printf("  %-22s %llu (%llu distinct)\n", "database pages", (unsigned long long)st->pages,
@@ -217,6 +226,11 @@ static void print_check_text(const b2p_set_info *set, const b2p_page_stats *st) 
            (unsigned long long)st->torn_bad);
     printf("  %-22s %llu without either\n", "unprotected pages",
            (unsigned long long)(st->pages - st->checksummed - st->torn_protected));
+    if (incomplete)
+        printf("  %-22s not checked: stripes are missing\n", "allocated pages");
+    else
+        printf("  %-22s %llu (per PFS), %llu missing or unreadable\n", "allocated pages",
+               (unsigned long long)st->allocated_pages, (unsigned long long)st->unreadable_pages);
     if (st->csum_streams)
         printf("  %-22s %u verified, %u bad\n", "backup checksums", st->csum_streams, st->csum_bad);
     else
@@ -224,7 +238,7 @@ static void print_check_text(const b2p_set_info *set, const b2p_page_stats *st) 
     printf("  %-22s %s\n", "result", stats_ok(st) ? "OK" : "PROBLEMS FOUND");
 }
 
-static void print_check_json(json *j, const b2p_set_info *set, const b2p_page_stats *st) {
+static void print_check_json(json *j, const b2p_set_info *set, const b2p_page_stats *st, bool incomplete) {
     json_begin_object(j);
     json_kv_uint(j, "backup_set", set->position);
     json_kv_uint(j, "units", st->units);
@@ -240,6 +254,10 @@ static void print_check_json(json *j, const b2p_set_info *set, const b2p_page_st
     json_kv_uint(j, "backup_checksums", st->csum_streams);
     json_kv_uint(j, "bad_backup_checksums", st->csum_bad);
     json_kv_uint(j, "data_bytes", st->data_bytes);
+    json_key(j, "allocated_pages");
+    if (incomplete) json_null(j);
+    else json_uint(j, st->allocated_pages);
+    json_kv_uint(j, "unreadable_pages", st->unreadable_pages);
     json_kv_bool(j, "ok", stats_ok(st));
     json_end_object(j);
 }
@@ -309,8 +327,8 @@ int cmd_info(int argc, char **argv) {
         const b2p_page_stats *ps = b2p_pages_stats(src);
         if (o.json) {
             json_key(&j, "check");
-            print_check_json(&j, b2p_pages_set(src), ps);
-        } else print_check_text(b2p_pages_set(src), ps);
+            print_check_json(&j, b2p_pages_set(src), ps, b2p_pages_incomplete(src));
+        } else print_check_text(b2p_pages_set(src), ps, b2p_pages_incomplete(src));
         if (!stats_ok(ps)) exit_code = B2P_ERR_FAILED;
     }
     if (o.json) {

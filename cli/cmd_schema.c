@@ -84,6 +84,18 @@ static void format_type(const b2p_cat_column *c, char *buf, size_t len) {
     else snprintf(buf, len, "%s", name);
 }
 
+/* Text from the backup for one line of the listing (an expression, a description): escaped as
+ * b2p_shown does, but whole, as b2p_shown cuts long text. Valid until the 4th next call. */
+static const char *line_text(const char *s) {
+    static b2p_buf ring[4];
+    static unsigned next;
+    b2p_buf *b = &ring[next++ % 4];
+    b2p_buf_clear(b);
+    if (!s) s = "";
+    if (b2p_escape_text(b, s, strlen(s), 0, NULL)) return "(text that could not be shown)";
+    return b->data ? b->data : "";
+}
+
 static const char *column_name(const b2p_cat_table *t, int32_t id) {
     const b2p_cat_column *c = b2p_table_column(t, id);
     return c && c->name ? c->name : "?";
@@ -91,7 +103,7 @@ static const char *column_name(const b2p_cat_table *t, int32_t id) {
 
 static void print_column_list(const b2p_cat_table *t, const int32_t *ids, const bool *desc, size_t n) {
     for (size_t i = 0; i < n; i++)
-        printf("%s%s%s", i ? ", " : "", column_name(t, ids[i]), desc && desc[i] ? " DESC" : "");
+        printf("%s%s%s", i ? ", " : "", b2p_shown(column_name(t, ids[i])), desc && desc[i] ? " DESC" : "");
 }
 
 static const char *action_name(b2p_fk_action a) {
@@ -114,32 +126,33 @@ static void print_columns_text(const b2p_cat_table *t) {
         const b2p_cat_column *c = &t->columns[i];
         char type[80];
         format_type(c, type, sizeof type);
-        printf("  %-30s %-20s %-9s", c->name ? c->name : "?", type, c->nullable ? "" : "not null");
+        printf("  %-30s %-20s %-9s", b2p_shown(c->name ? c->name : "?"), b2p_shown(type), c->nullable ? "" : "not null");
         if (c->is_identity) {
             if (c->identity_known)
                 printf(" identity(%lld,%lld)", (long long)c->identity_seed, (long long)c->identity_increment);
             else printf(" identity");
         }
-        if (c->default_text) printf(" default %s", c->default_text);
-        if (c->is_computed) printf(" as %s", c->computed ? c->computed : "(text not readable)");
+        if (c->default_text) printf(" default %s", line_text(c->default_text));
+        if (c->is_computed) printf(" as %s", c->computed ? line_text(c->computed) : "(text not readable)");
         printf("\n");
     }
 }
 
 static void print_table_text(const b2p_catalog *cat, const b2p_cat_table *t) {
-    printf("Table \"%s.%s\"  (%llu rows; %s%s%s%s%s)\n", t->schema, t->name, (unsigned long long)b2p_table_rows(t),
+    printf("Table \"%s.%s\"  (%llu rows; %s%s%s%s%s)\n", b2p_shown(t->schema), b2p_shown(t->name),
+           (unsigned long long)b2p_table_rows(t),
            t->is_heap ? "heap" : "clustered", t->ms_shipped ? "; created by SQL Server" : "",
            t->tools_support ? "; SSMS tools support object" : "",
            t->is_memory_optimized ? "; memory-optimized: rows not in the data files" : "",
            t->has_filestream ? "; FILESTREAM data not in the data files" : "");
-    if (t->description) printf("  Description: %s\n", t->description);
+    if (t->description) printf("  Description: %s\n", line_text(t->description));
     print_columns_text(t);
     bool described = false;
     for (size_t i = 0; i < t->ncolumns; i++) {
         if (!t->columns[i].description) continue;
         if (!described) printf("Column descriptions:\n");
         described = true;
-        printf("    %s: %s\n", t->columns[i].name ? t->columns[i].name : "?", t->columns[i].description);
+        printf("    %s: %s\n", b2p_shown(t->columns[i].name ? t->columns[i].name : "?"), line_text(t->columns[i].description));
     }
     bool heading = false;
     for (size_t i = 0; i < t->nindexes; i++) {
@@ -147,7 +160,7 @@ static void print_table_text(const b2p_catalog *cat, const b2p_cat_table *t) {
         if (ix->index_id == 0) continue;
         if (!heading) printf("Indexes:\n");
         heading = true;
-        printf("    \"%s\"%s%s (", ix->name ? ix->name : "?",
+        printf("    \"%s\"%s%s (", b2p_shown(ix->name ? ix->name : "?"),
                ix->primary_key ? " PRIMARY KEY," : ix->unique_constraint ? " UNIQUE CONSTRAINT," : ix->unique ? " UNIQUE," : "",
                ix->type == 1 ? " clustered" : ix->type == 2 ? " nonclustered" : " other");
         print_column_list(t, ix->key_columns, ix->key_descending, ix->nkeys);
@@ -157,20 +170,21 @@ static void print_table_text(const b2p_catalog *cat, const b2p_cat_table *t) {
             print_column_list(t, ix->included_columns, NULL, ix->nincluded);
             printf(")");
         }
-        if (ix->filter) printf(" WHERE %s", ix->filter);
+        if (ix->filter) printf(" WHERE %s", line_text(ix->filter));
         printf("%s\n", ix->disabled ? " DISABLED" : "");
     }
     if (t->nchecks) printf("Check constraints:\n");
     for (size_t i = 0; i < t->nchecks; i++)
-        printf("    \"%s\" CHECK %s%s\n", t->checks[i].name, t->checks[i].expression ? t->checks[i].expression : "(?)",
+        printf("    \"%s\" CHECK %s%s\n", b2p_shown(t->checks[i].name),
+               t->checks[i].expression ? line_text(t->checks[i].expression) : "(?)",
                t->checks[i].disabled ? " NOCHECK" : "");
     if (t->nforeign_keys) printf("Foreign-key constraints:\n");
     for (size_t i = 0; i < t->nforeign_keys; i++) {
         const b2p_cat_foreign_key *fk = &t->foreign_keys[i];
         const b2p_cat_table *ref = b2p_catalog_table_by_id(cat, fk->ref_object_id);
-        printf("    \"%s\" FOREIGN KEY (", fk->name);
+        printf("    \"%s\" FOREIGN KEY (", b2p_shown(fk->name));
         print_column_list(t, fk->columns, NULL, fk->ncolumns);
-        printf(") REFERENCES %s.%s(", ref ? ref->schema : "?", ref ? ref->name : "?");
+        printf(") REFERENCES %s.%s(", b2p_shown(ref ? ref->schema : "?"), b2p_shown(ref ? ref->name : "?"));
         if (ref) print_column_list(ref, fk->ref_columns, NULL, fk->ncolumns);
         printf(") ON DELETE %s ON UPDATE %s%s\n", action_name(fk->on_delete), action_name(fk->on_update),
                fk->disabled ? " NOCHECK" : "");
@@ -347,20 +361,41 @@ static void format_user_type(const b2p_cat_type *t, char *buf, size_t len) {
     else snprintf(buf, len, "%s", t->base_name);
 }
 
+/* A module's source for the terminal: its lines kept (a CRLF line end, as SSMS saves them, becomes
+ * a newline), everything else that could move the cursor or reorder text escaped, a lone CR
+ * included. */
+static b2p_status escape_source(b2p_buf *out, const char *src) {
+    b2p_status st = B2P_OK;
+    for (const char *p = src; !st;) {
+        const char *crlf = strstr(p, "\r\n");
+        size_t len = crlf ? (size_t)(crlf - p) : strlen(p);
+        st = b2p_escape_text(out, p, len, B2P_ESCAPE_KEEP_NEWLINES, NULL);
+        if (!crlf) break;
+        if (!st) st = b2p_buf_puts(out, "\n", NULL);
+        p = crlf + 2;
+    }
+    return st;
+}
+
 static void print_module_text(const b2p_catalog *cat, const b2p_cat_module *m) {
     const char *kind = b2p_module_kind_name(m->kind);
-    printf("%c%s \"%s.%s\"", kind[0] - 32, kind + 1, m->schema, m->name);
+    printf("%c%s \"%s.%s\"", kind[0] - 32, kind + 1, b2p_shown(m->schema), b2p_shown(m->name));
     if (m->kind == B2P_MODULE_TRIGGER) {
         const b2p_cat_table *t = b2p_catalog_table_by_id(cat, m->parent_id);
         char ev[64] = "events unknown";
         if (m->trigger_timing_known) trigger_events(m, ev, sizeof ev);
-        printf(" on %s%s%s, %s%s", t ? t->schema : "?", t ? "." : "", t ? t->name : "", ev, m->disabled ? ", disabled" : "");
+        printf(" on %s%s%s, %s%s", b2p_shown(t ? t->schema : "?"), t ? "." : "", b2p_shown(t ? t->name : ""), ev,
+               m->disabled ? ", disabled" : "");
     }
     printf("%s%s\n", m->ms_shipped ? " (created by SQL Server)" : "", m->tools_support ? " (SSMS tools support object)" : "");
-    if (m->description) printf("  Description: %s\n", m->description);
+    if (m->description) printf("  Description: %s\n", line_text(m->description));
     if (m->definition) {
-        size_t n = strlen(m->definition);
-        printf("%s%s\n", m->definition, n && m->definition[n - 1] == '\n' ? "" : "\n");
+        /* the source as it was written, lines and indentation kept; a carriage return, escape
+         * sequence or bidi override inside it is shown escaped, so it cannot redraw the listing */
+        b2p_buf text = {0};
+        if (escape_source(&text, m->definition)) fputs("  (definition that could not be shown)\n", stdout);
+        else printf("%s%s\n", text.data ? text.data : "", text.len && text.data[text.len - 1] == '\n' ? "" : "\n");
+        b2p_buf_free(&text);
     } else printf("  (definition not readable)\n\n");
 }
 
@@ -375,7 +410,8 @@ static void print_objects_text(const b2p_catalog *cat, const char *pattern) {
         heading = true;
         char base[80];
         format_user_type(t, base, sizeof base);
-        printf("    \"%s.%s\" %s%s\n", t->schema, t->name, base, t->kind == B2P_TYPE_ALIAS && !t->nullable ? " not null" : "");
+        printf("    \"%s.%s\" %s%s\n", b2p_shown(t->schema), b2p_shown(t->name), b2p_shown(base),
+               t->kind == B2P_TYPE_ALIAS && !t->nullable ? " not null" : "");
     }
     if (heading) printf("\n");
     heading = false;
@@ -386,16 +422,16 @@ static void print_objects_text(const b2p_catalog *cat, const char *pattern) {
             continue;
         if (!heading) printf("Extended properties:\n");
         heading = true;
-        if (x->class_ == 0) printf("    database: %s = %s\n", x->name, x->value ? x->value : "NULL");
-        else printf("    class %u, id %d, minor id %d: %s = %s\n", x->class_, x->major_id, x->minor_id, x->name,
-                    x->value ? x->value : "NULL");
+        if (x->class_ == 0) printf("    database: %s = %s\n", b2p_shown(x->name), x->value ? line_text(x->value) : "NULL");
+        else printf("    class %u, id %d, minor id %d: %s = %s\n", x->class_, x->major_id, x->minor_id, b2p_shown(x->name),
+                    x->value ? line_text(x->value) : "NULL");
     }
     if (heading) printf("\n");
     if (cat->nunsupported) printf("Unsupported (in the catalog, not represented by bak2pg yet):\n");
     for (size_t i = 0; i < cat->nunsupported; i++) {
         const b2p_cat_unsupported *u = &cat->unsupported[i];
-        printf("    %s %s%s%s%s%s\n", u->kind, u->schema ? u->schema : "", u->schema ? "." : "", u->name,
-               u->detail ? " on " : "", u->detail ? u->detail : "");
+        printf("    %s %s%s%s%s%s\n", b2p_shown(u->kind), b2p_shown(u->schema ? u->schema : ""), u->schema ? "." : "",
+               b2p_shown(u->name), u->detail ? " on " : "", u->detail ? b2p_shown(u->detail) : "");
     }
 }
 
@@ -499,7 +535,7 @@ int cmd_schema(int argc, char **argv) {
         json_begin_array(&j);
     }
     size_t shown = 0;
-    for (size_t i = 0; i < cat->ntables; i++) {
+    for (size_t i = 0; i < cat->ntables && !ferror(stdout); i++) { /* output lost: main reports it */
         if (!cli_table_selected(&cat->tables[i], o.pattern)) continue;
         shown++;
         if (o.json) print_table_json(&j, cat, &cat->tables[i]);
@@ -518,7 +554,7 @@ int cmd_schema(int argc, char **argv) {
         fprintf(stderr, "bak2pg: sysxprops could not be read (a stripe missing?): no descriptions\n");
     int exit_code = 0;
     if (o.pattern && shown == 0) {
-        fprintf(stderr, "bak2pg: no table matches '%s'\n", o.pattern);
+        fprintf(stderr, "bak2pg: no table matches '%s'\n", b2p_shown(o.pattern));
         exit_code = B2P_ERR_NOT_FOUND;
     }
     cli_close(&in);

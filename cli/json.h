@@ -1,5 +1,8 @@
 /* A small streaming JSON writer for --json output: keys and values are written as they come,
- * commas and nesting tracked here, strings escaped (UTF-8 passed through). */
+ * commas and nesting tracked here, strings escaped so that the document is valid JSON and valid
+ * UTF-8 whatever they hold (controls and DEL as \u00XX, bytes that are not UTF-8 as \ufffd;
+ * see write_escaped in json.c). A write error is left in the stream's error flag, for the
+ * caller (cli/main.c) to report. */
 #ifndef B2P_CLI_JSON_H
 #define B2P_CLI_JSON_H
 

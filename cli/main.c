@@ -1,4 +1,5 @@
 /* bak2pg: git-style dispatch to subcommands. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -45,16 +46,36 @@ static void print_help(FILE *out) {
             "8 log backup where data pages are needed; 9 differential without its full;\n"
             "10 backup encryption; 11 TDE; 12 unsupported compression; 13 out of memory;\n"
             "14 unsupported; 15 not found; 16 internal error; 17 PostgreSQL unreachable;\n"
-            "18 credentials refused; 19 read-only target; 20 PostgreSQL refused a statement.\n");
+            "18 credentials refused; 19 read-only target; 20 PostgreSQL refused a statement;\n"
+            "21 completed, but some tables failed. Output that cannot be written (a full disk)\n"
+            "is an i/o error (3), for every command.\n");
+}
+
+/* Whether standard output has lost something: flushes it and, when that or an earlier write
+ * failed, returns the reason. stdio keeps unwritten buffered bytes, so the flush fails again and
+ * errno says why; a large write that went past the buffer left its reason in errno (the caller's
+ * `saved`, taken before anything else could change it). NULL when all output has arrived. */
+static bool stdout_loss_reported; /* cli_report said it: finish need not say it again */
+
+static const char *stdout_lost(int saved) {
+    errno = 0;
+    if (fflush(stdout) == 0 && !ferror(stdout)) return NULL;
+    int e = errno ? errno : saved;
+    return e ? strerror(e) : "write error";
 }
 
 int cli_report(const b2p_error *err) {
+    int saved = errno;
     /* messages carry names from the backup: shown escaped, so that they cannot move the cursor,
      * rewrite the line or fake another message */
     b2p_buf shown = {0};
     const char *msg = err->msg[0] ? err->msg : b2p_status_name(err->code);
     bool ok = !b2p_escape_text(&shown, msg, strlen(msg), 0, NULL);
-    fprintf(stderr, "bak2pg: %s\n", ok ? shown.data : "(a message that could not be shown)");
+    /* a command that failed because its output could not be written says why, in the same line */
+    const char *lost = err->code == B2P_ERR_IO ? stdout_lost(saved) : NULL;
+    if (lost) stdout_loss_reported = true;
+    fprintf(stderr, "bak2pg: %s%s%s%s\n", ok ? shown.data : "(a message that could not be shown)",
+            lost ? " (standard output: " : "", lost ? lost : "", lost ? ")" : "");
     b2p_buf_free(&shown);
     return err->code ? (int)err->code : 1;
 }
@@ -69,7 +90,19 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) {
     return B2P_ERR_USAGE;
 }
 
-int main(int argc, char **argv) {
+/* One rule for every command: output that did not arrive is a failure. A command that
+ * succeeded but whose standard output could not be written (a full disk, a closed descriptor)
+ * exits B2P_ERR_IO with the reason, in one line; so does one that noticed the loss itself and
+ * returned B2P_ERR_IO without saying why. A command that failed for another reason keeps its
+ * own status and message. */
+static int finish(int rc) {
+    const char *lost = stdout_lost(errno);
+    if (!lost || stdout_loss_reported || (rc != 0 && rc != B2P_ERR_IO)) return rc;
+    fprintf(stderr, "bak2pg: the output could not be written (standard output: %s)\n", lost);
+    return B2P_ERR_IO;
+}
+
+static int run(int argc, char **argv) {
     if (argc < 2) {
         print_help(stderr);
         return B2P_ERR_USAGE;
@@ -85,6 +118,10 @@ int main(int argc, char **argv) {
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(name, commands[i].name)) return commands[i].run(argc - 1, argv + 1);
-    fprintf(stderr, "bak2pg: '%s' is not a bak2pg command (see 'bak2pg --help')\n", name);
+    fprintf(stderr, "bak2pg: '%s' is not a bak2pg command (see 'bak2pg --help')\n", b2p_shown(name));
     return B2P_ERR_USAGE;
+}
+
+int main(int argc, char **argv) {
+    return finish(run(argc, argv));
 }

@@ -189,6 +189,7 @@ static void parse_scin(record r, b2p_set_info *s) {
     s->backup_size = b2p_le64(p + 0x60);
     rec_string(r, 104, s->database_name, sizeof s->database_name);
     rec_string(r, 108, s->server_name, sizeof s->server_name);
+    memcpy(s->family_guid.b, p + 0x7C, 16);
     s->collation_lcid_flags = b2p_le32(p + 216);
     s->collation_sort_id = b2p_le32(p + 220);
     b2p_collation_name(s->collation_lcid_flags, s->collation_sort_id, s->collation_name,

@@ -2,13 +2,16 @@
  *
  * What this layer offers:
  *   - b2p_backup_open(): opens one or more backup files (.bak/.trn; plain Microsoft Tape Format
- *     or SQL Server's compressed MSSQLBAK container), walks their descriptor blocks and reads
- *     the metadata RESTORE HEADERONLY / FILELISTONLY would show (b2p_media, b2p_set_info).
+ *     or SQL Server's compressed MSSQLBAK container) that are parts of one backup, walks their
+ *     descriptor blocks and reads the metadata RESTORE HEADERONLY / FILELISTONLY would show
+ *     (b2p_media, b2p_set_info).
  *   - b2p_pages_open(): the page source of one backup set: every database page keyed by
  *     (file id, page id), across stripes, with a differential laid over its full backup;
- *     checksums verified and torn-page bits restored as pages are read.
+ *     checksums verified and torn-page bits restored as pages are read; pages the PFS pages
+ *     mark allocated but the backup lacks found and reported as damage.
  *
- * It knows nothing of what a page means beyond the few header fields that identify it.
+ * It knows nothing of what a page means beyond the few header fields that identify it and the
+ * PFS byte that says whether a page is allocated (pages.md 2.4).
  * Format notes: ../shared/docs/container.md (MTF: sections 2-3; MQCI metadata: 5; MSSQLBAK: 7). */
 #ifndef B2P_MTF_H
 #define B2P_MTF_H
@@ -87,6 +90,8 @@ typedef struct b2p_set_info {
     b2p_lsn first_lsn, last_lsn, checkpoint_lsn, database_backup_lsn, differential_base_lsn;
     b2p_guid backup_set_guid;
     b2p_guid differential_base_guid;
+    b2p_guid family_guid;        /* SCIN +0x7C: constant per database (FamilyGUID or BindingID,
+                                  * container.md 5.2): the same database, whichever backup */
     b2p_datetime database_creation_date, start_date, finish_date;
     int8_t time_zone;            /* 15-minute units from UTC; 127 = unknown */
     uint64_t backup_size;
@@ -118,8 +123,12 @@ typedef struct b2p_open_options {
     bool allow_missing_stripes;   /* salvage: read what is there when stripes are absent */
 } b2p_open_options;
 
-/* Opens and describes the given files (any order). Fails with B2P_ERR_MISSING_STRIPE when a
- * media set is incomplete, unless opt->allow_missing_stripes. On failure *out is NULL. */
+/* Opens and describes the given files (any order). They must be parts of one backup: stripes of
+ * one media set, a full backup with its differentials and the log backups taken after it; files
+ * nothing ties together are refused with B2P_ERR_USAGE naming a file and its database from each
+ * side (B2P_ERR_NEEDS_FULL for a differential beside a full that is not its base). Fails with
+ * B2P_ERR_MISSING_STRIPE when a media set is incomplete, unless opt->allow_missing_stripes. On
+ * failure *out is NULL. */
 b2p_status b2p_backup_open(b2p_backup **out, const char *const *paths, size_t npaths,
                            const b2p_open_options *opt, b2p_error *err);
 void b2p_backup_free(b2p_backup *bk);
@@ -158,6 +167,9 @@ typedef struct b2p_page_stats {
     unsigned csum_streams;     /* backup checksums (CSUM) present ... */
     unsigned csum_bad;         /* ... of which this many failed */
     uint64_t distinct_pages;   /* pages addressable after overlaying (last copy wins) */
+    uint64_t allocated_pages;  /* pages the PFS pages mark allocated (complete backups only) ... */
+    uint64_t unreadable_pages; /* ... of which the backup holds no copy (damaged or lost), plus PFS
+                                * pages themselves missing or not PFS pages */
 } b2p_page_stats;
 
 typedef struct b2p_pages_options {
@@ -171,7 +183,10 @@ typedef struct b2p_pages_options {
 
 /* Builds the page source of one backup set by one sequential pass over its data streams:
  * indexes every page, verifies page checksums and backup checksums on the way (see stats).
- * A differential is laid over its full backup, which must be among the opened files. */
+ * A differential is laid over its full backup, which must be among the opened files. In a
+ * complete backup it then checks allocation: every page a PFS page marks allocated must be
+ * among the indexed pages; each one that is not is counted (unreadable_pages) and reported
+ * through on_bad_page, and reading it later is B2P_ERR_CORRUPT. */
 b2p_status b2p_pages_open(b2p_pages **out, b2p_backup *bk, const b2p_pages_options *opt,
                           b2p_error *err);
 void b2p_pages_free(b2p_pages *src);
@@ -187,7 +202,8 @@ const b2p_page_stats *b2p_pages_stats(const b2p_pages *src);
 
 /* Copies page (file_id, page_id) into page[8192], torn bits restored.
  * B2P_ERR_NOT_FOUND when the backup does not hold that page (unallocated, or on a missing
- * stripe); B2P_ERR_CORRUPT when its checksum fails (page is still filled, for salvage). */
+ * stripe); B2P_ERR_CORRUPT when its checksum fails (page is still filled, for salvage), and
+ * when allocation says it exists but the backup holds no copy (damage; page is not filled). */
 b2p_status b2p_pages_read(b2p_pages *src, uint16_t file_id, uint32_t page_id,
                           uint8_t page[B2P_PAGE_SIZE], b2p_error *err);
 

@@ -95,6 +95,11 @@ struct b2p_backup {
 b2p_status b2p_walk_media(b2p_media_int *m, b2p_error *err);
 void b2p_media_free_sets(b2p_media_int *m);
 
+/* The refusal of a differential beside a full backup that is not its base (B2P_ERR_NEEDS_FULL),
+ * naming both files and the base the differential needs. */
+b2p_status b2p_fail_not_its_base(b2p_error *err, const char *diff_path, const b2p_set_info *diff,
+                                 const char *full_path, const b2p_set_info *full);
+
 /* Parses one MQCI stream (SCIN/SFGI/SFIN records) into set. */
 b2p_status b2p_parse_mqci(const uint8_t *data, size_t len, b2p_set_info *set, const char *path,
                           uint64_t offset, b2p_error *err);

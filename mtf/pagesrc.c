@@ -31,6 +31,10 @@ enum {
     FLAG_CHECKSUM = 0x200,
     BOOT_FILE = 1,
     BOOT_PAGE = 9,
+    PAGE_TYPE_PFS = 11,
+    PFS_INTERVAL = 8088,             /* pages one PFS page describes (pages.md 2.4) */
+    PFS_BYTES_AT = 100,              /* its record at 96: 4-byte prefix, then one byte per page */
+    PFS_ALLOCATED = 0x40,
 };
 #define LOC_MEDIA_SHIFT 56
 #define LOC_OFFSET_MASK ((1ULL << LOC_MEDIA_SHIFT) - 1)
@@ -56,6 +60,8 @@ struct b2p_pages {
     table extents;   /* key: mask<<56 | file<<32 | extent, stored without mask; see ext_* */
     table singles;   /* key: file<<32 | page, +1 so that it is never 0 */
     uint8_t *ext_mask; /* parallel to extents.keys */
+    table damaged;   /* key: single_key of a page allocation says exists but the backup lacks;
+                      * value: PFS page id << 32 | PFS byte (see check_allocation) */
     b2p_page_stats stats;
     const b2p_pages_options *opt; /* during b2p_pages_open only (the caller's, may not outlive it) */
     b2p_image_cache *caches;      /* this handle's own, one per media of bk */
@@ -183,16 +189,10 @@ static b2p_status choose_set(const b2p_backup *bk, int position, const b2p_set_i
             }
         }
     }
-    char lsn[32], guid[40], best_lsn[32];
+    char lsn[32], guid[40];
     /* a differential that belongs to none of the given full backups must not be dropped in
      * silence: the user meant its pages to be read */
-    if (orphan && best)
-        return b2p_fail(err, B2P_ERR_NEEDS_FULL,
-                        "'%s': backup set %u is a differential of full backup %s (checkpoint LSN %s), but the full "
-                        "backup given ('%s', checkpoint LSN %s) is not its base",
-                        orphan_path, orphan->position, b2p_guid_format(&orphan->differential_base_guid, guid, sizeof guid),
-                        b2p_lsn_format(orphan->differential_base_lsn, lsn, sizeof lsn), best_path,
-                        b2p_lsn_format(best->checkpoint_lsn, best_lsn, sizeof best_lsn));
+    if (orphan && best) return b2p_fail_not_its_base(err, orphan_path, orphan, best_path, best);
     if (best) {
         *out = best;
         *out_path = best_path;
@@ -390,6 +390,135 @@ static b2p_status check_tde(b2p_pages *src, b2p_error *err) {
     return B2P_OK;
 }
 
+/* ---- allocation: pages that must be there ---------------------------------------------------
+ * A full backup copies every allocated extent, and a page that PFS marks allocated (byte 0x40,
+ * pages.md 2.4) was formatted before the backup's checkpoint. So in a complete backup every such
+ * page must be among the indexed pages; one that is not was damaged where its unit lies (its
+ * header no longer names it: stale, zeroed, another page's ids) or never copied. The scan cannot
+ * tell damage from the never-formatted units of an allocated extent (both are "not a page"); the
+ * PFS can. Such pages are counted, reported, and remembered so that reading one is CORRUPT, not
+ * NOT_FOUND: the data was there, and is lost. Pages PFS does not mark stay NOT_FOUND (a scan of
+ * an extent meets its unused pages). */
+
+static bool locate(const b2p_pages *src, uint16_t file, uint32_t page, uint64_t *loc);
+
+/* Where page (file, page) would lie, when its extent's other pages are in the index. */
+static bool expected_unit(const b2p_pages *src, uint16_t file, uint32_t page, uint64_t *loc) {
+    if (!src->extents.cap) return false;
+    size_t i = table_find(&src->extents, extent_key(file, page));
+    if (!src->extents.keys[i] || !src->ext_mask[i]) return false;
+    *loc = src->extents.vals[i] + (uint64_t)(page % EXTENT_PAGES) * B2P_PAGE_SIZE;
+    return true;
+}
+
+/* The file of the chosen set: where to point when no unit can be named. */
+static const b2p_media_int *chosen_media(const b2p_pages *src) {
+    for (size_t i = 0; i < src->bk->nmedia; i++)
+        if (src->bk->media[i]->pub.path == src->path) return src->bk->media[i];
+    return src->bk->media[0];
+}
+
+static void report_loc(b2p_pages *src, uint64_t loc, uint16_t file, uint32_t page, const char *why) {
+    const b2p_media_int *m = src->bk->media[loc >> LOC_MEDIA_SHIFT];
+    report_bad(src, m, loc & LOC_OFFSET_MASK, file, page, why);
+}
+
+static b2p_status note_damaged(b2p_pages *src, uint16_t file, uint32_t page, uint32_t pfs_page, uint64_t pfs_loc,
+                               uint8_t pfs_byte, b2p_error *err) {
+    size_t j;
+    b2p_status st = table_slot(&src->damaged, NULL, single_key(file, page), &j, err);
+    if (st) return st;
+    src->damaged.vals[j] = ((uint64_t)pfs_page << 32) | pfs_byte;
+    src->stats.unreadable_pages++;
+    char why[200];
+    uint64_t loc;
+    if (expected_unit(src, file, page, &loc)) {
+        snprintf(why, sizeof why, "allocated (PFS page %u:%u byte 0x%02X), but the unit where its extent puts it "
+                 "is not that page (header damaged or overwritten)", file, pfs_page, pfs_byte);
+        report_loc(src, loc, file, page, why);
+    } else {
+        snprintf(why, sizeof why, "allocated (PFS page %u:%u, at this offset, byte 0x%02X), but the backup holds no "
+                 "copy of it (damaged beyond recognition, or never copied)", file, pfs_page, pfs_byte);
+        report_loc(src, pfs_loc, file, page, why);
+    }
+    return B2P_OK;
+}
+
+/* How many pages of data file `file` the index can speak for: one past the highest page id it
+ * holds (0 when none: a file or filegroup backup may leave whole files out). The PFS intervals
+ * after that page's cannot hold a PFS page either, so they are not checked: a file size damaged
+ * in the metadata cannot make millions of "missing" reports. */
+static uint64_t file_extent(const b2p_pages *src, uint16_t file) {
+    uint64_t end = 0;
+    for (size_t i = 0; i < src->extents.cap; i++) {
+        uint64_t k = src->extents.keys[i];
+        if (!k || (uint16_t)(k >> 32) != file || !src->ext_mask[i]) continue;
+        uint64_t last = (k & 0xFFFFFFFFULL) * EXTENT_PAGES + (unsigned)(31 - __builtin_clz(src->ext_mask[i]));
+        if (last + 1 > end) end = last + 1;
+    }
+    for (size_t j = 0; j < src->singles.cap; j++) {
+        uint64_t k = src->singles.keys[j];
+        if (!k || !src->singles.vals[j] || (uint16_t)((k - 1) >> 32) != file) continue;
+        if (((k - 1) & 0xFFFFFFFFULL) + 1 > end) end = ((k - 1) & 0xFFFFFFFFULL) + 1;
+    }
+    return end;
+}
+
+/* Checks the pages of one PFS interval of `file`: [first, first + PFS_INTERVAL), below npages. */
+static b2p_status check_pfs_interval(b2p_pages *src, uint16_t file, uint32_t first, uint64_t npages, uint8_t *page,
+                                     b2p_error *err) {
+    uint32_t pfs = first ? first : 1;
+    uint64_t loc;
+    if (!locate(src, file, pfs, &loc)) { /* the map of the interval itself is gone */
+        src->stats.unreadable_pages++;
+        char why[160];
+        snprintf(why, sizeof why, "PFS page %u:%u is not in the backup: the allocation of pages %u..%llu cannot be checked",
+                 file, pfs, first, (unsigned long long)(first + (uint64_t)PFS_INTERVAL - 1));
+        report_bad(src, chosen_media(src), 0, file, pfs, why);
+        return B2P_OK;
+    }
+    b2p_error ignored;
+    b2p_status st = b2p_pages_read(src, file, pfs, page, &ignored);
+    if (st == B2P_ERR_CORRUPT) return B2P_OK; /* counted and reported by the scan; its bytes are not trusted */
+    if (st) return b2p_fail(err, st, "%s", ignored.msg);
+    if (page[1] != PAGE_TYPE_PFS) {
+        src->stats.unreadable_pages++;
+        char why[120];
+        snprintf(why, sizeof why, "page type %u where the PFS page of the interval must be (11)", page[1]);
+        report_loc(src, loc, file, pfs, why);
+        return B2P_OK;
+    }
+    for (uint32_t k = 0; k < PFS_INTERVAL && first + (uint64_t)k < npages; k++) {
+        uint8_t byte = page[PFS_BYTES_AT + k];
+        if (!(byte & PFS_ALLOCATED)) continue;
+        src->stats.allocated_pages++;
+        uint64_t ignored_loc;
+        if (!locate(src, file, first + k, &ignored_loc) && (st = note_damaged(src, file, first + k, pfs, loc, byte, err)))
+            return st;
+    }
+    return B2P_OK;
+}
+
+/* Every page the PFS of each data file marks allocated must be in the index (see above). Only
+ * for a complete backup: with stripes missing, absent pages are expected. */
+static b2p_status check_allocation(b2p_pages *src, b2p_error *err) {
+    if (src->incomplete) return B2P_OK;
+    uint8_t *page = malloc(B2P_PAGE_SIZE);
+    if (!page) return b2p_fail(err, B2P_ERR_NOMEM, "out of memory");
+    b2p_status st = B2P_OK;
+    for (size_t i = 0; i < src->set->nfiles && !st; i++) {
+        const b2p_file_info *f = &src->set->files[i];
+        uint64_t npages = f->size_bytes / B2P_PAGE_SIZE, held = f->type == 'D' ? file_extent(src, f->file_id) : 0;
+        if (held == 0) continue;
+        held = (held + PFS_INTERVAL - 1) / PFS_INTERVAL * PFS_INTERVAL; /* to the end of its PFS interval */
+        if (held < npages) npages = held;
+        for (uint64_t first = 0; first < npages && first <= UINT32_MAX && !st; first += PFS_INTERVAL)
+            st = check_pfs_interval(src, f->file_id, (uint32_t)first, npages, page, err);
+    }
+    free(page);
+    return st;
+}
+
 /* ---- public API ------------------------------------------------------------------------ */
 
 b2p_status b2p_pages_open(b2p_pages **out, b2p_backup *bk, const b2p_pages_options *opt,
@@ -418,6 +547,7 @@ b2p_status b2p_pages_open(b2p_pages **out, b2p_backup *bk, const b2p_pages_optio
     if (!st) st = scan_parts(src, parts, nparts, err);
     free(parts);
     if (!st) st = check_tde(src, err);
+    if (!st) st = check_allocation(src, err);
     src->opt = NULL;
     if (st) {
         b2p_pages_free(src);
@@ -449,6 +579,7 @@ void b2p_pages_free(b2p_pages *src) {
     if (!src->forked) {
         table_free(&src->extents);
         table_free(&src->singles);
+        table_free(&src->damaged);
         free(src->ext_mask);
     }
     free(src);
@@ -486,12 +617,29 @@ static bool locate(const b2p_pages *src, uint16_t file, uint32_t page, uint64_t 
     return true;
 }
 
+/* Why page (file, page) cannot be read: lost to damage (allocated, see check_allocation), or
+ * simply not in the backup (never written, or on a missing stripe). */
+static b2p_status not_held(const b2p_pages *src, uint16_t file, uint32_t page, b2p_error *err) {
+    size_t j = src->damaged.cap ? table_find(&src->damaged, single_key(file, page)) : 0;
+    if (!src->damaged.cap || !src->damaged.keys[j])
+        return b2p_fail(err, B2P_ERR_NOT_FOUND, "'%s': page %u:%u is not in the backup", src->path, file, page);
+    uint32_t pfs = (uint32_t)(src->damaged.vals[j] >> 32);
+    uint64_t loc;
+    if (expected_unit(src, file, page, &loc)) {
+        const b2p_media_int *m = src->bk->media[loc >> LOC_MEDIA_SHIFT];
+        return b2p_fail(err, B2P_ERR_CORRUPT,
+                        "'%s': offset %llu: page %u:%u is damaged: allocated (PFS page %u:%u), but the unit where its "
+                        "extent puts it is not that page", m->pub.path,
+                        (unsigned long long)b2p_image_file_offset(&m->image, loc & LOC_OFFSET_MASK), file, page, file, pfs);
+    }
+    return b2p_fail(err, B2P_ERR_CORRUPT, "'%s': page %u:%u is damaged or lost: allocated (PFS page %u:%u), but the "
+                    "backup holds no copy of it", src->path, file, page, file, pfs);
+}
+
 b2p_status b2p_pages_read(b2p_pages *src, uint16_t file_id, uint32_t page_id,
                           uint8_t page[B2P_PAGE_SIZE], b2p_error *err) {
     uint64_t loc;
-    if (!locate(src, file_id, page_id, &loc))
-        return b2p_fail(err, B2P_ERR_NOT_FOUND, "'%s': page %u:%u is not in the backup", src->path,
-                        file_id, page_id);
+    if (!locate(src, file_id, page_id, &loc)) return not_held(src, file_id, page_id, err);
     b2p_media_int *m = src->bk->media[loc >> LOC_MEDIA_SHIFT];
     uint64_t off = loc & LOC_OFFSET_MASK;
     b2p_status st = b2p_image_read(&m->image, &src->caches[loc >> LOC_MEDIA_SHIFT], off, page,

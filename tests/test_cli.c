@@ -17,7 +17,10 @@
 #include <cmocka.h>
 
 #include "mtf/mtf.h"
+#include "tests/support/db_gen.h"
+#include "tests/support/db_writer.h"
 #include "tests/support/fixtures.h"
+#include "tests/support/minijson.h"
 
 static char tmpdir[256];
 static char out_text[1 << 20], err_text[1 << 16];
@@ -46,6 +49,23 @@ static int run(const char *fmt, ...) {
     slurp(p, err_text, sizeof err_text);
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
+
+/* Runs "bak2pg ARGS" with standard output redirected to `to` ("/dev/full": every write fails with
+ * ENOSPC; "&-": closed), stderr captured; returns the exit status. */
+static int run_with_stdout(const char *to, const char *fmt, ...) {
+    char args[8192], cmd[12288];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    snprintf(cmd, sizeof cmd, "'%s' %s >%s 2>'%s/err' </dev/null", bak2pg_bin(), args, to, tmpdir);
+    int st = system(cmd);
+    char p[512];
+    snprintf(p, sizeof p, "%s/err", tmpdir);
+    slurp(p, err_text, sizeof err_text);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+#define run_to_full_disk(...) run_with_stdout("/dev/full", __VA_ARGS__)
 
 /* The error output is exactly one line that names the given file. */
 static void assert_one_line_naming(const char *file) {
@@ -325,6 +345,303 @@ static void test_dump_to_directory(void **state) {
     assert_int_equal(lines, 2155);
 }
 
+/* ---- several files: one backup at a time ----------------------------------------------------- */
+
+static void test_unrelated_backups_refused(void **state) {
+    (void)state;
+    char a[4096], b[4096], full[4096], diff[4096], diff2[4096], log[4096];
+    snprintf(a, sizeof a, "%s", fixture_path("bikestores_2017rtm_hanif.bak"));
+    snprintf(b, sizeof b, "%s", fixture_path("northwind_2005sp4_salman.bak"));
+    /* two unrelated full backups: every command refuses, naming both files and databases (not
+     * one of them read and the other dropped) */
+    static const char *const commands[] = {"info", "info --check", "schema", "dump --all"};
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        assert_int_equal(run("%s '%s' '%s'", commands[i], a, b), B2P_ERR_USAGE);
+        assert_one_line_naming("bikestores_2017rtm_hanif.bak");
+        assert_one_line_naming("northwind_2005sp4_salman.bak");
+        assert_non_null(strstr(err_text, "database 'BikeStores'"));
+        assert_non_null(strstr(err_text, "database 'Northwind'"));
+        assert_non_null(strstr(err_text, "not parts of one backup"));
+        assert_string_equal(out_text, "");
+    }
+    /* two backups of one database (the same family GUID) are still two backups */
+    snprintf(a, sizeof a, "%s", fixture_path("northwind_2008rtm_thuyluv.bak"));
+    snprintf(b, sizeof b, "%s", fixture_path("northwind_2005rtm_attached2000_xandelima.bak"));
+    assert_int_equal(run("info '%s' '%s'", a, b), B2P_ERR_USAGE);
+    assert_non_null(strstr(err_text, "not parts of one backup"));
+    /* what belongs together still goes together: a full with its differential(s) and its log,
+     * the stripes of one media set */
+    snprintf(full, sizeof full, "%s", fixture_path("doublediff_2008r2rtm_full_appveyor.bak"));
+    snprintf(diff, sizeof diff, "%s", fixture_path("doublediff_2008r2rtm_DIFFERENTIAL_appveyor.bak"));
+    snprintf(diff2, sizeof diff2, "%s", fixture_path("doublediff_2008r2rtm_DIFFERENTIAL2_appveyor.bak"));
+    assert_int_equal(run("info --check '%s' '%s' '%s'", diff, full, diff2), 0);
+    snprintf(full, sizeof full, "%s", fixture_path("cubequeryhistory_2008r2_full_appveyor.bak"));
+    snprintf(diff, sizeof diff, "%s", fixture_path("cubequeryhistory_2008r2_DIFFERENTIAL_appveyor.bak"));
+    snprintf(log, sizeof log, "%s", fixture_path("cubequeryhistory_2008r2_LOG_appveyor.trn"));
+    assert_int_equal(run("info '%s' '%s' '%s'", log, full, diff), 0);
+    snprintf(a, sizeof a, "%s", fixture_path("restoretimestripe_2008r2sp2_STRIPE2of2_appveyor.bak"));
+    snprintf(b, sizeof b, "%s", fixture_path("restoretimestripe_2008r2sp2_STRIPE1of2_appveyor.bak"));
+    assert_int_equal(run("info --check '%s' '%s'", a, b), 0);
+    /* ... but not beside a stranger */
+    assert_int_equal(run("schema '%s' '%s' '%s'", a, b, full), B2P_ERR_USAGE);
+    assert_one_line_naming("cubequeryhistory_2008r2_full_appveyor.bak");
+    /* a log beside another database's full backup is a stranger too */
+    snprintf(a, sizeof a, "%s", fixture_path("restoretimeclean_2008r2rtm_LOG_appveyor.trn"));
+    assert_int_equal(run("info '%s' '%s'", full, a), B2P_ERR_USAGE);
+}
+
+/* ---- output that cannot be written ------------------------------------------------------------ */
+
+static void assert_output_lost(const char *what) {
+    if (!strstr(err_text, "No space left on device")) fail_msg("%s: no reason given: %s", what, err_text);
+    size_t len = strlen(err_text);
+    if (len == 0 || err_text[len - 1] != '\n' || memchr(err_text, '\n', len - 1))
+        fail_msg("%s: expected a one-line error, got: %s", what, err_text);
+}
+
+static void test_output_lost_is_an_error(void **state) {
+    (void)state;
+    char f[4096];
+    snprintf(f, sizeof f, "%s", fixture_path("northwind_2005sp4_salman.bak"));
+    static const char *const commands[] = {"info",   "info --json", "info --check", "info --check --json", "schema",
+                                           "schema --json", "schema --table dbo.Shippers", "dump --table dbo.Shippers",
+                                           "dump --all"};
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        int rc = run_to_full_disk("%s '%s'", commands[i], f);
+        if (rc != B2P_ERR_IO) fail_msg("%s > /dev/full: exit %d, expected %d: %s", commands[i], rc, B2P_ERR_IO, err_text);
+        assert_output_lost(commands[i]);
+    }
+    /* convert writes its files, then a summary to stdout: a lost summary fails the run too */
+    assert_int_equal(run_to_full_disk("convert -o '%s' --table dbo.Shippers '%s'", tmp_path("lost-convert"), f), B2P_ERR_IO);
+    assert_output_lost("convert");
+    assert_int_equal(run_to_full_disk("--help"), B2P_ERR_IO);
+    assert_output_lost("--help");
+    assert_int_equal(run_to_full_disk("schema --help"), B2P_ERR_IO);
+    /* a closed standard output too */
+    assert_int_equal(run_with_stdout("&-", "info '%s'", f), B2P_ERR_IO);
+    assert_non_null(strstr(err_text, "Bad file descriptor"));
+    /* and a command that failed for its own reason keeps its status */
+    assert_int_equal(run_to_full_disk("dump --table nosuch '%s'", f), B2P_ERR_NOT_FOUND);
+}
+
+/* ---- damage that allocation knows about ----------------------------------------------------- */
+
+/* Writes a generated backup (tests/support/db_gen.h) from desc to path. */
+static void generate(const char *path, const char *desc) {
+    char err[512];
+    dbg_desc *d = dbg_parse(desc, err, sizeof err);
+    if (!d) fail_msg("%s", err);
+    FILE *out = fopen(path, "wb");
+    assert_non_null(out);
+    dbg_write_options o = {0};
+    if (!dbg_write(d, out, &o, err, sizeof err)) fail_msg("%s", err);
+    assert_int_equal(fclose(out), 0);
+    dbg_free(d);
+}
+
+static bool contains(const uint8_t *d, size_t len, const char *s) {
+    size_t n = strlen(s);
+    for (size_t i = 0; i + n <= len; i++)
+        if (d[i] == (uint8_t)s[0] && !memcmp(d + i, s, n)) return true;
+    return false;
+}
+
+/* The one unit of an uncompressed backup that is a data page (type 1) holding `marker`. */
+static size_t find_data_page_with(const uint8_t *d, size_t len, const char *marker, uint32_t *page_id) {
+    size_t found = 0, n = 0;
+    for (size_t off = 0; off + B2P_PAGE_SIZE <= len; off += 512)
+        if (d[off] == 1 && d[off + 1] == 1 && b2p_le16(d + off + 36) == 1 && b2p_page_checksum(d + off) == b2p_le32(d + off + 60) &&
+            contains(d + off, B2P_PAGE_SIZE, marker)) {
+            found = off;
+            *page_id = b2p_le32(d + off + 32);
+            n++;
+        }
+    if (n != 1) fail_msg("%zu data pages hold '%s', expected 1", n, marker);
+    return found;
+}
+
+static void test_damaged_page_is_named(void **state) {
+    (void)state;
+    const char *p = tmp_path("damaged.bak");
+    generate(p, "database Damaged\n"
+                "table dbo.Notes\n" /* a heap of 9 pages: the marked page shares its extent */
+                "  column id int not null\n"
+                "  column body varchar(200) not null len 150 190\n"
+                "  row 0 | MARKER-ROW-ONE\n"
+                "  generate 300\n"
+                "end\n"
+                "table dbo.Other\n"
+                "  column id int not null\n"
+                "  generate 50\n"
+                "end\n");
+    assert_int_equal(run("info --check '%s'", p), 0);
+    assert_non_null(strstr(out_text, "0 missing or unreadable"));
+    FILE *f = fopen(p, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    size_t len = (size_t)ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *d = malloc(len);
+    assert_non_null(d);
+    assert_int_equal(fread(d, 1, len, f), len);
+    fclose(f);
+    uint32_t page = 0;
+    size_t off = find_data_page_with(d, len, "MARKER-ROW-ONE", &page);
+    memset(d + off, 0, 512); /* the page header and its first records: the unit no longer names the page */
+    write_file(p, d, len);
+    free(d);
+
+    char named[64];
+    snprintf(named, sizeof named, "page 1:%u: allocated (PFS page 1:1", page);
+    assert_int_equal(run("info --check '%s'", p), B2P_ERR_FAILED);
+    if (!strstr(err_text, named)) fail_msg("info --check does not name %s: %s", named, err_text);
+    char at[64];
+    snprintf(at, sizeof at, "offset %zu: ", off);
+    if (!strstr(err_text, at)) fail_msg("not at %s: %s", at, err_text);
+    assert_non_null(strstr(err_text, "the unit where its extent puts it is not that page"));
+    assert_non_null(strstr(out_text, "1 missing or unreadable"));
+    assert_non_null(strstr(out_text, "PROBLEMS FOUND"));
+    assert_int_equal(run("info --check --json '%s'", p), B2P_ERR_FAILED);
+    mj_value *doc = mj_parse(out_text, NULL);
+    assert_non_null(doc);
+    const mj_value *check = mj_get(doc, "check");
+    assert_non_null(check);
+    assert_true(mj_get(check, "unreadable_pages")->number == 1);
+    assert_false(mj_get(check, "ok")->boolean);
+    mj_free(doc);
+    /* reading the table meets the damage: corrupt (6), naming the page, not "not in the backup" */
+    snprintf(named, sizeof named, "page 1:%u is damaged", page);
+    assert_int_equal(run("dump --table dbo.Notes '%s'", p), B2P_ERR_CORRUPT);
+    if (!strstr(err_text, named)) fail_msg("dump does not name %s: %s", named, err_text);
+    assert_int_equal(run("dump --all '%s'", p), B2P_ERR_CORRUPT);
+    /* the other table is intact */
+    assert_int_equal(run("dump --table dbo.Other '%s'", p), 0);
+}
+
+/* ---- names from the backup, shown ------------------------------------------------------------- */
+
+/* Each forged text must stay inside the line of the name that holds it. */
+#define FORGED "FORGED-LINE"
+
+/* What a terminal would do with the bytes: any C0 control but the line ends printed, DEL, ESC,
+ * or a bidi override (U+202E, E2 80 AE) is a failure. */
+static void assert_inert_text(const char *what, const char *text) {
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+        if ((*p < 0x20 && *p != '\n') || *p == 0x7F)
+            fail_msg("%s: raw control byte 0x%02X at %td", what, *p, (const char *)p - text);
+        if (p[0] == 0xE2 && p[1] == 0x80 && p[2] == 0xAE) fail_msg("%s: raw U+202E at %td", what, (const char *)p - text);
+    }
+    for (const char *l = text; l; l = strchr(l, '\n'), l = l ? l + 1 : NULL)
+        if (!strncmp(l, FORGED, strlen(FORGED)) || !strncmp(l, "y'", 2)) fail_msg("%s: a line was forged: %.60s", what, l);
+}
+
+static const char hostile_db[] = "Evil\n" FORGED "\r\x1b[31mred\x7f";
+static const char hostile_schema[] = "s\r\n" FORGED "\x1b[2J";
+static const char hostile_table[] = "t\xe2\x80\xae" "evil\n" FORGED;
+static const char hostile_column[] = "c\x7f\x1b]0;title\x07\n" FORGED;
+static const char hostile_default[] = "(N'x\n" FORGED "\x1b[0m')";
+
+static void write_hostile_backup(const char *path) {
+    dbw_options o = {.database_name = hostile_db};
+    dbw *w = dbw_open(&o);
+    assert_non_null(w);
+    assert_true(dbw_schema(w, hostile_schema));
+    dbw_column cols[2] = {{.name = "id", .xtype = 56, .max_length = 4},
+                          {.name = hostile_column, .xtype = 231, .max_length = 80, .nullable = true, .default_sql = hostile_default}};
+    dbw_table_def def = {.schema = hostile_schema, .name = hostile_table, .columns = cols, .ncolumns = 2,
+                         .npk = 1, .pk = {0}, .clustered = true};
+    if (!dbw_table_begin(w, &def)) fail_msg("%s", dbw_error(w));
+    uint8_t id[4] = {1, 0, 0, 0}, text[64];
+    dbw_value v[2] = {{id, 4, false}, {text, dbw_utf16("x", text, sizeof text), false}};
+    assert_true(dbw_row(w, v));
+    assert_true(dbw_table_end(w));
+    FILE *out = fopen(path, "wb");
+    assert_non_null(out);
+    if (!dbw_finish(w, out, false)) fail_msg("%s", dbw_error(w));
+    assert_int_equal(fclose(out), 0);
+}
+
+static void test_hostile_names_shown_escaped(void **state) {
+    (void)state;
+    const char *p = tmp_path("hostile.bak");
+    write_hostile_backup(p);
+    assert_int_equal(run("info '%s'", p), 0);
+    assert_inert_text("info", out_text);
+    assert_non_null(strstr(out_text, "Evil\\nFORGED-LINE\\r\\x1B[31mred\\x7F"));
+    assert_int_equal(run("info --check '%s'", p), 0);
+    assert_inert_text("info --check", out_text);
+    assert_int_equal(run("schema '%s'", p), 0);
+    assert_inert_text("schema", out_text);
+    assert_non_null(strstr(out_text, "Table \"s\\r\\nFORGED-LINE\\x1B[2J.t\\u{202E}evil\\nFORGED-LINE\""));
+    assert_non_null(strstr(out_text, "c\\x7F\\x1B]0;title\\x07\\nFORGED-LINE"));
+    assert_non_null(strstr(out_text, "default (N'x\\nFORGED-LINE\\x1B[0m')"));
+    /* errors name them escaped too */
+    assert_int_equal(run("schema --table 'x\ny' '%s'", p), B2P_ERR_NOT_FOUND);
+    assert_inert_text("schema error", err_text);
+    /* JSON carries them exactly: valid JSON, the same bytes after decoding */
+    assert_int_equal(run("schema --json '%s'", p), 0);
+    mj_value *doc = mj_parse(out_text, NULL);
+    if (!doc) fail_msg("schema --json is not JSON: %.200s", out_text);
+    assert_string_equal(mj_get_string(doc, "database"), hostile_db);
+    const mj_value *tables = mj_get(doc, "tables");
+    assert_int_equal(tables->n, 1);
+    assert_string_equal(mj_get_string(&tables->items[0], "schema"), hostile_schema);
+    assert_string_equal(mj_get_string(&tables->items[0], "name"), hostile_table);
+    const mj_value *col = &mj_get(&tables->items[0], "columns")->items[1];
+    assert_string_equal(mj_get_string(col, "name"), hostile_column);
+    assert_string_equal(mj_get_string(col, "default"), hostile_default);
+    mj_free(doc);
+    assert_non_null(strstr(out_text, "\\u007f"));
+    assert_non_null(strstr(out_text, "\\u001b"));
+    assert_int_equal(run("info --json '%s'", p), 0);
+    doc = mj_parse(out_text, NULL);
+    assert_non_null(doc);
+    const mj_value *set = &mj_get(&mj_get(doc, "files")->items[0], "backup_sets")->items[0];
+    assert_string_equal(mj_get_string(set, "database_name"), hostile_db);
+    mj_free(doc);
+}
+
+/* Whether s is valid UTF-8 (no overlong forms, surrogates or values past U+10FFFF). */
+static bool valid_utf8(const unsigned char *s) {
+    while (*s) {
+        unsigned char c = *s;
+        size_t len = c < 0x80 ? 1 : c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+        if (!len) return false;
+        uint32_t v = len == 1 ? c : len == 2 ? c & 0x1Fu : len == 3 ? c & 0x0Fu : c & 0x07u;
+        for (size_t i = 1; i < len; i++) {
+            if ((s[i] & 0xC0) != 0x80) return false;
+            v = (v << 6) | (s[i] & 0x3Fu);
+        }
+        static const uint32_t least[] = {0, 0, 0x80, 0x800, 0x10000};
+        if (v < least[len] || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) return false;
+        s += len;
+    }
+    return true;
+}
+
+static void test_json_is_valid_for_any_bytes(void **state) {
+    (void)state;
+    /* a file name that is not UTF-8 and holds controls: --json still writes valid JSON and valid
+     * UTF-8 (U+FFFD for each stray byte), the text output shows it escaped */
+    const char *good = tmp_path("hostile.bak");
+    write_hostile_backup(good);
+    const char *odd = tmp_path("odd\xff\xfe\x80name\x7f\x01.bak");
+    assert_int_equal(rename(good, odd), 0);
+    assert_int_equal(run("info --json '%s'", odd), 0);
+    assert_true(valid_utf8((const unsigned char *)out_text));
+    for (const char *c = out_text; *c; c++)
+        if ((unsigned char)*c < 0x20 && *c != '\n') fail_msg("raw control byte in JSON");
+    mj_value *doc = mj_parse(out_text, NULL);
+    assert_non_null(doc);
+    const char *path = mj_get_string(&mj_get(doc, "files")->items[0], "path");
+    assert_non_null(path);
+    assert_non_null(strstr(path, "odd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbdname\x7f\x01.bak"));
+    mj_free(doc);
+    assert_int_equal(run("info '%s'", odd), 0);
+    assert_inert_text("info of an odd path", out_text);
+    assert_non_null(strstr(out_text, "odd\\xFF\\xFE\\x80name\\x7F\\x01.bak"));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_help_teaches),
@@ -338,6 +655,11 @@ int main(void) {
         cmocka_unit_test(test_bad_page_reported),
         cmocka_unit_test(test_dump_formats),
         cmocka_unit_test(test_dump_to_directory),
+        cmocka_unit_test(test_unrelated_backups_refused),
+        cmocka_unit_test(test_output_lost_is_an_error),
+        cmocka_unit_test(test_damaged_page_is_named),
+        cmocka_unit_test(test_hostile_names_shown_escaped),
+        cmocka_unit_test(test_json_is_valid_for_any_bytes),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

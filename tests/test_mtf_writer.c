@@ -1,7 +1,8 @@
 /* Round trips through the project's own backup writer (tests/support/mtf_writer.c) and the
  * reader: for each container variant (512- and 4096-byte blocks, plain and compressed, with and
  * without backup checksums), every page written comes back byte for byte, the metadata reads as
- * written, and striped and differential sets combine as real ones do. */
+ * written, and striped and differential sets combine as real ones do; generated backups get
+ * identities (GUIDs) of their own. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +15,7 @@
 #include <cmocka.h>
 
 #include "mtf/mtf.h"
+#include "tests/support/db_gen.h"
 #include "tests/support/fixtures.h"
 #include "tests/support/mtf_writer.h"
 
@@ -203,6 +205,98 @@ static void test_stripes_and_differential(void **state) {
     b2p_backup_free(bk);
 }
 
+/* ---- identities: two different generated backups never pass for one ---------------------- */
+
+typedef struct identity {
+    b2p_guid media_set, backup_set, family;
+} identity;
+
+/* Generates description text (compressed or not) into dir/name; returns its identity. */
+static identity generate(const char *name, const char *text, bool compress) {
+    char path[512], err[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    dbg_desc *d = dbg_parse(text, err, sizeof err);
+    if (!d) fail_msg("%s", err);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    dbg_write_options o = {.compress = compress};
+    if (!dbg_write(d, f, &o, err, sizeof err)) fail_msg("%s", err);
+    assert_int_equal(fclose(f), 0);
+    dbg_free(d);
+    const char *one[1] = {path};
+    b2p_backup *bk;
+    b2p_error e = {0};
+    assert_int_equal(b2p_backup_open(&bk, one, 1, NULL, &e), B2P_OK);
+    const b2p_media *m = b2p_backup_media(bk, 0);
+    identity id = {m->media_set_guid, m->sets[0].backup_set_guid, m->sets[0].family_guid};
+    b2p_backup_free(bk);
+    return id;
+}
+
+static bool guid_eq(b2p_guid a, b2p_guid b) {
+    return memcmp(a.b, b.b, 16) == 0;
+}
+
+static bool file_bytes_equal(const char *a, const char *b) {
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "cmp -s '%s/%s' '%s/%s'", dir, a, dir, b);
+    return system(cmd) == 0;
+}
+
+static void test_generated_identities(void **state) {
+    (void)state;
+    static const char one_row[] = "database Shop\ntable dbo.t\n  column id int not null\n  row 1\nend\n";
+    static const char two_rows[] = "database Shop\ntable dbo.t\n  column id int not null\n  row 1\n  row 2\nend\n";
+    identity a = generate("a.bak", one_row, false), again = generate("a2.bak", one_row, false);
+    identity b = generate("b.bak", two_rows, false), c = generate("c.bak", one_row, true);
+    /* the same description: the same bytes, so the same identity */
+    assert_true(file_bytes_equal("a.bak", "a2.bak"));
+    assert_true(guid_eq(a.backup_set, again.backup_set) && guid_eq(a.media_set, again.media_set));
+    /* one row more, same database name: another database, another backup */
+    assert_false(guid_eq(a.family, b.family));
+    assert_false(guid_eq(a.backup_set, b.backup_set));
+    assert_false(guid_eq(a.media_set, b.media_set));
+    /* the same database backed up compressed: the same database, another backup */
+    assert_true(guid_eq(a.family, c.family));
+    assert_false(guid_eq(a.backup_set, c.backup_set));
+    assert_false(guid_eq(a.media_set, c.media_set));
+    /* no GUID is a constant pattern (the writer once used 0x11.. and 0x22..) */
+    assert_false(a.backup_set.b[0] == a.backup_set.b[1] && a.backup_set.b[1] == a.backup_set.b[2]);
+    /* given together, the two are refused as two backups, not taken as one file given twice */
+    char pa[512], pb[512];
+    snprintf(pa, sizeof pa, "%s/a.bak", dir);
+    snprintf(pb, sizeof pb, "%s/b.bak", dir);
+    const char *both[2] = {pa, pb};
+    b2p_backup *bk = NULL;
+    b2p_error e = {0};
+    assert_int_equal(b2p_backup_open(&bk, both, 2, NULL, &e), B2P_ERR_USAGE);
+    assert_non_null(strstr(e.msg, "are not parts of one backup"));
+    assert_null(bk);
+
+    /* mtfw_write_file: different pages, different identities; GUIDs given are kept */
+    uint8_t units[2 * B2P_PAGE_SIZE];
+    make_page(units, 1, 0, 0);
+    make_page(units + B2P_PAGE_SIZE, 1, 1, 0);
+    mtfw_options x = base_options(2), y = base_options(2);
+    memset(x.backup_set_guid, 0, 16);
+    memset(x.media_set_guid, 0, 16);
+    memset(y.backup_set_guid, 0, 16);
+    memset(y.media_set_guid, 0, 16);
+    char px[512], py[512];
+    snprintf(px, sizeof px, "%s/x.bak", dir);
+    snprintf(py, sizeof py, "%s/y.bak", dir);
+    assert_true(mtfw_write_file(px, &x, units, 2));
+    make_page(units + B2P_PAGE_SIZE, 1, 1, 1);
+    assert_true(mtfw_write_file(py, &y, units, 2));
+    assert_memory_not_equal(x.backup_set_guid, y.backup_set_guid, 16);
+    assert_memory_not_equal(x.family_guid, y.family_guid, 16);
+    mtfw_options kept = base_options(2);
+    assert_true(mtfw_write_file(py, &kept, units, 2));
+    uint8_t elevens[16];
+    memset(elevens, 0x11, 16);
+    assert_memory_equal(kept.backup_set_guid, elevens, 16);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plain_512),
@@ -210,6 +304,7 @@ int main(void) {
         cmocka_unit_test(test_compressed_512_checksum),
         cmocka_unit_test(test_compressed_4096),
         cmocka_unit_test(test_stripes_and_differential),
+        cmocka_unit_test(test_generated_identities),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

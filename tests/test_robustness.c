@@ -357,7 +357,7 @@ static void check_outcome(tally *t, const fixture *fx, const variant *v, const o
 }
 
 static uint64_t bad_count(const b2p_page_stats *s) {
-    return s->checksum_bad + s->torn_bad + s->csum_bad;
+    return s->checksum_bad + s->torn_bad + s->csum_bad + s->unreadable_pages;
 }
 
 /* A single-byte corruption must be detected when it lands in
@@ -386,7 +386,7 @@ static bool expect_detection(const fixture *fx, uint64_t off) {
 static bool detected(const fixture *fx, const outcome *o) {
     const b2p_page_stats *c = &fx->clean.stats, *s = &o->stats;
     return o->status != B2P_OK || s->checksum_bad > c->checksum_bad || s->csum_bad > c->csum_bad ||
-           s->checksummed < c->checksummed;
+           s->checksummed < c->checksummed || s->unreadable_pages > c->unreadable_pages;
 }
 
 /* Damage that passes every stage must not have lost page data silently: the scan must have

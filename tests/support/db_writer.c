@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #include "base/base.h"
 #include "mtf/mtf.h"
@@ -128,6 +129,7 @@ struct dbw {
     size_t keys_len, keys_cap;
     uint8_t rec[PAGE], work[PAGE];
     uint8_t *row;                  /* a row's record, which may exceed a page before values move off-row */
+    uint8_t identity[16];          /* hash of every page but the file header (see hash_image) */
     size_t row_cap;
 };
 
@@ -1491,7 +1493,9 @@ static bool write_file_header(dbw *w) {
     page_buf *pb = w->prev;
     page_start(pb, PT_FILE_HEADER, 0, (uint64_t)ALLOC_OBJ << 16, 0);
     uint8_t guid[16], fixed[4] = {0}, file_id[2] = {1, 0};
-    for (int i = 0; i < 16; i++) guid[i] = (uint8_t)(0xB0 + i);
+    XXH128_canonical_t c; /* the file's GUID: this database's, not every generated one's */
+    XXH128_canonicalFromHash(&c, XXH3_128bits_withSeed(w->identity, sizeof w->identity, 0xF11E));
+    memcpy(guid, c.digest, sizeof guid);
     record_var v[3] = {{guid, 16, false}, {NULL, 0, false}, {file_id, 2, false}};
     uint8_t bitmap[1] = {0};
     size_t len = fixedvar_record_bitmap(w->rec, 0, false, fixed, 4, 3, bitmap, v, 3);
@@ -1567,12 +1571,7 @@ static bool stream_backup(dbw *w, FILE *out, bool compress) {
                       .database_name = w->dbname, .server_name = "MKBAK", .version_major = 15,
                       .version_build = 2000, .database_version = DB_VERSION, .total_units = units,
                       .files = files, .nfiles = 2};
-    uint32_t h = 2166136261u; /* GUIDs from the name: deterministic, distinct per database */
-    for (const char *p = w->dbname; *p; p++) h = (h ^ (uint8_t)*p) * 16777619u;
-    for (int i = 0; i < 16; i++) {
-        o.backup_set_guid[i] = (uint8_t)(h >> (8 * (i % 4)) ^ (uint32_t)(0x11 * i));
-        o.media_set_guid[i] = (uint8_t)(h >> (8 * (i % 4)) ^ (uint32_t)(0x22 + i));
-    }
+    mtfw_derive_identity(&o, w->identity); /* from the pages and the options, compress included */
     mtfw *m = mtfw_open(out, &o);
     if (!m) return fail(w, "cannot start the backup");
     enum { CHUNK = 64 };
@@ -1589,11 +1588,35 @@ static bool stream_backup(dbw *w, FILE *out, bool compress) {
     return ok || fail(w, "writing the backup failed");
 }
 
+/* The identity of this database: a hash of every page of the image (all that the description,
+ * the scale and the generator put in it), taken before the file header, whose GUID derives
+ * from it. Distinct databases get distinct GUIDs; the same calls, the same bytes. */
+static bool hash_image(dbw *w) {
+    enum { CHUNK = 64 };
+    XXH3_state_t *h = XXH3_createState();
+    uint8_t *buf = malloc((size_t)CHUNK * PAGE);
+    bool ok = h && buf && XXH3_128bits_reset(h) == XXH_OK;
+    uint64_t pages = (uint64_t)w->next_extent * EXTENT;
+    for (uint64_t u = 1; ok && u < pages; u += CHUNK) { /* page 0 is the file header */
+        size_t n = pages - u < CHUNK ? (size_t)(pages - u) : CHUNK;
+        memset(buf, 0, n * PAGE); /* pages never written read as zeros */
+        ok = pread(fileno(w->image), buf, n * PAGE, (off_t)(u * PAGE)) >= 0 && XXH3_128bits_update(h, buf, n * PAGE) == XXH_OK;
+    }
+    if (ok) {
+        XXH128_canonical_t c;
+        XXH128_canonicalFromHash(&c, XXH3_128bits_digest(h));
+        memcpy(w->identity, c.digest, sizeof w->identity);
+    }
+    XXH3_freeState(h);
+    free(buf);
+    return ok || fail(w, "hashing the page image failed");
+}
+
 bool dbw_finish(dbw *w, FILE *out, bool compress) {
     uint32_t first_sys = 0;
     bool ok = !w->cur || fail(w, "table %s is still open", w->cur->name);
     ok = ok && write_catalog(w, &first_sys) && write_iams(w) && write_allocation_pages(w) &&
-         write_boot(w, first_sys) && write_file_header(w) && stream_backup(w, out, compress);
+         write_boot(w, first_sys) && hash_image(w) && write_file_header(w) && stream_backup(w, out, compress);
     if (!ok) return false; /* the caller reads dbw_error, then calls dbw_abort */
     dbw_abort(w);
     return true;

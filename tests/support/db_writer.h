@@ -30,7 +30,9 @@
  *
  * Memory stays bounded: rows go to pages as they come, pages to a temporary database image, and
  * that image, page by page, to mtfw_add_units at the end. Deterministic: the same calls give the
- * same bytes (no clock, no randomness). One table is written at a time; a clustered table's
+ * same bytes (no clock, no randomness). Distinct: the database's and the backup's GUIDs (family,
+ * backup set, media set, file) derive from a hash of every page and of the options, so that two
+ * different generated backups never pass for one (mtfw_derive_identity). One table is written at a time; a clustered table's
  * rows must come in key order. */
 #ifndef B2P_TESTS_DB_WRITER_H
 #define B2P_TESTS_DB_WRITER_H

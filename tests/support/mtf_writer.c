@@ -5,6 +5,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <xxhash.h>
 
 #include "mtf/mtf.h"
 #include "tests/support/xpress_encode.h"
@@ -348,6 +349,7 @@ static void build_mqci(const mtfw *w, buf *m, bool final) {
     b2p_put_le32(s + 120, 196609);
     b2p_put_le32(s + 216, 0x00D00409);
     b2p_put_le32(s + 220, 52);
+    memcpy(s + 0x7C, o->family_guid, 16);
     if (o->type_letter == 'I') {
         put_lsn(s + 0x104, 29, 50, 1);
         memcpy(s + 0x110, o->differential_base_guid, 16);
@@ -510,9 +512,71 @@ bool mtfw_close(mtfw *w) {
     return ok;
 }
 
+/* ---- identities ---------------------------------------------------------------------------- */
+
+static void hash_str(XXH3_state_t *h, const char *s) {
+    s = s ? s : "";
+    XXH3_128bits_update(h, s, strlen(s) + 1); /* with the terminator: "ab","c" differs from "a","bc" */
+}
+
+static void hash_u64(XXH3_state_t *h, uint64_t v) {
+    uint8_t b[8];
+    b2p_put_le64(b, v);
+    XXH3_128bits_update(h, b, sizeof b);
+}
+
+static bool all_zero(const uint8_t g[16]) {
+    for (int i = 0; i < 16; i++)
+        if (g[i]) return false;
+    return true;
+}
+
+/* A GUID from the hash state's digest: as random-looking as a real one (version 4 layout). */
+static void guid_from(XXH3_state_t *h, uint8_t out[16]) {
+    XXH128_canonical_t c;
+    XXH128_canonicalFromHash(&c, XXH3_128bits_digest(h));
+    memcpy(out, c.digest, 16);
+    out[7] = (uint8_t)((out[7] & 0x0F) | 0x40); /* Data3's high nibble, stored little-endian */
+    out[8] = (uint8_t)((out[8] & 0x3F) | 0x80);
+}
+
+/* hash(purpose, content, and, for the backup's own GUIDs, every option that shapes the file) */
+static void derive(const mtfw_options *o, const uint8_t content[16], const char *purpose, bool whole, uint8_t out[16]) {
+    XXH3_state_t *h = XXH3_createState();
+    if (!h) return; /* out stays zero: mtfw_open still works, the identity is then not unique */
+    XXH3_128bits_reset(h);
+    hash_str(h, purpose);
+    XXH3_128bits_update(h, content, 16);
+    hash_str(h, o->database_name);
+    if (whole) {
+        hash_str(h, o->server_name);
+        hash_u64(h, ((uint64_t)o->block_size << 32) | ((uint64_t)o->compress << 16) | ((uint64_t)o->with_checksum << 8) |
+                        (uint8_t)o->type_letter);
+        hash_u64(h, ((uint64_t)o->version_major << 32) | ((uint64_t)o->version_minor << 16) | o->version_build);
+        hash_u64(h, ((uint64_t)o->database_version << 32) | ((uint64_t)o->family_count << 16) | o->family_sequence);
+        hash_u64(h, o->total_units);
+        XXH3_128bits_update(h, o->differential_base_guid, 16);
+        for (size_t i = 0; i < o->nfiles; i++) {
+            hash_str(h, o->files[i].logical_name);
+            hash_str(h, o->files[i].physical_name);
+            hash_u64(h, ((uint64_t)o->files[i].file_id << 8) | (uint8_t)o->files[i].type);
+            hash_u64(h, o->files[i].size_bytes);
+        }
+    }
+    guid_from(h, out);
+    XXH3_freeState(h);
+}
+
+void mtfw_derive_identity(mtfw_options *opt, const uint8_t content[16]) {
+    if (all_zero(opt->family_guid)) derive(opt, content, "family", false, opt->family_guid);
+    if (all_zero(opt->backup_set_guid)) derive(opt, content, "backup set", true, opt->backup_set_guid);
+    if (all_zero(opt->media_set_guid)) derive(opt, content, "media set", true, opt->media_set_guid);
+}
+
 bool mtfw_write_file(const char *path, mtfw_options *opt, const uint8_t *units, size_t n) {
-    memset(opt->backup_set_guid, 0x11, sizeof opt->backup_set_guid);
-    memset(opt->media_set_guid, 0x22, sizeof opt->media_set_guid);
+    XXH128_canonical_t content;
+    XXH128_canonicalFromHash(&content, XXH3_128bits(units, n * PAGE));
+    mtfw_derive_identity(opt, content.digest);
     FILE *f = fopen(path, "wb");
     if (!f) return false;
     mtfw *w = mtfw_open(f, opt);

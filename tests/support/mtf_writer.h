@@ -32,6 +32,7 @@ typedef struct mtfw_options {
     uint8_t backup_set_guid[16];
     uint8_t media_set_guid[16];
     uint8_t differential_base_guid[16];
+    uint8_t family_guid[16];     /* SCIN +0x7C: the database's identity, shared by its backups */
     uint16_t family_count, family_sequence; /* 0 means 1 */
     uint64_t total_units;        /* page units that will be added, exactly */
     const mtfw_file *files;
@@ -48,8 +49,15 @@ bool mtfw_add_units(mtfw *w, const uint8_t *units, size_t n);
  * announced or a write failed. Frees w in any case. */
 bool mtfw_close(mtfw *w);
 
-/* The whole backup at once: n contiguous units written to a new file at path. Sets the
- * backup-set and media-set GUIDs to fixed test values (0x11.., 0x22..). False on any failure. */
+/* Fills every GUID of opt that is all zero (backup set, media set, family) from content, a
+ * 128-bit hash of everything that shapes the backup's pages, and the options that shape the
+ * file: two different backups never share an identity, and the same input gives the same one
+ * (same bytes). The family GUID, the database's identity, comes from content and the database
+ * name alone: the same database backed up compressed or not is one database. */
+void mtfw_derive_identity(mtfw_options *opt, const uint8_t content[16]);
+
+/* The whole backup at once: n contiguous units written to a new file at path. GUIDs left zero
+ * are derived from the units and options (mtfw_derive_identity). False on any failure. */
 bool mtfw_write_file(const char *path, mtfw_options *opt, const uint8_t *units, size_t n);
 
 #endif
