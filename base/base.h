@@ -201,6 +201,9 @@ b2p_status b2p_outdir_create(b2p_outdir *d, const char *relname, FILE **f, b2p_e
  * used. */
 b2p_status b2p_outdir_create_unique(b2p_outdir *d, const char *stem, const char *ext, FILE **f, b2p_buf *actual,
                                     b2p_error *err);
+/* Removes relname, a file this run created (a failed table's partial data file); the journal
+ * keeps its name, which --clean then finds gone. */
+b2p_status b2p_outdir_remove(b2p_outdir *d, const char *relname, b2p_error *err);
 /* Closes f (from b2p_outdir_create), reporting a failed write or close with the file's name. */
 b2p_status b2p_outdir_close_file(b2p_outdir *d, FILE *f, const char *relname, b2p_error *err);
 

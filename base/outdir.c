@@ -223,6 +223,12 @@ static b2p_status remove_entry(b2p_outdir *d, const char *rel, b2p_error *err) {
     return B2P_OK;
 }
 
+b2p_status b2p_outdir_remove(b2p_outdir *d, const char *relname, b2p_error *err) {
+    if (!valid_relname(relname))
+        return b2p_fail(err, B2P_ERR_INTERNAL, "'%s': not a file name bak2pg writes", b2p_shown(relname));
+    return remove_entry(d, relname, err);
+}
+
 b2p_status b2p_outdir_clean(b2p_outdir *d, b2p_error *err) {
     if (d->journal) {
         fclose(d->journal);

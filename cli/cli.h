@@ -83,8 +83,10 @@ int cli_parse_backup_set(const char *cmd, const char *arg, int *out);
 /* Seconds on the monotonic clock: for progress, rates and ETAs. */
 double cli_now(void);
 
-/* Creates directory path and its missing parents; 0, or -1 with errno set. */
-int cli_mkdir_p(const char *path);
+/* Opens output directory path (-o DIR of convert and dump), creating it if needed. A directory
+ * that holds anything is refused (its old files would sit beside the new ones, looking like one
+ * run) unless clean, which first removes what an earlier bak2pg run wrote there (and only that). */
+b2p_status cli_open_output_dir(const char *path, bool clean, b2p_outdir **dir, b2p_error *err);
 
 /* Prints "bak2pg: <message>" on stderr and returns err->code (the exit status). */
 int cli_report(const b2p_error *err);

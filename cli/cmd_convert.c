@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,11 +24,22 @@ static const char USAGE[] =
     "  post-data.sql       keys, indexes, foreign keys, checks, identity restarts\n"
     "  load.sql            all of it, in foreign-key order, in one transaction, stopping at the first error\n"
     "  review.sql          what could not be translated (views, procedures, expressions), with the reason\n"
-    "  manifest.json       per table: rows, bytes, sha256; and the source backup's identity\n"
-    "Load with:  cd DIR && psql -d TARGET -f load.sql\n"
+    "  manifest.json       per table: its file, rows, bytes, sha256; tables that failed; the source\n"
+    "                      backup's identity. Written last: its presence means the run completed.\n"
+    "Load with:  cd DIR && psql -d TARGET -f load.sql      (psql 15.14 or later: the scripts use\n"
+    "            \\restrict, so that nothing in them can run a psql meta-command it did not mean)\n"
+    "\n"
+    "Data file names are the PostgreSQL schema and table names with every byte outside\n"
+    "[A-Za-z0-9_-] written %XX (dots too), so no two tables share a file and none leaves DIR.\n"
+    "DIR must be empty (or new): --clean first removes what an earlier bak2pg run wrote there.\n"
+    "A table that fails (a value PostgreSQL cannot store, a damaged page) is named on stderr, in\n"
+    "manifest.json and review.sql, and left out of load.sql; the other tables are complete, and\n"
+    "the exit status is 21.\n"
     "\n"
     "options:\n"
-    "  -o, --output DIR           where to write (created if needed)\n"
+    "  -o, --output DIR           where to write (created if needed; must be empty)\n"
+    "  --clean                    first remove the files an earlier bak2pg run wrote in DIR (only\n"
+    "                             those: its journal, DIR/.bak2pg-files, lists them)\n"
     CLI_TABLES_HELP
     "  --compress zstd            compress the data files (load.sql decompresses with zstd -dc)\n"
     "  --no-single-transaction    load each script and table in its own transaction\n"
@@ -35,7 +47,8 @@ static const char USAGE[] =
     "  --backup-set N             the backup set at position N (FILE = N)\n"
     "  --allow-missing-stripes    salvage: convert what is there when stripe files are missing\n"
     "  -j, --jobs N               write N tables' data files at once, the largest first (default 1;\n"
-    "                             the output is the same, byte for byte, whatever N)\n"
+    "                             the output is the same, byte for byte, whatever N, but for the\n"
+    "                             scripts' \\restrict key, random in every run)\n"
     "  -h, --help                 this help\n"
     "\n"
     "examples:\n"
@@ -49,7 +62,7 @@ enum { MAX_JOBS = 64 };
 typedef struct convert_opts {
     const char *outdir;
     cli_tables tables;
-    bool zstd, single_transaction, allow_missing;
+    bool zstd, single_transaction, allow_missing, clean;
     int backup_set;
     unsigned jobs;               /* worker threads writing data files */
     b2p_export_options ex;
@@ -61,6 +74,7 @@ static int parse_args(int argc, char **argv, convert_opts *o) {
         {"no-single-transaction", no_argument, NULL, 'T'}, {"nul", required_argument, NULL, 'n'},
         {"backup-set", required_argument, NULL, 'b'},   {"allow-missing-stripes", no_argument, NULL, 'm'},
         {"jobs", required_argument, NULL, 'j'},         {"help", no_argument, NULL, 'h'},
+        {"clean", no_argument, NULL, 'c'},
         CLI_TABLES_LONGOPTS,                            {NULL, 0, NULL, 0},
     };
     int c, rc = 0;
@@ -75,6 +89,7 @@ static int parse_args(int argc, char **argv, convert_opts *o) {
         case 'o': o->outdir = optarg; break;
         case 'T': o->single_transaction = false; break;
         case 'm': o->allow_missing = true; break;
+        case 'c': o->clean = true; break;
         case 'z':
             if (strcmp(optarg, "zstd") != 0) rc = cli_usage_error("convert", "--compress takes zstd, not '%s'", optarg);
             o->zstd = true;
@@ -117,10 +132,11 @@ static void progress_show(progress *p, bool final) {
 /* ---- the run ------------------------------------------------------------------------------- */
 
 typedef struct table_result {
-    char file[1024];
-    uint64_t rows, bytes;
+    b2p_buf file;                /* relative to the output directory: data/<schema>.<table>.copy[.zst] */
+    uint64_t rows, bytes, nul_values;
     char sha256[65];
     bool done;
+    char *error;                 /* why the table failed (its data file is then removed), or NULL */
 } table_result;
 
 typedef struct run {
@@ -135,27 +151,72 @@ typedef struct run {
     pthread_mutex_t mu;          /* guards prog, skipped and stderr */
     b2p_pages **worker_src;      /* per worker: its own fork of in.src */
     progress prog;
-    unsigned skipped;
+    unsigned skipped, failed;
+    b2p_outdir *dir;             /* every file is created through it (guarded by mu in workers) */
+    char restrict_key[33];       /* the scripts' \restrict key */
 } run;
 
 static FILE *open_out(const run *r, const char *name, b2p_error *err) {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", r->o->outdir, name);
-    FILE *f = fopen(path, "w");
-    if (!f) b2p_fail(err, B2P_ERR_IO, "'%s': cannot create: %s", path, strerror(errno));
-    return f;
+    FILE *f = NULL;
+    return b2p_outdir_create(r->dir, name, &f, err) ? NULL : f;
 }
 
 static b2p_status close_out(FILE *f, const run *r, const char *name, b2p_error *err) {
-    if (fclose(f) != 0) return b2p_fail(err, B2P_ERR_IO, "'%s/%s': writing failed: %s", r->o->outdir, name, strerror(errno));
-    return B2P_OK;
+    return b2p_outdir_close_file(r->dir, f, name, err);
 }
 
-/* data/<schema>.<table>.copy[.zst], with '/' (impossible in a file name) replaced. */
-static void data_file_name(const run *r, const b2p_cat_table *t, char *out, size_t len) {
-    snprintf(out, len, "data/%s.%s.copy%s", b2p_names_schema(r->nm, t), b2p_names_table(r->nm, t), r->o->zstd ? ".zst" : "");
-    for (char *p = out + 5; *p; p++)
-        if (*p == '/') *p = '_';
+/* Names every selected table's data file, data/<schema>.<table>.copy[.zst], from its PostgreSQL
+ * names through the one file-name maker (base/filename.c): safe and injective by construction.
+ * Names are chosen here, in load order, before any worker starts, so that they do not depend on
+ * which worker gets there first; two names that differ only in case (which a case-insensitive
+ * file system would take for one) get "~2", "~3", ... */
+static b2p_status name_data_files(run *r, b2p_error *err) {
+    b2p_buf stem = {0};
+    b2p_status st = B2P_OK;
+    for (size_t i = 0; i < r->norder && !st; i++) {
+        const b2p_cat_table *t = &r->in.cat->tables[r->order[i]];
+        table_result *res = &r->results[r->order[i]];
+        b2p_buf_clear(&stem);
+        st = b2p_buf_puts(&stem, "data/", err);
+        if (!st) st = b2p_file_component(&stem, b2p_names_schema(r->nm, t), err);
+        if (!st) st = b2p_buf_puts(&stem, ".", err);
+        if (!st) st = b2p_file_component(&stem, b2p_names_table(r->nm, t), err);
+        for (unsigned n = 1; !st; n++) {
+            char suffix[32] = "";
+            if (n > 1) snprintf(suffix, sizeof suffix, "~%u", n);
+            b2p_buf_clear(&res->file);
+            st = b2p_buf_puts(&res->file, stem.data, err);
+            if (!st) st = b2p_buf_puts(&res->file, suffix, err);
+            if (!st) st = b2p_buf_puts(&res->file, r->o->zstd ? ".copy.zst" : ".copy", err);
+            bool taken = false;
+            for (size_t k = 0; k < i && !taken && !st; k++)
+                taken = !strcasecmp(r->results[r->order[k]].file.data, res->file.data);
+            if (!taken) break;
+        }
+    }
+    b2p_buf_free(&stem);
+    return st;
+}
+
+/* Whether a failure while converting one table ends the whole run: the output cannot be written,
+ * memory ran out, or bak2pg itself is wrong. Anything else (a value PostgreSQL cannot store, a
+ * damaged page) fails that table only. */
+static bool fatal(b2p_status st) {
+    return st == B2P_ERR_IO || st == B2P_ERR_NOMEM || st == B2P_ERR_INTERNAL;
+}
+
+/* Records that table t failed: named on stderr now, in manifest.json and review.sql later; its
+ * partial data file goes. */
+static void table_failed(run *r, const b2p_cat_table *t, table_result *res, const b2p_error *why) {
+    pthread_mutex_lock(&r->mu);
+    res->error = strdup(why->msg[0] ? why->msg : b2p_status_name(why->code));
+    b2p_error ignored;
+    if (res->file.len) b2p_outdir_remove(r->dir, res->file.data, &ignored);
+    r->failed++;
+    r->prog.tables_done++;
+    fprintf(stderr, "%sbak2pg: table %s.%s failed, the others go on: %s\n", r->prog.on ? "\n" : "", b2p_shown(t->schema),
+            b2p_shown(t->name), b2p_shown(res->error ? res->error : "out of memory"));
+    pthread_mutex_unlock(&r->mu);
 }
 
 /* A file sink that refuses further writes once another worker's table has failed, so that a
@@ -176,32 +237,50 @@ static b2p_status export_one(run *r, b2p_pages *src, const b2p_jobs *jobs, size_
     const char *why = b2p_export_unsupported(t);
     if (why) {
         pthread_mutex_lock(&r->mu);
-        fprintf(stderr, "%sbak2pg: table %s.%s skipped: %s\n", r->prog.on ? "\n" : "", t->schema, t->name, why);
+        fprintf(stderr, "%sbak2pg: table %s.%s skipped: %s\n", r->prog.on ? "\n" : "", b2p_shown(t->schema),
+                b2p_shown(t->name), why);
         r->skipped++;
         pthread_mutex_unlock(&r->mu);
         return B2P_OK;
     }
-    data_file_name(r, t, res->file, sizeof res->file);
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", r->o->outdir, res->file);
-    stoppable_sink sink = {.jobs = jobs};
-    b2p_status st = b2p_file_sink_open(&sink.file, path, r->o->zstd, 3, err);
-    b2p_export_stats es = {0};
-    if (!st) st = b2p_export_table(src, r->in.cat, t, &r->o->ex, stoppable_write, &sink, &es, err);
-    b2p_error close_err = {0};
-    b2p_status cst = b2p_file_sink_close(&sink.file, path, res->sha256, &close_err);
-    if (!st && cst) {
-        *err = close_err;
-        st = cst;
-    }
+    FILE *f = NULL;
+    pthread_mutex_lock(&r->mu); /* the directory's journal is shared */
+    b2p_status st = b2p_outdir_create(r->dir, res->file.data, &f, err);
+    pthread_mutex_unlock(&r->mu);
     if (st) return st;
+    stoppable_sink sink = {.jobs = jobs};
+    st = b2p_file_sink_open(&sink.file, f, r->o->zstd, 3, err);
+    b2p_export_stats es = {0};
+    b2p_error table_err = {0};
+    b2p_status tst = st ? B2P_OK : b2p_export_table(src, r->in.cat, t, &r->o->ex, stoppable_write, &sink, &es, &table_err);
+    bool sink_failed = sink.file.failed;
+    b2p_error close_err = {0};
+    b2p_status cst = b2p_file_sink_close(&sink.file, res->file.data, res->sha256, &close_err);
+    if (st) return st;
+    if (cst) { /* the output: the run cannot go on */
+        *err = close_err;
+        return cst;
+    }
+    if (tst && (sink_failed || fatal(tst))) {
+        *err = table_err;
+        return tst;
+    }
+    if (tst) {
+        table_failed(r, t, res, &table_err);
+        return B2P_OK;
+    }
     res->rows = es.rows;
     res->bytes = sink.file.bytes;
+    res->nul_values = es.nul_values;
     res->done = true;
     pthread_mutex_lock(&r->mu);
     if (es.rows != es.expected_rows)
         fprintf(stderr, "%sbak2pg: table %s.%s: %llu rows decoded, the catalog counts %llu\n", r->prog.on ? "\n" : "",
-                t->schema, t->name, (unsigned long long)es.rows, (unsigned long long)es.expected_rows);
+                b2p_shown(t->schema), b2p_shown(t->name), (unsigned long long)es.rows, (unsigned long long)es.expected_rows);
+    if (es.nul_values)
+        fprintf(stderr, "%sbak2pg: table %s.%s: %llu values held NUL characters (%s by --nul)\n", r->prog.on ? "\n" : "",
+                b2p_shown(t->schema), b2p_shown(t->name), (unsigned long long)es.nul_values,
+                r->o->ex.nul_policy == B2P_NUL_STRIP ? "stripped" : "replaced");
     r->prog.rows_done += es.rows;
     r->prog.bytes_done += sink.file.bytes;
     r->prog.tables_done++;
@@ -283,55 +362,129 @@ static b2p_status write_data_files(run *r, b2p_error *err) {
     return st;
 }
 
-/* Appends s as a psql single-quoted literal (quotes doubled). */
-static void put_quoted(FILE *f, const char *s) {
-    fputc('\'', f);
-    for (; *s; s++) {
-        if (*s == '\'') fputc('\'', f);
-        fputc(*s, f);
+/* ---- the scripts ------------------------------------------------------------------------------
+ * psql runs them, and psql obeys meta-commands (\! runs a program) wherever a line starts with a
+ * backslash. Names from the backup reach the scripts only through base/quote.c and comments only
+ * through base/escape.c; beyond that, every stretch that needs no meta-command is fenced with
+ * \restrict KEY ... \unrestrict KEY (psql 15.14+), under which psql refuses every meta-command:
+ * even a path nobody foresaw cannot run one. KEY is random per run, so no text in a backup can
+ * know it. */
+
+static b2p_status make_restrict_key(run *r, b2p_error *err) {
+    static const char ALNUM[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    unsigned char raw[32];
+    FILE *f = fopen("/dev/urandom", "rb");
+    bool ok = f && fread(raw, 1, sizeof raw, f) == sizeof raw;
+    if (f) fclose(f);
+    if (!ok) return b2p_fail(err, B2P_ERR_IO, "'/dev/urandom': cannot read: %s", strerror(errno));
+    for (size_t i = 0; i < sizeof raw; i++) r->restrict_key[i] = ALNUM[raw[i] % (sizeof ALNUM - 1)];
+    r->restrict_key[sizeof raw] = 0;
+    return B2P_OK;
+}
+
+static void restrict_begin(const run *r, FILE *f) {
+    fprintf(f, "\\restrict %s\n", r->restrict_key);
+}
+
+static void restrict_end(const run *r, FILE *f) {
+    fprintf(f, "\\unrestrict %s\n", r->restrict_key);
+}
+
+/* The head every script starts with: stop at the first error, the session settings the SQL is
+ * written for. Leaves the script restricted. */
+static void script_head(const run *r, FILE *f) {
+    fputs("\\set ON_ERROR_STOP on\n", f);
+    restrict_begin(r, f);
+    fputs("SET client_encoding = 'UTF8';\nSET standard_conforming_strings = on;\n", f);
+}
+
+/* A \copy line cannot hold a line break: psql ends the meta-command there. A table whose
+ * qualified name or columns hold one (or another control character) is loaded through a
+ * temporary table of a plain name, created and emptied in SQL. */
+static bool copy_line_safe(const char *s) {
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p < 0x20 || *p == 0x7f) return false;
+    return true;
+}
+
+/* The qualified table and its exported columns ("a, b"), as load.sql names them. */
+static b2p_status copy_target(const run *r, const b2p_cat_table *t, b2p_buf *table, b2p_buf *columns, b2p_error *err) {
+    const b2p_cat_column *cols[4096];
+    size_t n = b2p_export_columns(t, cols, sizeof cols / sizeof cols[0]);
+    b2p_status st = b2p_qualified(r->nm, t, table, err);
+    for (size_t k = 0; k < n && !st; k++) {
+        st = b2p_buf_puts(columns, k ? ", " : "", err);
+        if (!st) st = b2p_quote_ident(b2p_names_column(r->nm, t, cols[k]->column_id), columns, err);
     }
-    fputc('\'', f);
+    return st;
+}
+
+/* The FROM of a \copy: the file, or zstd reading it. The file name is ours (data/ and the
+ * characters of base/filename.c), so the program's argument is inert: checked, not assumed. */
+static b2p_status copy_source(const run *r, const table_result *res, b2p_buf *out, b2p_error *err) {
+    if (strspn(res->file.data, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.%~/") != res->file.len)
+        return b2p_fail(err, B2P_ERR_INTERNAL, "data file name '%s' holds a character it never should", b2p_shown(res->file.data));
+    if (!r->o->zstd) return b2p_quote_literal(res->file.data, out, err);
+    b2p_buf cmd = {0};
+    b2p_status st = b2p_buf_puts(&cmd, "zstd -dcq ", err);
+    if (!st) st = b2p_buf_puts(&cmd, res->file.data, err);
+    if (!st) st = b2p_buf_puts(out, "PROGRAM ", err);
+    if (!st) st = b2p_quote_literal(cmd.data, out, err);
+    b2p_buf_free(&cmd);
+    return st;
+}
+
+/* One table's rows into load.sql (which is unrestricted here, and left so). */
+static b2p_status write_copy(const run *r, FILE *f, size_t job, const b2p_cat_table *t, const table_result *res,
+                             b2p_error *err) {
+    b2p_buf table = {0}, columns = {0}, from = {0};
+    b2p_status st = copy_target(r, t, &table, &columns, err);
+    if (!st) st = copy_source(r, res, &from, err);
+    if (!st && copy_line_safe(table.data) && copy_line_safe(columns.data)) {
+        fprintf(f, "\\copy %s (%s) FROM %s\n", table.data, columns.data, from.data);
+    } else if (!st) {
+        char stage[64];
+        snprintf(stage, sizeof stage, "bak2pg_stage_%zu", job);
+        restrict_begin(r, f);
+        fprintf(f, "CREATE TEMPORARY TABLE %s AS SELECT %s FROM %s WITH NO DATA;\n", stage, columns.data, table.data);
+        restrict_end(r, f);
+        fprintf(f, "\\copy %s FROM %s\n", stage, from.data);
+        restrict_begin(r, f);
+        fprintf(f, "INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT * FROM %s;\nDROP TABLE %s;\n", table.data,
+                columns.data, stage, stage);
+        restrict_end(r, f);
+    }
+    b2p_buf_free(&table);
+    b2p_buf_free(&columns);
+    b2p_buf_free(&from);
+    return st;
 }
 
 static b2p_status write_load_script(run *r, b2p_error *err) {
     FILE *f = open_out(r, "load.sql", err);
     if (!f) return err->code;
+    script_head(r, f);
     fprintf(f, "-- Loads database %s (from %s) into PostgreSQL. Run it from this directory:\n"
-               "--   cd %s && psql -d TARGET -f load.sql\n"
-               "\\set ON_ERROR_STOP on\n",
-            b2p_pages_set(r->in.src)->database_name, b2p_pages_path(r->in.src), r->o->outdir);
+               "--   cd %s && psql -d TARGET -f load.sql\n",
+            b2p_shown(b2p_pages_set(r->in.src)->database_name), b2p_shown(b2p_pages_path(r->in.src)),
+            b2p_shown(r->o->outdir));
+    if (r->failed)
+        fprintf(f, "-- %u tables failed to convert and are not loaded here: manifest.json and review.sql name them.\n",
+                r->failed);
     if (r->o->single_transaction) fputs("BEGIN;\n", f);
+    restrict_end(r, f);
     fputs("\\ir pre-data.sql\n", f);
-    b2p_buf line = {0};
     b2p_status st = B2P_OK;
     for (size_t i = 0; i < r->norder && !st; i++) {
-        const b2p_cat_table *t = &r->in.cat->tables[r->order[i]];
         const table_result *res = &r->results[r->order[i]];
-        if (!res->done) continue;
-        const b2p_cat_column *cols[4096];
-        size_t n = b2p_export_columns(t, cols, sizeof cols / sizeof cols[0]);
-        b2p_buf_clear(&line);
-        st = b2p_qualified(r->nm, t, &line, err);
-        for (size_t k = 0; k < n && !st; k++) {
-            st = b2p_buf_puts(&line, k ? ", " : " (", err);
-            if (!st) st = b2p_quote_ident(b2p_names_column(r->nm, t, cols[k]->column_id), &line, err);
-        }
-        if (!st && n) st = b2p_buf_puts(&line, ")", err);
-        if (st) break;
-        fprintf(f, "\\copy %s FROM ", line.data);
-        if (r->o->zstd) {
-            char cmd[2200];
-            snprintf(cmd, sizeof cmd, "zstd -dcq '%s'", res->file);
-            fputs("PROGRAM ", f);
-            put_quoted(f, cmd);
-        } else {
-            put_quoted(f, res->file);
-        }
-        fputc('\n', f);
+        if (res->done) st = write_copy(r, f, i, &r->in.cat->tables[r->order[i]], res, err);
     }
-    b2p_buf_free(&line);
     fputs("\\ir post-data.sql\n", f);
-    if (r->o->single_transaction) fputs("COMMIT;\n", f);
+    if (r->o->single_transaction) {
+        restrict_begin(r, f);
+        fputs("COMMIT;\n", f);
+        restrict_end(r, f);
+    }
     b2p_status cst = close_out(f, r, "load.sql", err);
     return st ? st : cst;
 }
@@ -367,20 +520,25 @@ static b2p_status write_manifest(run *r, b2p_error *err) {
     for (size_t i = 0; i < r->norder; i++) {
         const b2p_cat_table *t = &r->in.cat->tables[r->order[i]];
         const table_result *res = &r->results[r->order[i]];
-        char src[600], dst[600];
-        snprintf(src, sizeof src, "%s.%s", t->schema, t->name);
-        snprintf(dst, sizeof dst, "%s.%s", b2p_names_schema(r->nm, t), b2p_names_table(r->nm, t));
         json_begin_object(&j);
-        json_kv_string(&j, "source", src);
-        json_kv_string(&j, "target", dst);
+        /* names as they are (a dot may be inside one): schema and table apart */
+        json_kv_string(&j, "source_schema", t->schema);
+        json_kv_string(&j, "source_table", t->name);
+        json_kv_string(&j, "target_schema", b2p_names_schema(r->nm, t));
+        json_kv_string(&j, "target_table", b2p_names_table(r->nm, t));
         json_kv_bool(&j, "converted", res->done);
-        json_kv_string(&j, "file", res->file);
+        json_kv_string(&j, "file", res->done ? res->file.data : "");
         json_kv_uint(&j, "rows", res->rows);
         json_kv_uint(&j, "bytes", res->bytes);
         json_kv_string(&j, "sha256", res->done ? res->sha256 : "");
+        json_kv_uint(&j, "nul_values", res->nul_values);
+        if (res->error) json_kv_string(&j, "error", res->error);
         json_end_object(&j);
     }
     json_end_array(&j);
+    json_kv_string(&j, "nul_policy", r->o->ex.nul_policy == B2P_NUL_STRIP ? "strip"
+                                     : r->o->ex.nul_policy == B2P_NUL_REPLACE ? "replace" : "error");
+    json_kv_uint(&j, "failed_tables", r->failed);
     json_key(&j, "ddl");
     json_begin_object(&j);
     json_kv_uint(&j, "tables", r->ddl.tables);
@@ -396,26 +554,53 @@ static b2p_status write_manifest(run *r, b2p_error *err) {
     return close_out(f, r, "manifest.json", err);
 }
 
-static b2p_status write_ddl(run *r, b2p_error *err) {
+/* pre-data.sql or post-data.sql: what ddl.c writes, fenced as one restricted stretch. */
+static b2p_status write_ddl_script(run *r, const char *name, bool pre, FILE *review, b2p_error *err) {
     b2p_ddl_options dopt = {.selected = r->selected};
-    FILE *review = open_out(r, "review.sql", err);
-    if (!review) return err->code;
-    fputs("-- What bak2pg left out of the load scripts, and why. Nothing here runs: each item is\n"
-          "-- commented out; translate it by hand where it matters.\n\n", review);
-    FILE *pre = open_out(r, "pre-data.sql", err);
-    b2p_status st = pre ? b2p_write_pre_data(r->in.cat, r->nm, &dopt, pre, review, &r->ddl, err) : err->code;
-    if (pre) {
-        b2p_status cst = close_out(pre, r, "pre-data.sql", err);
-        if (!st) st = cst;
-    }
-    FILE *post = st ? NULL : open_out(r, "post-data.sql", err);
-    if (!st) st = post ? b2p_write_post_data(r->in.cat, r->nm, &dopt, post, review, &r->ddl, err) : err->code;
-    if (post) {
-        b2p_status cst = close_out(post, r, "post-data.sql", err);
-        if (!st) st = cst;
-    }
-    b2p_status cst = close_out(review, r, "review.sql", err);
+    FILE *f = open_out(r, name, err);
+    if (!f) return err->code;
+    fputs("\\set ON_ERROR_STOP on\n", f);
+    restrict_begin(r, f);
+    b2p_status st = pre ? b2p_write_pre_data(r->in.cat, r->nm, &dopt, f, review, &r->ddl, err)
+                        : b2p_write_post_data(r->in.cat, r->nm, &dopt, f, review, &r->ddl, err);
+    restrict_end(r, f);
+    b2p_status cst = close_out(f, r, name, err);
     return st ? st : cst;
+}
+
+static b2p_status write_ddl(run *r, FILE *review, b2p_error *err) {
+    b2p_status st = write_ddl_script(r, "pre-data.sql", true, review, err);
+    return st ? st : write_ddl_script(r, "post-data.sql", false, review, err);
+}
+
+/* review.sql is read, never run: all of it is comments, and restricted besides. It is begun
+ * before the DDL (which adds its items) and finished after the data (failed tables last). */
+static FILE *begin_review(run *r, b2p_error *err) {
+    FILE *f = open_out(r, "review.sql", err);
+    if (!f) return NULL;
+    restrict_begin(r, f);
+    fputs("-- What bak2pg left out of the load scripts, and why. Nothing here runs: each item is\n"
+          "-- commented out; translate it by hand where it matters.\n\n", f);
+    return f;
+}
+
+static b2p_status finish_review(run *r, FILE *f, b2p_error *err) {
+    b2p_buf item = {0};
+    for (size_t i = 0; i < r->norder; i++) {
+        const b2p_cat_table *t = &r->in.cat->tables[r->order[i]];
+        const table_result *res = &r->results[r->order[i]];
+        if (!res->error) continue;
+        b2p_buf_clear(&item);
+        b2p_buf text = {0};
+        bool ok = !b2p_buf_puts(&text, t->schema, NULL) && !b2p_buf_puts(&text, ".", NULL) &&
+                  !b2p_buf_puts(&text, t->name, NULL) && !b2p_buf_puts(&text, ": TABLE FAILED, its rows are not in load.sql: ", NULL) &&
+                  !b2p_buf_puts(&text, res->error, NULL) && !b2p_escape_text(&item, text.data, text.len, 0, NULL);
+        b2p_buf_free(&text);
+        if (ok) fprintf(f, "-- %s\n\n", item.data);
+    }
+    b2p_buf_free(&item);
+    restrict_end(r, f);
+    return close_out(f, r, "review.sql", err);
 }
 
 static b2p_status select_tables(run *r) {
@@ -433,27 +618,37 @@ static b2p_status select_tables(run *r) {
 static b2p_status convert(run *r, b2p_error *err) {
     b2p_status st = select_tables(r);
     if (st) return b2p_fail(err, st, "out of memory");
-    char data_dir[4096];
-    snprintf(data_dir, sizeof data_dir, "%s/data", r->o->outdir);
-    if (cli_mkdir_p(data_dir) != 0)
-        return b2p_fail(err, B2P_ERR_IO, "'%s': cannot create the output directory: %s", data_dir, strerror(errno));
-    if ((st = b2p_names_build(r->in.cat, &r->o->tables.naming, &r->nm, err)) || (st = write_ddl(r, err))) return st;
-    r->prog.on = isatty(STDERR_FILENO);
-    r->prog.start = cli_now();
-    st = write_data_files(r, err);
-    progress_show(&r->prog, true);
+    if ((st = make_restrict_key(r, err)) || (st = b2p_names_build(r->in.cat, &r->o->tables.naming, &r->nm, err)))
+        return st;
+    FILE *review = begin_review(r, err);
+    if (!review) return err->code;
+    st = write_ddl(r, review, err);
+    if (!st) {
+        r->prog.on = isatty(STDERR_FILENO);
+        r->prog.start = cli_now();
+        st = name_data_files(r, err);
+        if (!st) st = write_data_files(r, err);
+        progress_show(&r->prog, true);
+    }
+    b2p_status rst = finish_review(r, review, err);
+    if (!st) st = rst;
     if (!st) st = write_load_script(r, err);
-    if (!st) st = write_manifest(r, err);
+    if (!st) st = write_manifest(r, err); /* last: a directory with a manifest holds a whole run */
     return st;
 }
 
 static void print_summary(const run *r, double seconds) {
-    printf("converted %s: %zu tables (%u skipped), %llu rows, %.1f MB of data in %.1f s -> %s\n",
-           b2p_pages_set(r->in.src)->database_name, r->prog.tables_done, r->skipped,
-           (unsigned long long)r->prog.rows_done, r->prog.bytes_done / 1e6, seconds, r->o->outdir);
+    printf("converted %s: %zu tables (%u skipped, %u failed), %llu rows, %.1f MB of data in %.1f s -> %s\n",
+           b2p_shown(b2p_pages_set(r->in.src)->database_name), r->prog.tables_done - r->failed, r->skipped, r->failed,
+           (unsigned long long)r->prog.rows_done, r->prog.bytes_done / 1e6, seconds, b2p_shown(r->o->outdir));
     printf("  %u keys, %u indexes, %u foreign keys, %u checks; %u expressions translated, %u items in review.sql\n",
            r->ddl.keys, r->ddl.indexes, r->ddl.foreign_keys, r->ddl.checks, r->ddl.translated, r->ddl.review_items);
-    printf("  load with: cd %s && psql -d TARGET -f load.sql\n", r->o->outdir);
+    for (size_t i = 0; i < r->norder; i++) {
+        const b2p_cat_table *t = &r->in.cat->tables[r->order[i]];
+        if (r->results[r->order[i]].error)
+            printf("  FAILED %s.%s: %s\n", b2p_shown(t->schema), b2p_shown(t->name), b2p_shown(r->results[r->order[i]].error));
+    }
+    printf("  load with: cd %s && psql -d TARGET -f load.sql\n", b2p_shown(r->o->outdir));
 }
 
 int cmd_convert(int argc, char **argv) {
@@ -463,16 +658,24 @@ int cmd_convert(int argc, char **argv) {
     b2p_error err = {0};
     run r = {.o = &o, .mu = PTHREAD_MUTEX_INITIALIZER};
     double t0 = cli_now();
-    if (cli_open_catalog(&r.in, argv + optind, (size_t)(argc - optind), o.backup_set, o.allow_missing, &err))
+    if (cli_open_output_dir(o.outdir, o.clean, &r.dir, &err)) return cli_report(&err);
+    if (cli_open_catalog(&r.in, argv + optind, (size_t)(argc - optind), o.backup_set, o.allow_missing, &err)) {
+        b2p_outdir_close(r.dir);
         return cli_report(&err);
+    }
     b2p_status st = convert(&r, &err);
     if (!st) print_summary(&r, cli_now() - t0);
     b2p_names_free(r.nm);
+    for (size_t i = 0; r.results && i < r.in.cat->ntables; i++) {
+        b2p_buf_free(&r.results[i].file);
+        free(r.results[i].error);
+    }
     free(r.selected);
     free(r.order);
     free(r.results);
     free(r.worker_src);
     cli_close(&r.in);
+    b2p_outdir_close(r.dir);
     if (st) return cli_report(&err);
-    return r.skipped ? B2P_ERR_UNSUPPORTED : 0;
+    return r.failed ? B2P_ERR_PARTIAL : r.skipped ? B2P_ERR_UNSUPPORTED : 0;
 }

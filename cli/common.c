@@ -1,10 +1,8 @@
 /* What several commands share: opening a backup down to its catalog, choosing tables. */
-#include <errno.h>
 #include <stdlib.h>
 #include <fnmatch.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "cli.h"
@@ -35,21 +33,21 @@ bool cli_table_selected(const b2p_cat_table *t, const char *pattern) {
     return fnmatch(pattern, full, 0) == 0 || fnmatch(pattern, t->name, 0) == 0;
 }
 
-int cli_mkdir_p(const char *path) {
-    char buf[4096];
-    size_t n = strlen(path);
-    if (n == 0 || n >= sizeof buf) {
-        errno = ENAMETOOLONG;
-        return -1;
+b2p_status cli_open_output_dir(const char *path, bool clean, b2p_outdir **dir, b2p_error *err) {
+    b2p_status st = b2p_outdir_open(path, dir, err);
+    if (!st && clean) st = b2p_outdir_clean(*dir, err);
+    char first[256];
+    if (!st) st = b2p_outdir_first_entry(*dir, first, sizeof first, err);
+    if (!st && first[0] && !clean)
+        st = b2p_fail(err, B2P_ERR_USAGE,
+                      "'%s' is not empty (it holds '%s'): give an empty or new directory, or --clean to remove what an "
+                      "earlier bak2pg run wrote there",
+                      path, first);
+    if (st) {
+        b2p_outdir_close(*dir);
+        *dir = NULL;
     }
-    memcpy(buf, path, n + 1);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = 0;
-        if (mkdir(buf, 0777) != 0 && errno != EEXIST) return -1;
-        *p = '/';
-    }
-    return mkdir(buf, 0777) != 0 && errno != EEXIST ? -1 : 0;
+    return st;
 }
 
 int cli_parse_count(const char *cmd, const char *option, const char *arg, unsigned min, unsigned max, unsigned *out) {

@@ -55,6 +55,38 @@ static b2p_status put_column(ddl *d, const b2p_cat_table *t, int32_t column_id) 
     return n ? put_ident(d, n) : b2p_fail(d->err, B2P_ERR_CORRUPT, "table %s.%s has no column %d", t->schema, t->name, column_id);
 }
 
+/* Appends s as a string literal (base/quote.c: right under either standard_conforming_strings). */
+static b2p_status put_literal(ddl *d, const char *s) {
+    return b2p_quote_literal(s, &d->sql, d->err);
+}
+
+/* Appends the table's qualified name as a string literal (for regclass arguments). */
+static b2p_status put_table_literal(ddl *d, const b2p_cat_table *t) {
+    b2p_buf q = {0};
+    b2p_status st = b2p_qualified(d->nm, t, &q, d->err);
+    if (!st) st = put_literal(d, q.data);
+    b2p_buf_free(&q);
+    return st;
+}
+
+/* A DO block: its body is built in d->sql after the mark do_begin returns; do_end dollar-quotes
+ * it with a tag the body does not hold (a name may hold "$$"). */
+static size_t do_begin(const ddl *d) {
+    return d->sql.len;
+}
+
+static b2p_status do_end(ddl *d, size_t mark, b2p_status st) {
+    if (st) return st;
+    char *body = strdup(d->sql.data + mark);
+    if (!body) return b2p_fail(d->err, B2P_ERR_NOMEM, "out of memory");
+    b2p_buf_truncate(&d->sql, mark);
+    st = put(d, "DO ");
+    if (!st) st = b2p_quote_dollar(body, &d->sql, d->err);
+    if (!st) st = put(d, ";\n");
+    free(body);
+    return st;
+}
+
 static b2p_status flush(ddl *d) {
     if (d->sql.len && fwrite(d->sql.data, 1, d->sql.len, d->out) != d->sql.len)
         return b2p_fail(d->err, B2P_ERR_IO, "writing the DDL failed");
@@ -67,16 +99,19 @@ static b2p_status flush(ddl *d) {
 static void review(ddl *d, const b2p_cat_table *t, const char *what, const char *tsql, const char *why) {
     d->stats->review_items++;
     if (!d->review) return;
-    fprintf(d->review, "-- %s%s%s%s%s: %s\n", t ? t->schema : "", t ? "." : "", t ? t->name : "", t ? " " : "", what, why);
-    if (tsql) {
-        fputs("--   ", d->review);
-        for (const char *p = tsql; *p; p++) {
-            fputc(*p, d->review);
-            if (*p == '\n') fputs("--   ", d->review);
-        }
-        fputc('\n', d->review);
-    }
-    fputc('\n', d->review);
+    /* names and sources are the backup's: written only as escaped comment lines
+     * (b2p_comment_lines), whatever newlines, carriage returns or "*" + "/" they hold */
+    b2p_buf head = {0}, out = {0};
+    bool ok = !b2p_buf_puts(&head, t ? t->schema : "", NULL) && !b2p_buf_puts(&head, t ? "." : "", NULL) &&
+              !b2p_buf_puts(&head, t ? t->name : "", NULL) && !b2p_buf_puts(&head, t ? " " : "", NULL) &&
+              !b2p_buf_puts(&head, what, NULL) && !b2p_buf_puts(&head, ": ", NULL) && !b2p_buf_puts(&head, why, NULL) &&
+              !b2p_buf_puts(&out, "-- ", NULL) && !b2p_escape_text(&out, head.data, head.len, 0, NULL) &&
+              !b2p_buf_puts(&out, "\n", NULL) && (!tsql || !b2p_comment_lines(&out, "--   ", tsql, NULL)) &&
+              !b2p_buf_puts(&out, "\n", NULL);
+    if (ok) fwrite(out.data, 1, out.len, d->review);
+    else fputs("-- (an item that could not be written: out of memory)\n\n", d->review);
+    b2p_buf_free(&head);
+    b2p_buf_free(&out);
 }
 
 /* What the translator needs to know of the table's columns: their PostgreSQL identifier and type.
@@ -162,10 +197,9 @@ static b2p_status identity_clause(ddl *d, const b2p_cat_table *t, const b2p_cat_
         b2p_status st = b2p_quote_ident(b2p_names_schema(d->nm, t), &q, d->err);
         if (!st) st = b2p_buf_puts(&q, ".", d->err);
         if (!st) st = b2p_quote_ident(seq, &q, d->err);
-        if (!st) st = put(d, " DEFAULT nextval('");
-        for (size_t i = 0; !st && i < q.len; i++)
-            st = q.data[i] == '\'' ? put(d, "''") : b2p_buf_append(&d->sql, q.data + i, 1, d->err);
-        if (!st) st = put(d, "'::regclass)");
+        if (!st) st = put(d, " DEFAULT nextval(");
+        if (!st) st = put_literal(d, q.data);
+        if (!st) st = put(d, "::regclass)");
         b2p_buf_free(&q);
         return st;
     }
@@ -247,11 +281,13 @@ static b2p_status create_domains(ddl *d) {
         /* a later load adding tables meets the domains of the first: PostgreSQL has no
          * CREATE DOMAIN IF NOT EXISTS */
         bool again = d->opt->idempotent;
-        st = put(d, again ? "DO $$BEGIN CREATE DOMAIN " : "CREATE DOMAIN ");
+        size_t mark = do_begin(d);
+        st = put(d, again ? "BEGIN CREATE DOMAIN " : "CREATE DOMAIN ");
         if (!st) st = put_domain(d, ty);
         if (!st) st = put(d, " AS ");
         if (!st) st = put(d, b2p_pg_type(&base, tbuf, sizeof tbuf));
-        if (!st) st = put(d, again ? "; EXCEPTION WHEN duplicate_object THEN NULL; END$$;\n" : ";\n");
+        if (again) st = do_end(d, mark, st ? st : put(d, "; EXCEPTION WHEN duplicate_object THEN NULL; END"));
+        else if (!st) st = put(d, ";\n");
     }
     return st;
 }
@@ -425,20 +461,19 @@ static b2p_status indexes_of(ddl *d, const b2p_cat_table *t) {
  * them under a case- or accent-insensitive collation; PostgreSQL compares text exactly) the load
  * goes on with a warning naming the constraint, which stays NOT VALID but guards new rows. */
 static b2p_status validate_block(ddl *d, const b2p_cat_table *t, const char *name) {
-    b2p_status st = put(d, "DO $$BEGIN ALTER TABLE ONLY ");
+    size_t mark = do_begin(d);
+    b2p_status st = put(d, "BEGIN ALTER TABLE ONLY ");
     if (!st) st = put_table(d, t);
     if (!st) st = put(d, " VALIDATE CONSTRAINT ");
     if (!st) st = put_ident(d, name);
     if (!st) st = put(d, "; EXCEPTION WHEN foreign_key_violation OR check_violation THEN RAISE WARNING "
                          "'bak2pg: constraint % left NOT VALID: %', ");
-    b2p_buf lit = {0};
-    if (!st) st = b2p_quote_ident(name, &lit, d->err);
-    if (!st) st = put(d, "'");
-    for (size_t i = 0; !st && i < lit.len; i++)
-        st = lit.data[i] == '\'' ? put(d, "''") : b2p_buf_append(&d->sql, lit.data + i, 1, d->err);
-    b2p_buf_free(&lit);
-    if (!st) st = put(d, "', SQLERRM; END$$;\n");
-    return st;
+    b2p_buf ident = {0};
+    if (!st) st = b2p_quote_ident(name, &ident, d->err);
+    if (!st) st = put_literal(d, ident.data);
+    b2p_buf_free(&ident);
+    if (!st) st = put(d, ", SQLERRM; END");
+    return do_end(d, mark, st);
 }
 
 static b2p_status check_constraint(ddl *d, const b2p_cat_table *t, const b2p_cat_check *ck) {
@@ -505,30 +540,24 @@ static b2p_status foreign_key(ddl *d, const b2p_cat_table *t, const b2p_cat_fore
  * without a value then gets one above every loaded row. */
 static b2p_status identity_restart(ddl *d, const b2p_cat_table *t, const b2p_cat_column *c) {
     bool down = c->identity_known && c->identity_increment < 0;
-    b2p_status st = put(d, "DO $$BEGIN PERFORM setval(pg_get_serial_sequence('");
-    b2p_buf q = {0};
-    if (!st) st = b2p_qualified(d->nm, t, &q, d->err);
-    for (size_t i = 0; !st && i < q.len; i++) /* inside a string literal: double the quotes */
-        st = q.data[i] == '\'' ? put(d, "''") : b2p_buf_append(&d->sql, q.data + i, 1, d->err);
-    b2p_buf_clear(&q);
-    if (!st) st = put(d, "', '");
+    size_t mark = do_begin(d);
+    b2p_status st = put(d, "BEGIN PERFORM setval(pg_get_serial_sequence(");
+    if (!st) st = put_table_literal(d, t);
+    if (!st) st = put(d, ", ");
     /* the column, unlike the table, is taken literally (not as an identifier): no quotes */
-    if (!st) st = b2p_buf_puts(&q, b2p_names_column(d->nm, t, c->column_id), d->err);
-    for (size_t i = 0; !st && i < q.len; i++)
-        st = q.data[i] == '\'' ? put(d, "''") : b2p_buf_append(&d->sql, q.data + i, 1, d->err);
-    b2p_buf_free(&q);
+    if (!st) st = put_literal(d, b2p_names_column(d->nm, t, c->column_id));
     char tail[256];
     if (c->identity_used)
-        snprintf(tail, sizeof tail, "'), %s(coalesce(%s(v)::bigint, %lld), %lld)) FROM (SELECT ", down ? "least" : "greatest",
+        snprintf(tail, sizeof tail, "), %s(coalesce(%s(v)::bigint, %lld), %lld)) FROM (SELECT ", down ? "least" : "greatest",
                  down ? "min" : "max", (long long)c->identity_last, (long long)c->identity_last);
     else
-        snprintf(tail, sizeof tail, "'), %s(v)::bigint) FROM (SELECT ", down ? "min" : "max");
+        snprintf(tail, sizeof tail, "), %s(v)::bigint) FROM (SELECT ", down ? "min" : "max");
     if (!st) st = put(d, tail);
     if (!st) st = put_column(d, t, c->column_id);
     if (!st) st = put(d, " AS v FROM ");
     if (!st) st = put_table(d, t);
-    if (!st) st = put(d, c->identity_used ? ") AS loaded; END$$;\n" : ") AS loaded HAVING count(v) > 0; END$$;\n");
-    return st;
+    if (!st) st = put(d, c->identity_used ? ") AS loaded; END" : ") AS loaded HAVING count(v) > 0; END");
+    return do_end(d, mark, st);
 }
 
 b2p_status b2p_write_identity_restarts(const b2p_catalog *cat, const b2p_names *nm, const b2p_cat_table *t, FILE *out,
@@ -543,13 +572,6 @@ b2p_status b2p_write_identity_restarts(const b2p_catalog *cat, const b2p_names *
     b2p_buf_free(&d.sql);
     b2p_buf_free(&d.tmp);
     return st;
-}
-
-/* Appends s as a string literal (standard_conforming_strings is on: only quotes double). */
-static b2p_status put_literal(ddl *d, const char *s) {
-    b2p_status st = put(d, "'");
-    for (; *s && !st; s++) st = *s == '\'' ? put(d, "''") : b2p_buf_append(&d->sql, s, 1, d->err);
-    return st ? st : put(d, "'");
 }
 
 /* COMMENT ON TABLE / COLUMN from the MS_Description extended properties. */

@@ -186,7 +186,8 @@ typedef struct b2p_file_sink {
     bool failed;
 } b2p_file_sink;
 
-b2p_status b2p_file_sink_open(b2p_file_sink *s, const char *path, bool zstd, int level, b2p_error *err);
+/* Writes into f, a file just created (b2p_outdir_create); b2p_file_sink_close closes it. */
+b2p_status b2p_file_sink_open(b2p_file_sink *s, FILE *f, bool zstd, int level, b2p_error *err);
 bool b2p_file_sink_write(void *ctx, const char *data, size_t len);
 /* Finishes the file; gives the SHA-256 of its bytes. */
 b2p_status b2p_file_sink_close(b2p_file_sink *s, const char *path, char sha256_hex[65], b2p_error *err);

@@ -26,11 +26,10 @@ static bool zstd_pump(b2p_file_sink *s, const void *in, size_t n, ZSTD_EndDirect
     }
 }
 
-b2p_status b2p_file_sink_open(b2p_file_sink *s, const char *path, bool zstd, int level, b2p_error *err) {
+b2p_status b2p_file_sink_open(b2p_file_sink *s, FILE *f, bool zstd, int level, b2p_error *err) {
     memset(s, 0, sizeof *s);
     b2p_sha256_init(&s->sha);
-    s->f = fopen(path, "wb");
-    if (!s->f) return b2p_fail(err, B2P_ERR_IO, "'%s': cannot create: %s", path, strerror(errno));
+    s->f = f;
     if (!zstd) return B2P_OK;
     s->z = ZSTD_createCCtx();
     s->zcap = ZSTD_CStreamOutSize();

@@ -925,9 +925,11 @@ static bool render_time(gbuf *o, int64_t t100) {
     return put_fmt(o, ".%s", f);
 }
 
+/* As PostgreSQL's COPY TO writes text: backslash and \b \f \n \r \t \v escaped, the rest as is. */
 static bool render_copy_text(gbuf *o, const uint8_t *s, size_t len) {
     for (size_t i = 0; i < len; i++) {
-        const char *esc = s[i] == '\\' ? "\\\\" : s[i] == '\n' ? "\\n" : s[i] == '\t' ? "\\t" : s[i] == '\r' ? "\\r" : NULL;
+        const char *esc = s[i] == '\\' ? "\\\\" : s[i] == '\n' ? "\\n" : s[i] == '\t' ? "\\t" : s[i] == '\r' ? "\\r"
+                        : s[i] == '\b' ? "\\b" : s[i] == '\f' ? "\\f" : s[i] == '\v' ? "\\v" : NULL;
         if (esc ? !gbuf_str(o, esc) : !gbuf_put(o, s + i, 1)) return false;
     }
     return true;

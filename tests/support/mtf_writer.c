@@ -56,15 +56,35 @@ static uint8_t *buf_reserve(buf *b, size_t n) {
     return at;
 }
 
-/* Appends s as UTF-16LE (ASCII input) and stores its (size, offset) pair at b->p + ta, where
- * the offset counts from base (the start of the enclosing block or record). */
+/* The next code point of UTF-8 text at *p, moving *p past it (a stray byte stands for itself). */
+static uint32_t utf8_next(const unsigned char **p) {
+    uint32_t cp = *(*p)++;
+    int more = cp >= 0xF0 ? 3 : cp >= 0xE0 ? 2 : cp >= 0xC0 ? 1 : 0;
+    if (more) cp &= 0x3Fu >> more;
+    for (; more && (**p & 0xC0) == 0x80; more--) cp = cp << 6 | (*(*p)++ & 0x3F);
+    return cp;
+}
+
+/* Appends s (UTF-8: names in a backup are anything SQL Server's nvarchar holds) as UTF-16LE and
+ * stores its (size, offset) pair at b->p + ta, where the offset counts from base (the start of
+ * the enclosing block or record). */
 static void buf_string(buf *b, size_t ta, size_t base, const char *s) {
-    size_t n = strlen(s);
+    size_t units = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p;) units += utf8_next(&p) >= 0x10000 ? 2 : 1;
     size_t at = b->len;
-    uint8_t *d = buf_reserve(b, 2 * n);
+    uint8_t *d = buf_reserve(b, 2 * units);
     if (!d) return;
-    for (size_t i = 0; i < n; i++) d[2 * i] = (uint8_t)s[i];
-    b2p_put_le16(b->p + ta, (uint16_t)(2 * n));
+    for (const unsigned char *p = (const unsigned char *)s; *p; d += 2) {
+        uint32_t cp = utf8_next(&p);
+        if (cp >= 0x10000) {
+            cp -= 0x10000;
+            b2p_put_le16(d, (uint16_t)(0xD800 | cp >> 10));
+            d += 2;
+            cp = 0xDC00 | (cp & 0x3FF);
+        }
+        b2p_put_le16(d, (uint16_t)cp);
+    }
+    b2p_put_le16(b->p + ta, (uint16_t)(2 * units));
     b2p_put_le16(b->p + ta + 2, (uint16_t)(at - base));
 }
 

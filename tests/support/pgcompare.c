@@ -64,22 +64,27 @@ int pg_compare_manifest(pgserver *server, const char *dir, const char *db, const
     int compared = 0;
     for (size_t i = 0; tables && i < tables->n; i++) {
         const mj_value *t = &tables->items[i];
-        const char *file = mj_get_string(t, "file"), *target = mj_get_string(t, "target");
+        const char *file = mj_get_string(t, "file");
+        const char *schema = mj_get_string(t, "target_schema"), *table = mj_get_string(t, "target_table");
         if (!file || !*file) continue;
+        if (!schema || !table) fail_msg("%s: manifest.json: table %zu has no target_schema/target_table", label, i + 1);
         size_t flen, plen;
         snprintf(path, sizeof path, "%s/%s", dir, file);
         char *want = read_file(path, &flen);
         assert_non_null(want);
-        /* target is schema.table, unquoted; quote both parts for the query */
+        /* the names are the backup's (anything at all): quoted by libpq */
+        char *qs = PQescapeIdentifier(conn, schema, strlen(schema)), *qt = PQescapeIdentifier(conn, table, strlen(table));
+        assert_true(qs && qt);
         char q[2048];
-        const char *dot = strchr(target, '.');
-        snprintf(q, sizeof q, "COPY \"%.*s\".\"%s\" TO STDOUT", (int)(dot - target), target, dot + 1);
+        snprintf(q, sizeof q, "COPY %s.%s TO STDOUT", qs, qt);
+        PQfreemem(qs);
+        PQfreemem(qt);
         char *got = pgserver_copy_out(conn, q, &plen);
         if (!got) fail_msg("%s: %s: %s", label, q, pgserver_error());
         sort_lines(want, flen);
         sort_lines(got, plen);
         if (flen != plen || memcmp(want, got, flen) != 0)
-            fail_msg("%s: table %s: PostgreSQL holds other rows than %s", label, target, file);
+            fail_msg("%s: table %s.%s: PostgreSQL holds other rows than %s", label, schema, table, file);
         free(want);
         free(got);
         compared++;
