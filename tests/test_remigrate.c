@@ -217,8 +217,14 @@ static void expect_counts_of_dumps(const char *db, const char *from, const char 
         int keypos[16];
         size_t nkey = primary_key_positions(db, target, keypos, 16);
         assert_true(nkey > 0);
-        snprintf(a, sizeof a, "%s/%.16s-dump/%.256s.copy", tmpdir, from, tc[i].table);
-        snprintf(b, sizeof b, "%s/%.16s-dump/%.256s.copy", tmpdir, to, tc[i].table);
+        /* dump -o names each file as b2p_table_file_name does */
+        char schema[256];
+        snprintf(schema, sizeof schema, "%.*s", (int)strcspn(tc[i].table, "."), tc[i].table);
+        b2p_buf file = {0};
+        assert_int_equal(b2p_table_file_name(&file, schema, tc[i].table + strlen(schema) + 1, "copy", NULL), B2P_OK);
+        snprintf(a, sizeof a, "%s/%.16s-dump/%.256s", tmpdir, from, file.data);
+        snprintf(b, sizeof b, "%s/%.16s-dump/%.256s", tmpdir, to, file.data);
+        b2p_buf_free(&file);
         diff d = diff_dumps(a, b, keypos, nkey);
         if (d.inserted != tc[i].inserted || d.updated != tc[i].updated || d.gone != tc[i].only_in_target ||
             (sync_deletes ? d.gone : 0) != tc[i].deleted)
