@@ -357,7 +357,7 @@ static void print_summary(const reporter *r, const b2p_load_stats *s, const char
     if (st && st != B2P_ERR_PARTIAL) return;
     printf("%s %s (run %s, %s): %u tables loaded or merged, %u unchanged, %u failed, %u skipped; "
            "%llu inserted, %llu updated, %llu deleted, %llu only in the target; %.1f s\n",
-           s->mode == B2P_LOAD_CREATE ? "loaded" : "remigrated", db, s->run_id, b2p_load_mode_name(s->mode), s->tables,
+           s->mode == B2P_LOAD_CREATE ? "loaded" : "remigrated", b2p_shown(db), s->run_id, b2p_load_mode_name(s->mode), s->tables,
            s->tables_unchanged, s->tables_failed, s->tables_skipped, (unsigned long long)s->inserted,
            (unsigned long long)s->updated, (unsigned long long)s->deleted, (unsigned long long)s->disappeared, secs);
     if (s->ddl.tables || s->ddl.keys)
