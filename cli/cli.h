@@ -88,6 +88,12 @@ double cli_now(void);
  * run) unless clean, which first removes what an earlier bak2pg run wrote there (and only that). */
 b2p_status cli_open_output_dir(const char *path, bool clean, b2p_outdir **dir, b2p_error *err);
 
+/* A secret given on the command line (a conninfo may hold a password): returns a copy of value
+ * (NULL when out of memory) and overwrites every argv text in args (each the optarg getopt gave
+ * for the option, which may be the tail of "--dsn=...") with NULs, so that the process title
+ * (ps, /proc/PID/cmdline) no longer shows it. */
+char *cli_take_secret(char *const *args, size_t nargs, const char *value);
+
 /* Prints "bak2pg: <message>" on stderr and returns err->code (the exit status). */
 int cli_report(const b2p_error *err);
 /* Prints a usage error for command cmd, with a pointer to its --help; returns B2P_ERR_USAGE. */

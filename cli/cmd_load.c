@@ -392,10 +392,7 @@ static char *command_line(const load_opts *o, int argc, char **argv) {
 /* The --dsn values leave argv (what /proc/PID/cmdline and ps show), once copied: the text is
  * overwritten with NULs, so the process title holds nothing of it. */
 static char *take_dsn(load_opts *o) {
-    char *copy = strdup(o->dsn);
-    for (size_t k = 0; k < o->ndsn_args; k++) memset(o->dsn_args[k], 0, strlen(o->dsn_args[k]));
-    o->dsn = copy;
-    return copy;
+    return (char *)(o->dsn = cli_take_secret(o->dsn_args, o->ndsn_args, o->dsn));
 }
 
 int cmd_load(int argc, char **argv) {

@@ -55,8 +55,12 @@ static const char USAGE[] =
     "  bak2pg verify --dsn 'postgresql://loader@db1/sales' --schema-map dbo=sales full.bak diff.bak\n"
     "  bak2pg verify --json --dsn 'dbname=northwind' --table 'dbo.Order*' Northwind.bak | jq '.tables[]'\n";
 
+enum { MAX_DSN_ARGS = 8 };
+
 typedef struct verify_opts {
-    const char *dsn;
+    const char *dsn;                 /* a private copy once parsed: the argv text is blanked */
+    char *dsn_args[MAX_DSN_ARGS];    /* each --dsn's optarg, inside argv */
+    size_t ndsn_args;
     cli_tables tables;
     bool allow_missing, json;
     int backup_set;
@@ -79,7 +83,10 @@ static int parse_args(int argc, char **argv, verify_opts *o) {
             continue;
         }
         switch (c) {
-        case 'd': o->dsn = optarg; break;
+        case 'd':
+            if (o->ndsn_args == MAX_DSN_ARGS) return cli_usage_error("verify", "--dsn given more than %d times", MAX_DSN_ARGS);
+            o->dsn = o->dsn_args[o->ndsn_args++] = optarg;
+            break;
         case 'm': o->allow_missing = true; break;
         case 'j': o->json = true; break;
         case 'n':
@@ -102,11 +109,12 @@ typedef struct ctx {
     bool progress;
 } ctx;
 
-/* The table's PostgreSQL name, quoted as psql would need it. */
+/* The table's PostgreSQL name, quoted as psql would need it, and escaped for a terminal (it is the
+ * backup's: it may hold line breaks or escape sequences). */
 static const char *pg_name(const b2p_names *nm, const b2p_cat_table *t, char *buf, size_t len) {
     b2p_buf b = {0};
     b2p_error err;
-    snprintf(buf, len, "%s", b2p_qualified(nm, t, &b, &err) ? t->name : b.data);
+    snprintf(buf, len, "%s", b2p_shown(b2p_qualified(nm, t, &b, &err) ? t->name : b.data));
     b2p_buf_free(&b);
     return buf;
 }
@@ -123,7 +131,7 @@ static const char *status_word(b2p_verify_status s) {
 
 static void on_notice(void *vctx, const char *message) {
     (void)vctx;
-    fprintf(stderr, "bak2pg: PostgreSQL: %s\n", message);
+    fprintf(stderr, "bak2pg: PostgreSQL: %s\n", b2p_shown(message));
 }
 
 static void on_table(void *vctx, const b2p_verify_table *vt) {
@@ -149,7 +157,9 @@ static void describe_key(const b2p_names *nm, const b2p_cat_table *t, const b2p_
     char cols[512];
     if (k->fk) key_columns(nm, t, k->fk->columns, k->fk->ncolumns, cols, sizeof cols);
     else key_columns(nm, t, k->index->key_columns, k->index->nkeys, cols, sizeof cols);
-    snprintf(out, len, "%s %s%s%s", b2p_verify_key_kind_name(k->kind), k->name, cols[0] ? " " : "", cols);
+    char raw[1024];
+    snprintf(raw, sizeof raw, "%s %s%s%s", b2p_verify_key_kind_name(k->kind), k->name, cols[0] ? " " : "", cols);
+    snprintf(out, len, "%s", b2p_shown(raw)); /* for a terminal: the names are the backup's */
 }
 
 /* ---- the table for people ---------------------------------------------------------------------- */
@@ -161,7 +171,8 @@ static void print_text(const b2p_verify_result *r, const b2p_names *nm, const ch
         int n = (int)strlen(pg_name(nm, r->tables[i].t, name, sizeof name));
         if (n > w) w = n;
     }
-    printf("verify %s: %zu tables of the backup against PostgreSQL database %s\n\n", database, r->ntables, r->database);
+    printf("verify %s: %zu tables of the backup against PostgreSQL database %s\n\n", b2p_shown(database), r->ntables,
+           b2p_shown(r->database));
     printf("%-*s  %11s  %11s  %-9s  %s\n", w, "table", "source rows", "target rows", "content", "keys");
     for (size_t i = 0; i < r->ntables; i++) {
         const b2p_verify_table *vt = &r->tables[i];
@@ -193,7 +204,7 @@ static void print_text(const b2p_verify_result *r, const b2p_names *nm, const ch
         if (vt->status == B2P_VERIFY_SKIPPED) continue;
         if (vt->missing_columns[0]) {
             SECTION("differences:");
-            printf("  %s: the target has no column %s (the content is not compared)\n", name, vt->missing_columns);
+            printf("  %s: the target has no column %s (the content is not compared)\n", name, b2p_shown(vt->missing_columns));
         }
         if (vt->source.rows != vt->target.rows) {
             SECTION("differences:");
@@ -225,7 +236,7 @@ static void print_text(const b2p_verify_result *r, const b2p_names *nm, const ch
         pg_name(nm, vt->t, name, sizeof name);
         if (vt->status == B2P_VERIFY_SKIPPED) {
             SECTION("not compared (these do not fail the run):");
-            printf("  %s (%s.%s): skipped: %s\n", name, vt->t->schema, vt->t->name, vt->skipped);
+            printf("  %s (%s.%s): skipped: %s\n", name, b2p_shown(vt->t->schema), b2p_shown(vt->t->name), vt->skipped);
         }
         for (size_t k = 0; k < vt->nkeys; k++) {
             const b2p_verify_key *key = &vt->keys[k];
@@ -233,7 +244,7 @@ static void print_text(const b2p_verify_result *r, const b2p_names *nm, const ch
             describe_key(nm, vt->t, key, what, sizeof what);
             if (!key->checked) {
                 SECTION("not compared (these do not fail the run):");
-                printf("  %s: %s: not checked: %s\n", name, what, key->not_checked);
+                printf("  %s: %s: not checked: %s\n", name, what, b2p_shown(key->not_checked));
             }
             if (key->checked && key->text_mismatches) {
                 char ref[600];
@@ -370,10 +381,15 @@ int cmd_verify(int argc, char **argv) {
     verify_opts o = {0};
     int rc = parse_args(argc, argv, &o);
     if (rc) return rc < 0 ? 0 : rc;
+    char *dsn = cli_take_secret(o.dsn_args, o.ndsn_args, o.dsn); /* out of the process title */
+    if (!dsn) return cli_report(&(b2p_error){.code = B2P_ERR_NOMEM, .msg = "out of memory"});
+    o.dsn = dsn;
     b2p_error err = {0};
     cli_source in;
-    if (cli_open_catalog(&in, argv + optind, (size_t)(argc - optind), o.backup_set, o.allow_missing, &err))
+    if (cli_open_catalog(&in, argv + optind, (size_t)(argc - optind), o.backup_set, o.allow_missing, &err)) {
+        free(dsn);
         return cli_report(&err);
+    }
     double t0 = cli_now();
     b2p_names *nm = NULL;
     bool *sel = cli_select_tables(in.cat, &o.tables);
@@ -396,6 +412,7 @@ int cmd_verify(int argc, char **argv) {
     b2p_names_free(nm);
     free(sel);
     cli_close(&in);
+    free(dsn);
     if (st) return cli_report(&err);
     return ok ? 0 : B2P_ERR_FAILED;
 }

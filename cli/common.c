@@ -118,3 +118,9 @@ double cli_now(void) {
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
+
+char *cli_take_secret(char *const *args, size_t nargs, const char *value) {
+    char *copy = strdup(value);
+    for (size_t k = 0; copy && k < nargs; k++) memset(args[k], 0, strlen(args[k]));
+    return copy;
+}
