@@ -30,23 +30,38 @@ static const char USAGE[] =
     "  --dsn CONNINFO             where to load: a libpq connection string or URI\n"
     "                             ('host=db1 dbname=sales user=loader', 'postgresql://db1/sales');\n"
     "                             PGHOST, PGUSER, PGPASSWORD, ... and ~/.pgpass apply as for psql\n"
+    "  --create                   create the target database if it does not exist (as pg_restore\n"
+    "                             -C: through the database postgres, with the same conninfo)\n"
     "  --mode MODE                auto (default): create when the target holds none of the tables,\n"
     "                             else remigrate; create: refuse a target that holds them;\n"
     "                             remigrate: match and merge as above; append: add every row of\n"
     "                             the backup to the tables as they are, matching nothing\n"
     "  --sync-deletes             remigrate: delete the target's rows the backup does not have\n"
     "                             (children before parents), so that each table equals the backup\n"
+    "  --merge-existing           merge into target tables bak2pg did not create or load (ones its\n"
+    "                             ledger does not list: the target's own); without it such a table\n"
+    "                             stops the run before any row is written (exit 2)\n"
+    "  --force                    load a backup of another database than the one the target holds\n"
+    "                             (another family GUID, even of the same name), or one older than\n"
+    "                             the last loaded (lower LSN, earlier finish); refused without it\n"
     "  --replace-drifted          a table whose schema changed in a way a load does not apply is\n"
     "                             dropped (CASCADE: foreign keys pointing at it go too) and loaded\n"
     "                             in its new shape, instead of being left as it is\n"
     "  --retries N                an unreachable server or a lost connection: try N more times,\n"
     "                             pausing 1, 2, 4, ... s, redoing the table that was cut (default 3)\n"
+    "  --lock-wait SECONDS        another load holds the target's ledger lock (or the backend of one\n"
+    "                             that was killed mid-statement, until that statement ends): name\n"
+    "                             it (pid, state, start, from pg_stat_activity) and wait this long\n"
+    "                             for it before giving up (default 30)\n"
     "  -j, --jobs N               load N tables at once, each on its own connection (default 1); a\n"
     "                             table starts once every table it references is done\n"
     "  --log-json                 one JSON object per line on stdout for each event (run start,\n"
     "                             table start, progress, table done, run done), for schedulers\n"
     CLI_TABLES_HELP
-    "  --nul error|strip|replace  text holding NUL characters (see bak2pg dump --help)\n"
+    "  --nul error|strip|replace  text holding NUL characters (see bak2pg dump --help): with error\n"
+    "                             (the default) such a table fails and the others still load;\n"
+    "                             strip and replace name each table changed and how many values\n"
+    "                             (stderr; bak2pg.runs.nul_policy, table_runs.nul_values_changed)\n"
     "  --backup-set N             the backup set at position N (FILE = N)\n"
     "  --allow-missing-stripes    salvage: load what is there when stripe files are missing\n"
     "  -h, --help                 this help\n"
@@ -55,21 +70,32 @@ static const char USAGE[] =
     "a new NOT NULL column, a different key) is reported and left as it is; the others still load.\n"
     "New tables and new nullable columns are added. Check the result with `bak2pg verify`.\n"
     "\n"
-    "Exit status: 0 every table loaded, merged or unchanged; 14 a table drifted; 17 server\n"
-    "unreachable, 18 credentials refused, 19 read-only target, 20 PostgreSQL refused a statement or\n"
-    "rows; the others as for every command (README.md).\n"
+    "Exit status: 0 every table loaded, merged or unchanged; 21 the run completed but some tables\n"
+    "failed (each named, with its reason, on stderr and in bak2pg.table_runs; the others are\n"
+    "complete); 2 a usage error, a --dsn libpq cannot parse, a target table bak2pg does not own\n"
+    "(--merge-existing), a backup of another database or an older one (--force); 14 a table\n"
+    "drifted; 15 the target database does not exist (createdb, or --create); 17 server unreachable\n"
+    "(the only failure retried), 18 credentials refused, 19 read-only target, 20 PostgreSQL refused\n"
+    "a statement or rows, or the ledger lock stayed held past --lock-wait; the others as for every\n"
+    "command (README.md).\n"
     "\n"
     "examples:\n"
     "  bak2pg load --dsn 'dbname=northwind' Northwind.bak\n"
     "  bak2pg load --dsn 'dbname=northwind' --sync-deletes Northwind-next-week.bak\n"
     "  PGPASSWORD=... bak2pg load --dsn 'postgresql://loader@db1:5432/sales' --schema-map dbo=sales full.bak diff.bak\n";
 
+enum { MAX_DSN_ARGS = 8 };
+
 typedef struct load_opts {
-    const char *dsn;
+    const char *dsn;                 /* a private copy: the argv text is blanked after parsing */
+    /* where getopt found each --dsn value (its optarg): inside argv, either a whole element
+     * (`--dsn X`, `--ds X`) or the tail of one (`--dsn=X`, `--ds=X`) */
+    char *dsn_args[MAX_DSN_ARGS];
+    size_t ndsn_args;
     cli_tables tables;
-    bool allow_missing, sync_deletes, log_json, replace_drifted;
+    bool allow_missing, sync_deletes, log_json, replace_drifted, merge_existing, create, force;
     b2p_load_mode mode;
-    unsigned retries, jobs;
+    unsigned retries, jobs, lock_wait;
     int backup_set;
     b2p_export_options ex;
 } load_opts;
@@ -91,22 +117,32 @@ static int parse_args(int argc, char **argv, load_opts *o) {
         {"mode", required_argument, NULL, 'M'},         {"sync-deletes", no_argument, NULL, 'D'},
         {"retries", required_argument, NULL, 'r'},      {"log-json", no_argument, NULL, 'J'},
         {"jobs", required_argument, NULL, 'j'},         {"replace-drifted", no_argument, NULL, 'R'},
-        {"help", no_argument, NULL, 'h'},               CLI_TABLES_LONGOPTS,
+        {"merge-existing", no_argument, NULL, 'E'},     {"create", no_argument, NULL, 'C'},
+        {"force", no_argument, NULL, 'F'},             {"lock-wait", required_argument, NULL, 'W'},     {"help", no_argument, NULL, 'h'},               CLI_TABLES_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
     int c, rc = 0;
     optind = 1;
     o->retries = 3;
+    o->lock_wait = 30;
     while (!rc && (c = getopt_long(argc, argv, "hj:", longopts, NULL)) != -1) {
         rc = cli_tables_option("load", &o->tables, c, optarg);
         if (rc >= 0) continue;
         rc = 0;
         switch (c) {
-        case 'd': o->dsn = optarg; break;
+        case 'd':
+            if (o->ndsn_args == MAX_DSN_ARGS) return cli_usage_error("load", "--dsn given more than %d times", MAX_DSN_ARGS);
+            o->dsn_args[o->ndsn_args++] = optarg;
+            o->dsn = optarg;
+            break;
         case 'm': o->allow_missing = true; break;
         case 'D': o->sync_deletes = true; break;
         case 'J': o->log_json = true; break;
         case 'R': o->replace_drifted = true; break;
+        case 'E': o->merge_existing = true; break;
+        case 'C': o->create = true; break;
+        case 'F': o->force = true; break;
+        case 'W': rc = cli_parse_count("load", "--lock-wait", optarg, 0, 86400, &o->lock_wait); break;
         case 'M': rc = parse_mode(optarg, &o->mode); break;
         case 'j': rc = cli_parse_count("load", "-j", optarg, 1, 64, &o->jobs); break;
         case 'r': rc = cli_parse_count("load", "--retries", optarg, 0, 20, &o->retries); break;
@@ -128,6 +164,7 @@ static int parse_args(int argc, char **argv, load_opts *o) {
 
 typedef struct reporter {
     bool log_json, tty, sync_deletes;
+    b2p_nul_policy nul_policy;
     double start, table_start;
     uint64_t rows_total, rows_before;      /* the catalog's counts: for the overall ETA */
     size_t tables_total, tables_done;
@@ -168,7 +205,7 @@ static void on_notice(void *ctx, const char *message) {
         return;
     }
     end_progress_line(r);
-    fprintf(stderr, "bak2pg: PostgreSQL: %s\n", message);
+    fprintf(stderr, "bak2pg: PostgreSQL: %s\n", b2p_shown(message));
 }
 
 static void on_review(void *ctx, const char *review_sql) {
@@ -221,7 +258,7 @@ static void on_progress(void *ctx, const b2p_cat_table *t, uint64_t rows) {
         event_end(&j);
     } else if (r->tty) {
         fprintf(stderr, "\r[%zu/%zu tables] %s: %llu/%llu rows, %.0f rows/s, overall ETA %d:%02d   ", r->tables_done + 1,
-                r->tables_total, r->current, (unsigned long long)rows, (unsigned long long)b2p_table_rows(t), rate,
+                r->tables_total, b2p_shown(r->current), (unsigned long long)rows, (unsigned long long)b2p_table_rows(t), rate,
                 (int)eta / 60, (int)eta % 60);
         r->line_open = true;
     }
@@ -229,29 +266,34 @@ static void on_progress(void *ctx, const b2p_cat_table *t, uint64_t rows) {
 
 static void print_result(const reporter *r, const b2p_load_result *res) {
     const b2p_cat_table *t = res->table;
-    fprintf(stderr, "bak2pg: %s.%s: %s", t->schema, t->name, b2p_load_action_name(res->action));
+    fprintf(stderr, "bak2pg: %s.%s: %s", b2p_shown(t->schema), b2p_shown(t->name), b2p_load_action_name(res->action));
     switch (res->action) {
     case B2P_LOAD_REPLACED:
-        fprintf(stderr, " (%s): %llu rows dropped, %llu loaded", res->message, (unsigned long long)res->deleted,
+        fprintf(stderr, " (%s): %llu rows dropped, %llu loaded", b2p_shown(res->message), (unsigned long long)res->deleted,
                 (unsigned long long)res->inserted);
         break;
     case B2P_LOAD_LOADED:
     case B2P_LOAD_APPENDED: fprintf(stderr, ", %llu rows", (unsigned long long)res->inserted); break;
     case B2P_LOAD_MERGED:
         if (res->delete_pass) {
-            fprintf(stderr, ": %s", res->message);
+            fprintf(stderr, ": %s", b2p_shown(res->message));
             break;
         }
         fprintf(stderr, " by %s: %llu rows in the backup; %llu inserted, %llu updated, %llu only in the target%s",
-                res->match_key, (unsigned long long)res->source_rows, (unsigned long long)res->inserted,
+                b2p_shown(res->match_key), (unsigned long long)res->source_rows, (unsigned long long)res->inserted,
                 (unsigned long long)res->updated, (unsigned long long)res->disappeared,
                 !res->disappeared ? "" : r->sync_deletes ? " (deleted once every table is merged)" : " (kept; --sync-deletes deletes them)");
         break;
-    default: fprintf(stderr, ": %s", res->message); break;
+    default: fprintf(stderr, ": %s", b2p_shown(res->message)); break;
     }
     fputc('\n', stderr);
+    if (res->export.nul_values)
+        fprintf(stderr, "bak2pg: table %s.%s: %llu values held NUL characters: %s (--nul %s)\n", b2p_shown(t->schema),
+                b2p_shown(t->name), (unsigned long long)res->export.nul_values,
+                r->nul_policy == B2P_NUL_STRIP ? "stripped" : "each NUL replaced by U+FFFD",
+                r->nul_policy == B2P_NUL_STRIP ? "strip" : "replace");
     if (res->export.rows != res->export.expected_rows && res->export.rows)
-        fprintf(stderr, "bak2pg: table %s.%s: %llu rows decoded, the catalog counts %llu\n", t->schema, t->name,
+        fprintf(stderr, "bak2pg: table %s.%s: %llu rows decoded, the catalog counts %llu\n", b2p_shown(t->schema), b2p_shown(t->name),
                 (unsigned long long)res->export.rows, (unsigned long long)res->export.expected_rows);
 }
 
@@ -277,6 +319,7 @@ static void on_table_done(void *ctx, const b2p_load_result *res) {
         json_kv_uint(&j, "only_in_target", res->disappeared);
         json_kv_uint(&j, "decoded_rows", res->export.rows);
         json_kv_uint(&j, "catalog_rows", res->export.expected_rows);
+        json_kv_uint(&j, "nul_values_changed", res->export.nul_values);
         if (res->message[0]) json_kv_string(&j, "message", res->message);
         event_end(&j);
         return;
@@ -311,10 +354,10 @@ static void print_summary(const reporter *r, const b2p_load_stats *s, const char
         event_end(&j);
         return;
     }
-    if (st) return;
+    if (st && st != B2P_ERR_PARTIAL) return;
     printf("%s %s (run %s, %s): %u tables loaded or merged, %u unchanged, %u failed, %u skipped; "
            "%llu inserted, %llu updated, %llu deleted, %llu only in the target; %.1f s\n",
-           s->mode == B2P_LOAD_CREATE ? "loaded" : "remigrated", db, s->run_id, b2p_load_mode_name(s->mode), s->tables,
+           s->mode == B2P_LOAD_CREATE ? "loaded" : "remigrated", b2p_shown(db), s->run_id, b2p_load_mode_name(s->mode), s->tables,
            s->tables_unchanged, s->tables_failed, s->tables_skipped, (unsigned long long)s->inserted,
            (unsigned long long)s->updated, (unsigned long long)s->deleted, (unsigned long long)s->disappeared, secs);
     if (s->ddl.tables || s->ddl.keys)
@@ -322,35 +365,66 @@ static void print_summary(const reporter *r, const b2p_load_stats *s, const char
                s->ddl.indexes, s->ddl.foreign_keys, s->ddl.checks);
 }
 
-/* The command line as typed, for the ledger (bak2pg.runs.options); the DSN is left out: it may
- * hold a password. */
-static char *command_line(int argc, char **argv) {
+/* Where in argv[i] a --dsn value starts, or NULL: found by the pointer getopt handed over, not
+ * by the option's spelling (getopt_long takes any unique prefix, with or without '='). */
+static char *dsn_in(const load_opts *o, char *arg) {
+    size_t len = strlen(arg);
+    for (size_t k = 0; k < o->ndsn_args; k++)
+        if (o->dsn_args[k] >= arg && o->dsn_args[k] <= arg + len) return o->dsn_args[k];
+    return NULL;
+}
+
+/* The command line as typed, for the ledger (bak2pg.runs.options); every --dsn value is
+ * replaced by <dsn>: it may hold a password. */
+static char *command_line(const load_opts *o, int argc, char **argv) {
     b2p_buf b = {0};
     b2p_error err;
     for (int i = 0; i < argc; i++) {
-        bool secret = i > 0 && !strcmp(argv[i - 1], "--dsn");
-        if (b2p_buf_puts(&b, i ? " " : "", &err) || b2p_buf_puts(&b, secret ? "<dsn>" : argv[i], &err)) break;
-        if (!strncmp(argv[i], "--dsn=", 6)) b2p_buf_truncate(&b, b.len - strlen(argv[i]) + 6);
+        char *secret = dsn_in(o, argv[i]);
+        size_t keep = secret ? (size_t)(secret - argv[i]) : strlen(argv[i]);
+        if (b2p_buf_puts(&b, i ? " " : "", &err) || b2p_buf_append(&b, argv[i], keep, &err) ||
+            (secret && b2p_buf_puts(&b, "<dsn>", &err)))
+            break;
     }
     return b.data;
+}
+
+/* The --dsn values leave argv (what /proc/PID/cmdline and ps show), once copied: the text is
+ * overwritten with NULs, so the process title holds nothing of it. */
+static char *take_dsn(load_opts *o) {
+    char *copy = strdup(o->dsn);
+    for (size_t k = 0; k < o->ndsn_args; k++) memset(o->dsn_args[k], 0, strlen(o->dsn_args[k]));
+    o->dsn = copy;
+    return copy;
 }
 
 int cmd_load(int argc, char **argv) {
     load_opts o = {0};
     int rc = parse_args(argc, argv, &o);
     if (rc) return rc < 0 ? 0 : rc;
+    /* the conninfo may hold a password: it leaves argv now (the ledger's copy of the command line
+     * is made from the positions getopt consumed, before the text goes) */
+    char *cmdline = command_line(&o, argc, argv);
+    char *dsn = take_dsn(&o);
+    if (!cmdline || !dsn) {
+        free(cmdline);
+        free(dsn);
+        return cli_report(&(b2p_error){.code = B2P_ERR_NOMEM, .msg = "out of memory"});
+    }
     b2p_error err = {0};
     cli_source in;
-    if (cli_open_catalog(&in, argv + optind, (size_t)(argc - optind), o.backup_set, o.allow_missing, &err))
+    if (cli_open_catalog(&in, argv + optind, (size_t)(argc - optind), o.backup_set, o.allow_missing, &err)) {
+        free(cmdline);
+        free(dsn);
         return cli_report(&err);
-    reporter rep = {.log_json = o.log_json, .sync_deletes = o.sync_deletes, .tty = isatty(STDERR_FILENO), .start = cli_now()};
+    }
+    reporter rep = {.log_json = o.log_json, .sync_deletes = o.sync_deletes, .nul_policy = o.ex.nul_policy, .tty = isatty(STDERR_FILENO), .start = cli_now()};
     b2p_names *nm = NULL;
     bool *sel = NULL;
     b2p_status st = cli_select_tables(in.cat, &o.tables, &sel, &err);
     for (size_t i = 0; sel && i < in.cat->ntables; i++)
         if (sel[i]) rep.tables_total++, rep.rows_total += b2p_table_rows(&in.cat->tables[i]);
     b2p_load_stats stats = {0};
-    char *cmdline = command_line(argc, argv);
     if (rep.log_json) {
         json j;
         event_begin(&j, "run_start");
@@ -363,7 +437,7 @@ int cmd_load(int argc, char **argv) {
     if (!st) st = b2p_names_build(in.cat, &o.tables.naming, &nm, &err);
     if (!st) {
         b2p_load_options lo = {.conninfo = o.dsn, .selected = sel, .export = o.ex, .mode = o.mode,
-                               .sync_deletes = o.sync_deletes, .replace_drifted = o.replace_drifted, .retries = o.retries, .jobs = o.jobs, .command_line = cmdline,
+                               .sync_deletes = o.sync_deletes, .replace_drifted = o.replace_drifted, .merge_existing = o.merge_existing, .create_database = o.create, .force = o.force, .retries = o.retries, .lock_wait = o.lock_wait, .jobs = o.jobs, .command_line = cmdline,
                                .ctx = &rep, .notice = on_notice, .review = on_review, .table_start = on_table_start,
                                .progress = on_progress, .table_done = on_table_done};
         st = b2p_load(in.src, in.cat, nm, &lo, &stats, &err);
@@ -371,6 +445,7 @@ int cmd_load(int argc, char **argv) {
     end_progress_line(&rep);
     print_summary(&rep, &stats, b2p_pages_set(in.src)->database_name, st, &err);
     free(cmdline);
+    free(dsn);
     b2p_names_free(nm);
     free(sel);
     cli_close(&in);

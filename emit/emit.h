@@ -238,7 +238,13 @@ typedef struct b2p_load_options {
     b2p_load_mode mode;
     bool sync_deletes;               /* remigrate: delete target rows the backup no longer has */
     bool replace_drifted;            /* a drifted table is dropped (CASCADE) and loaded afresh */
+    bool force;                      /* load a backup of another database, or an older one, than
+                                      * the ledger's lineage records (else refused: usage) */
+    bool create_database;            /* create the target database when it does not exist */
+    bool merge_existing;             /* remigrate may merge into target tables the ledger does not
+                                      * list (the target's own); else they stop the run (usage) */
     unsigned retries;                /* an unreachable or lost server: retries, pausing 1, 2, 4 ... s */
+    unsigned lock_wait;              /* seconds to wait for another load's ledger lock */
     unsigned jobs;                   /* tables loaded at once, each on its own connection (0, 1: one) */
     const char *command_line;        /* recorded in the ledger */
     /* callbacks (may be NULL), all given ctx */
@@ -264,9 +270,13 @@ typedef struct b2p_load_stats {
  * running again skips tables whose content is unchanged and redoes a table whose transaction a
  * killed run left unfinished. Each table commits on its own (fully there or not at all); keys,
  * indexes and constraints come after the rows, once per table. A table whose schema drifted or
- * whose rows PostgreSQL refused is stopped (B2P_LOAD_DRIFT / _FAILED), not the run; the status is
- * then that of the first such table. Distinct statuses for an unreachable server, refused
- * credentials, a read-only target and a refused statement. */
+ * whose rows PostgreSQL refused (or could not be decoded) is stopped (B2P_LOAD_DRIFT / _FAILED),
+ * not the run: with a failed table the status is B2P_ERR_PARTIAL naming them, with drift alone
+ * that of the first drift. Before anything is written the run is refused (B2P_ERR_USAGE) for a
+ * target table the ledger does not list (unless merge_existing) and for a backup of another
+ * database or an older one than the ledger's lineage (unless force). Distinct statuses for an
+ * unreachable server, a missing database (B2P_ERR_NOT_FOUND), refused credentials, a read-only
+ * target and a refused statement. */
 b2p_status b2p_load(b2p_pages *src, const b2p_catalog *cat, const b2p_names *nm, const b2p_load_options *opt,
                     b2p_load_stats *stats, b2p_error *err);
 

@@ -21,6 +21,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <xxhash.h>
+
 #include "ledger_int.h"
 
 const char *b2p_load_mode_name(b2p_load_mode m) {
@@ -62,12 +64,14 @@ typedef struct loader {
     bool *referable;         /* per catalog table: in the target now */
     bool *needs_post_data;   /* per catalog table: keys and constraints still to add */
     bool *pending_deletes;   /* per catalog table: a staging table kept for the delete pass */
+    bool *failed;            /* per catalog table: stopped by a failure of its own this run */
     b2p_error *err;
     /* with several workers, each has a copy of this struct with its own conn, src and err; the
      * arrays above are shared (each table's entries are written by the one worker loading it);
      * the stats and the caller's callbacks are reached under lock */
     pthread_mutex_t *lock;
     bool holds_ledger_lock;  /* the connection that took the one-load-at-a-time lock */
+    char fingerprint[20];    /* of the table being loaded (table_fingerprint) */
 } loader;
 
 static void enter(const loader *l) {
@@ -337,8 +341,52 @@ static b2p_status record(loader *l, const b2p_cat_table *t, const table_shape *s
                          .source_table = t->name, .columns = s->signature.data ? s->signature.data : "",
                          .match_key = s->match_key, .source = h ? l->source_id : "", .content_hash = hex,
                          .source_rows = h ? (long long)h->rows : -1, .deletes_synced = deletes_synced,
-                         .post_data_done = post_data_done};
+                         .post_data_done = post_data_done, .page_fingerprint = h ? l->fingerprint : ""};
     return ledger_record_table(l->conn, l->stats->run_id, &rec, l->err);
+}
+
+/* ---- the table's pages, as a fingerprint ----------------------------------------------------- */
+
+static void hash_u64(XXH64_state_t *x, uint64_t v) {
+    uint8_t b[8];
+    b2p_put_le64(b, v);
+    XXH64_update(x, b, sizeof b);
+}
+
+static int fingerprint_page(void *ctx, const uint8_t page[B2P_PAGE_SIZE], const b2p_page_header *h) {
+    (void)page;
+    XXH64_state_t *x = ctx;
+    hash_u64(x, (uint64_t)h->self.file << 32 | h->self.page);
+    hash_u64(x, (uint64_t)h->lsn.vlf << 32 | h->lsn.block);
+    hash_u64(x, h->lsn.slot);
+    return 0;
+}
+
+/* XXH64 over the table's allocation units (ids and page counts) and the id and LSN of every data
+ * page (headers only: nothing is decoded). A page's LSN changes with every change to it, so the
+ * same backup identity over different pages (two files that claim to be one backup) gives
+ * another fingerprint: "unchanged" needs both. */
+static b2p_status table_fingerprint(loader *l, const b2p_cat_table *t) {
+    XXH64_state_t *x = XXH64_createState();
+    if (!x) return b2p_fail(l->err, B2P_ERR_NOMEM, "out of memory");
+    XXH64_reset(x, 0);
+    b2p_status st = B2P_OK;
+    for (size_t i = 0; i < t->npartitions && !st; i++) {
+        const b2p_cat_partition *p = &t->partitions[i];
+        hash_u64(x, p->rowset_id);
+        hash_u64(x, p->rows);
+        for (size_t k = 0; k < p->naus && !st; k++) {
+            const b2p_cat_au *au = &p->aus[k];
+            hash_u64(x, au->type);
+            hash_u64(x, au->ref.auid);
+            hash_u64(x, au->used_pages);
+            hash_u64(x, au->data_pages);
+            if (au->type == B2P_AU_IN_ROW) st = b2p_au_scan(l->src, &au->ref, B2P_SCAN_IAM, fingerprint_page, x, NULL, l->err);
+        }
+    }
+    snprintf(l->fingerprint, sizeof l->fingerprint, "%016llx", (unsigned long long)XXH64_digest(x));
+    XXH64_freeState(x);
+    return st;
 }
 
 /* ---- schema drift ------------------------------------------------------------------------- */
@@ -614,7 +662,8 @@ static b2p_status load_existing(loader *l, const b2p_cat_table *t, const table_s
     size_t ti = (size_t)(t - l->cat->tables);
     bool sync = l->opt->sync_deletes;
     bool settled = led->found && (led->deletes_synced || !sync);
-    if (settled && !strcmp(led->source, l->source_id) && l->stats->mode != B2P_LOAD_APPEND) {
+    bool same_pages = led->found && !strcmp(led->page_fingerprint, l->fingerprint);
+    if (settled && same_pages && !strcmp(led->source, l->source_id) && l->stats->mode != B2P_LOAD_APPEND) {
         res->action = B2P_LOAD_UNCHANGED;
         res->source_rows = (uint64_t)led->source_rows;
         snprintf(res->message, sizeof res->message, "the ledger shows this backup loaded");
@@ -747,6 +796,7 @@ static b2p_status load_one(loader *l, const b2p_cat_table *t, b2p_load_result *r
     snprintf(res->match_key, sizeof res->match_key, "%s", s->match_key);
     b2p_status st = ledger_lookup(l->conn, s->schema, s->name, &led, l->err);
     if (!st && led.found) l->needs_post_data[ti] = !led.post_data_done;
+    if (!st) st = table_fingerprint(l, t);
     if (!st) notify_start(l, t, l->existed[ti] ? "merging" : "loading");
     if (!st) st = l->existed[ti] ? load_existing(l, t, s, &led, res) : load_new(l, t, s, res);
     if (!st && res->action == B2P_LOAD_DRIFT && l->opt->replace_drifted) st = replace_table(l, t, s, res);
@@ -801,24 +851,107 @@ static b2p_status run_script(loader *l, bool post, const bool *which) {
     return st;
 }
 
-static b2p_status start_run(loader *l) {
-    const b2p_set_info *set = b2p_pages_set(l->src);
-    char guid[64], first[64], last[64];
-    b2p_guid_format(&set->backup_set_guid, guid, sizeof guid);
-    b2p_lsn_format(set->first_lsn, first, sizeof first);
-    b2p_lsn_format(set->last_lsn, last, sizeof last);
-    /* what decides the rows' bytes: the backup set (a differential names itself) and the export
-     * options that change a value's text */
-    snprintf(l->source_id, sizeof l->source_id, "%s/%s nul=%d wkt=%d", guid, last, (int)l->opt->export.nul_policy,
-             (int)l->opt->export.spatial_wkt);
-    ledger_run run = {.database_name = set->database_name, .backup_set_guid = guid,
-                      .backup_type = b2p_backup_type_name(set->type), .first_lsn = first, .last_lsn = last,
-                      .source = l->source_id, .mode = b2p_load_mode_name(l->stats->mode),
-                      .options = l->opt->command_line ? l->opt->command_line : ""};
-    return ledger_start_run(l->conn, &run, l->stats->run_id, l->err);
+/* What the backup says of its database and of its place in that database's history. */
+typedef struct identity_text {
+    char family[64], created[32], guid[64], checkpoint[64], first[64], last[64], finished[32];
+    ledger_identity id;
+} identity_text;
+
+static void identity_of(const b2p_set_info *set, identity_text *t) {
+    b2p_guid_format(&set->family_guid, t->family, sizeof t->family);
+    b2p_datetime_format(set->database_creation_date, t->created, sizeof t->created);
+    b2p_guid_format(&set->backup_set_guid, t->guid, sizeof t->guid);
+    b2p_lsn_format(set->checkpoint_lsn, t->checkpoint, sizeof t->checkpoint);
+    b2p_lsn_format(set->first_lsn, t->first, sizeof t->first);
+    b2p_lsn_format(set->last_lsn, t->last, sizeof t->last);
+    b2p_datetime_format(set->finish_date, t->finished, sizeof t->finished);
+    t->id = (ledger_identity){.family_guid = t->family, .database_name = set->database_name, .creation_date = t->created,
+                              .server_name = set->server_name, .backup_set_guid = t->guid, .checkpoint_lsn = t->checkpoint,
+                              .last_lsn = t->last, .finish_date = t->finished};
 }
 
-/* Which selected tables the target holds; resolves AUTO; refuses CREATE over existing tables. */
+static const char *nul_policy_name(b2p_nul_policy p) {
+    return p == B2P_NUL_STRIP ? "strip" : p == B2P_NUL_REPLACE ? "replace" : "error";
+}
+
+/* a < b for LSNs in their decimal form (digits only, any length) */
+static bool lsn_less(const char *a, const char *b) {
+    while (*a == '0' && a[1]) a++;
+    while (*b == '0' && b[1]) b++;
+    size_t la = strlen(a), lb = strlen(b);
+    return la != lb ? la < lb : strcmp(a, b) < 0;
+}
+
+static void describe(const char *family, const char *name, const char *created, const char *server, const char *last,
+                     const char *finished, char *out, size_t len) {
+    snprintf(out, len, "database %.120s (family GUID %.40s, created %.24s, server %.120s), backup at LSN %.32s finished %.24s", name, family,
+             *created ? created : "?", *server ? server : "?", last, *finished ? finished : "?");
+}
+
+/* The lineage guard: a target holds one database's tables, loaded forward in time. A backup of
+ * another database (another family GUID, whatever its name), or one older than the last loaded
+ * (a lower last LSN, or an earlier finish), would merge other or older rows over newer ones: it
+ * is refused, naming both, unless force. */
+static b2p_status check_lineage(loader *l, const identity_text *cur) {
+    ledger_lineage had;
+    b2p_status st = ledger_lineage_get(l->conn, &had, l->err);
+    if (st || !had.found || l->opt->force) return st;
+    const ledger_identity *id = &cur->id;
+    bool other = strcmp(had.family_guid, id->family_guid) != 0;
+    bool older = !other && (lsn_less(id->last_lsn, had.last_lsn) ||
+                            (*had.finish_date && *id->finish_date && strcmp(id->finish_date, had.finish_date) < 0));
+    if (!other && !older) return B2P_OK;
+    char then[440], now_[440];
+    describe(had.family_guid, had.database_name, had.creation_date, had.server_name, had.last_lsn, had.finish_date, then,
+             sizeof then);
+    describe(id->family_guid, id->database_name, id->creation_date, id->server_name, id->last_lsn, id->finish_date, now_,
+             sizeof now_);
+    return b2p_fail(l->err, B2P_ERR_USAGE, "%s: the target holds %.440s; this backup is of %.440s; nothing was written; --force "
+                    "loads it anyway", other ? "a backup of another database" : "a backup older than the one last loaded",
+                    then, now_);
+}
+
+static b2p_status start_run(loader *l, const identity_text *cur) {
+    /* what decides the rows' bytes: the backup set (a differential names itself) and the export
+     * options that change a value's text */
+    snprintf(l->source_id, sizeof l->source_id, "%s/%s nul=%d wkt=%d", cur->guid, cur->last, (int)l->opt->export.nul_policy,
+             (int)l->opt->export.spatial_wkt);
+    ledger_run run = {.id = cur->id, .backup_type = b2p_backup_type_name(b2p_pages_set(l->src)->type), .first_lsn = cur->first,
+                      .source = l->source_id, .mode = b2p_load_mode_name(l->stats->mode),
+                      .options = l->opt->command_line ? l->opt->command_line : "",
+                      .nul_policy = nul_policy_name(l->opt->export.nul_policy)};
+    b2p_status st = ledger_start_run(l->conn, &run, l->stats->run_id, l->err);
+    /* from now on the target may hold this backup's rows: it is the one to compare with */
+    return st ? st : ledger_lineage_set(l->conn, &cur->id, l->stats->run_id, l->err);
+}
+
+/* A merge writes only into tables the ledger says are bak2pg's (created or loaded by it): a
+ * table of the same name that the target's owner made is theirs, and is refused, every chosen
+ * table checked before anything is written, unless merge_existing says to merge into it. */
+static b2p_status refuse_foreign_tables(loader *l, const size_t *order, size_t n) {
+    size_t foreign = 0;
+    const b2p_cat_table *first = NULL;
+    b2p_status st = B2P_OK;
+    for (size_t i = 0; i < n && !st; i++) {
+        const b2p_cat_table *t = &l->cat->tables[order[i]];
+        if (!l->existed[order[i]]) continue;
+        ledger_entry led;
+        st = ledger_lookup(l->conn, b2p_names_schema(l->nm, t), b2p_names_table(l->nm, t), &led, l->err);
+        if (!st && !led.found && !foreign++) first = t;
+        ledger_entry_free(&led);
+    }
+    if (st || !foreign) return st;
+    /* names as they are: cli_report escapes the whole message */
+    char more[64] = "";
+    if (foreign > 1) snprintf(more, sizeof more, " and %zu more", foreign - 1);
+    return b2p_fail(l->err, B2P_ERR_USAGE,
+                    "the target already holds table %s.%s%s, which bak2pg did not create or load (its ledger, schema "
+                    "bak2pg, does not list it): nothing was written; --merge-existing merges the backup's rows into it",
+                    b2p_names_schema(l->nm, first), b2p_names_table(l->nm, first), more);
+}
+
+/* Which selected tables the target holds; resolves AUTO; refuses CREATE over existing tables and
+ * a merge into tables that are not bak2pg's. */
 static b2p_status survey(loader *l, const size_t *order, size_t n) {
     size_t held = 0;
     const b2p_cat_table *first = NULL;
@@ -831,6 +964,8 @@ static b2p_status survey(loader *l, const size_t *order, size_t n) {
     }
     if (st) return st;
     if (l->stats->mode == B2P_LOAD_AUTO) l->stats->mode = held ? B2P_LOAD_REMIGRATE : B2P_LOAD_CREATE;
+    if (l->stats->mode == B2P_LOAD_REMIGRATE && !l->opt->merge_existing) st = refuse_foreign_tables(l, order, n);
+    if (st) return st;
     if (l->stats->mode == B2P_LOAD_CREATE && held)
         return b2p_fail(l->err, B2P_ERR_USAGE, "the target already holds %zu of the tables (%s.%s, ...): --mode create needs "
                         "a target without them; --mode remigrate loads over them", held, b2p_names_schema(l->nm, first),
@@ -842,7 +977,7 @@ static b2p_status reconnect(loader *l) {
     PQfinish(l->conn);
     l->conn = NULL;
     b2p_status st = b2p_pg_connect(l->opt->conninfo, l->opt->retries, &l->notice, &l->conn, l->err);
-    if (!st && l->holds_ledger_lock) st = ledger_open(l->conn, l->err);
+    if (!st && l->holds_ledger_lock) st = ledger_open(l->conn, l->opt->lock_wait, l->err);
     return st;
 }
 
@@ -854,7 +989,7 @@ static b2p_status load_with_retries(loader *l, const b2p_cat_table *t, b2p_load_
         *res = fresh;
         b2p_status st = load_one(l, t, res);
         if (st != B2P_ERR_PG_CONNECT || attempt >= l->opt->retries) return st;
-        fprintf(stderr, "bak2pg: %s; reconnecting to redo %s.%s\n", l->err->msg, t->schema, t->name);
+        fprintf(stderr, "bak2pg: %s; reconnecting to redo %s.%s\n", b2p_shown(l->err->msg), b2p_shown(t->schema), b2p_shown(t->name));
         st = reconnect(l);
         if (st) return st;
     }
@@ -934,6 +1069,12 @@ static b2p_status table_job(void *ctx, b2p_jobs *jobs, size_t job, unsigned work
             /* its keys wait for a run that loads it: foreign keys cannot point at it yet */
             if (l->needs_post_data[ti]) l->referable[ti] = false;
             l->needs_post_data[ti] = false;
+            l->failed[ti] = st != B2P_OK;
+            /* the table's transaction is gone: its line in the ledger says what stopped it */
+            b2p_error ignored;
+            if (!b2p_pg_lost(l->conn))
+                ledger_table_run(l->conn, l->stats->run_id, b2p_names_schema(l->nm, t), b2p_names_table(l->nm, t), &res,
+                                 &ignored);
         }
     }
     count(l, &res);
@@ -1040,6 +1181,7 @@ static b2p_status delete_pass(loader *l, const size_t *order, size_t n, b2p_stat
             res.action = B2P_LOAD_FAILED;
             snprintf(res.message, sizeof res.message, "the delete of rows the backup no longer has: %s", l->err->msg);
             l->stats->tables_failed++;
+            l->failed[order[i]] = true;
             if (!*first_failure) {
                 *first_failure = st;
                 *failure = *l->err;
@@ -1053,11 +1195,40 @@ static b2p_status delete_pass(loader *l, const size_t *order, size_t n, b2p_stat
     return B2P_OK;
 }
 
+/* A run that went to its end with tables stopped: with any table failed, B2P_ERR_PARTIAL naming
+ * them (the others are complete); with drift alone, the first drift's status. */
+static b2p_status run_outcome(loader *l, const size_t *order, size_t n, b2p_status first, const b2p_error *why) {
+    size_t nfailed = 0;
+    for (size_t i = 0; i < n; i++) nfailed += l->failed[order[i]];
+    if (!nfailed) {
+        *l->err = *why;
+        return first;
+    }
+    b2p_buf names = {0};
+    b2p_error ignored;
+    for (size_t i = 0, k = 0; i < n; i++) {
+        if (!l->failed[order[i]]) continue;
+        const b2p_cat_table *t = &l->cat->tables[order[i]];
+        b2p_buf_puts(&names, k++ ? ", " : "", &ignored);
+        b2p_buf_puts(&names, t->schema, &ignored);
+        b2p_buf_puts(&names, ".", &ignored);
+        b2p_buf_puts(&names, t->name, &ignored);
+    }
+    b2p_fail(l->err, B2P_ERR_PARTIAL, "the run completed, but %zu table%s failed (each with its reason above and in "
+             "bak2pg.table_runs; the other tables are complete): %s", nfailed, nfailed == 1 ? "" : "s",
+             names.data ? names.data : "");
+    b2p_buf_free(&names);
+    return B2P_ERR_PARTIAL;
+}
+
 static b2p_status load_run(loader *l, size_t *order) {
     size_t n = b2p_load_order(l->cat, l->opt->selected, order);
-    b2p_status st = ledger_open(l->conn, l->err);
+    identity_text cur;
+    identity_of(b2p_pages_set(l->src), &cur);
+    b2p_status st = ledger_open(l->conn, l->opt->lock_wait, l->err);
+    if (!st) st = check_lineage(l, &cur);
     if (!st) st = survey(l, order, n);
-    if (!st) st = start_run(l);
+    if (!st) st = start_run(l, &cur);
     if (st) return st;
     bool *create = calloc(l->cat->ntables + 1, sizeof *create);
     if (!create) return b2p_fail(l->err, B2P_ERR_NOMEM, "out of memory");
@@ -1078,13 +1249,11 @@ static b2p_status load_run(loader *l, size_t *order) {
     any = false;
     for (size_t i = 0; i < l->cat->ntables; i++) any |= l->needs_post_data[i];
     if (!st && any) st = run_script(l, true, l->needs_post_data);
-    if (!st && first_failure) {
-        *l->err = failure;
-        st = first_failure;
-    }
+    if (!st && first_failure) st = run_outcome(l, order, n, first_failure, &failure);
     b2p_error ignored;
     if (!b2p_pg_lost(l->conn))
-        ledger_finish_run(l->conn, l->stats->run_id, st ? "failed" : "ok", st ? l->err->msg : NULL, l->stats, &ignored);
+        ledger_finish_run(l->conn, l->stats->run_id, st == B2P_ERR_PARTIAL ? "partial" : st ? "failed" : "ok",
+                          st ? l->err->msg : NULL, l->stats, &ignored);
     return st;
 }
 
@@ -1100,9 +1269,11 @@ b2p_status b2p_load(b2p_pages *src, const b2p_catalog *cat, const b2p_names *nm,
     l.referable = calloc(n, sizeof *l.referable);
     l.needs_post_data = calloc(n, sizeof *l.needs_post_data);
     l.pending_deletes = calloc(n, sizeof *l.pending_deletes);
-    b2p_status st = order && l.existed && l.referable && l.needs_post_data && l.pending_deletes
+    l.failed = calloc(n, sizeof *l.failed);
+    b2p_status st = order && l.existed && l.referable && l.needs_post_data && l.pending_deletes && l.failed
                         ? B2P_OK
                         : b2p_fail(err, B2P_ERR_NOMEM, "out of memory");
+    if (!st && opt->create_database) st = b2p_pg_create_database(opt->conninfo, opt->retries, err);
     if (!st) st = b2p_pg_connect(opt->conninfo, opt->retries, &l.notice, &l.conn, err);
     if (!st) st = load_run(&l, order);
     PQfinish(l.conn);
@@ -1111,5 +1282,6 @@ b2p_status b2p_load(b2p_pages *src, const b2p_catalog *cat, const b2p_names *nm,
     free(l.referable);
     free(l.needs_post_data);
     free(l.pending_deletes);
+    free(l.failed);
     return st;
 }

@@ -15,10 +15,16 @@ typedef struct b2p_pg_notice {
 } b2p_pg_notice;
 
 /* Connects (libpq connection string or URI; PG* variables and .pgpass apply), retrying an
- * unreachable server `retries` times with a doubling pause from 1 s (refused credentials are
- * never retried). Sets UTF-8 as the client encoding. notice may be NULL. */
+ * unreachable server `retries` times with a doubling pause from 1 s. What waiting does not heal
+ * fails at once, with a hint: a conninfo libpq cannot parse (B2P_ERR_USAGE, checked before any
+ * connection), a missing database (B2P_ERR_NOT_FOUND: createdb, --create), refused credentials
+ * (B2P_ERR_PG_AUTH). Sets UTF-8 as the client encoding. notice may be NULL. */
 b2p_status b2p_pg_connect(const char *conninfo, unsigned retries, const b2p_pg_notice *notice, PGconn **out,
                           b2p_error *err);
+/* --create: creates the database conninfo names when it does not exist, from the maintenance
+ * database postgres reached with the same conninfo (as pg_restore -C); the name through
+ * b2p_quote_ident. An existing database is left as it is. */
+b2p_status b2p_pg_create_database(const char *conninfo, unsigned retries, b2p_error *err);
 /* Whether the connection is gone (the server went away, or the network did). */
 bool b2p_pg_lost(PGconn *conn);
 

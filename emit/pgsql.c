@@ -13,8 +13,16 @@ static void first_line(const char *msg, char *out, size_t len) {
     out[strcspn(out, "\n")] = 0;
 }
 
+/* Why a connection attempt failed, from libpq's message (a failed connection has no SQLSTATE to
+ * read: the server's words, English under lc_messages C or en, are what there is). A refused
+ * login (28P01, 28000) and a missing database (3D000) do not heal by waiting. */
 static bool auth_failure(const char *msg) {
-    return strstr(msg, "password") || strstr(msg, "authentication") || strstr(msg, "role \"");
+    return strstr(msg, "password") || strstr(msg, "authentication") || strstr(msg, "role \"") ||
+           strstr(msg, "no pg_hba.conf entry");
+}
+
+static bool missing_database(const char *msg) {
+    return strstr(msg, "database \"") && strstr(msg, "\" does not exist");
 }
 
 static void on_notice(void *arg, const PGresult *res) {
@@ -28,25 +36,78 @@ static void pause_seconds(unsigned s) {
     while (nanosleep(&ts, &ts) != 0) {}
 }
 
+/* A conninfo that is a key=value list or a URI is checked before any connection: a misspelt
+ * keyword is a mistake to say at once, not a server to wait for. A plain word is a database
+ * name (libpq reads it so). libpq's message is kept up to its first quote or colon: what it
+ * quotes may be a piece of the conninfo, and that may hold a password. */
+static b2p_status check_conninfo(const char *conninfo, b2p_error *err) {
+    bool structured = strchr(conninfo, '=') || !strncmp(conninfo, "postgresql://", 13) || !strncmp(conninfo, "postgres://", 11);
+    if (!structured) return B2P_OK;
+    char *why = NULL;
+    PQconninfoOption *opts = PQconninfoParse(conninfo, &why);
+    if (opts) {
+        PQconninfoFree(opts);
+        return B2P_OK;
+    }
+    char line[512];
+    first_line(why ? why : "out of memory", line, sizeof line);
+    PQfreemem(why);
+    bool keyword = !strncmp(line, "invalid connection option \"", 27);
+    if (!keyword) line[strcspn(line, "\":")] = 0;
+    return b2p_fail(err, B2P_ERR_USAGE, "--dsn is not a valid libpq connection string or URI (%s): see "
+                    "https://www.postgresql.org/docs/current/libpq-connect.html#LIBPQ-CONNSTRING", line);
+}
+
+/* name as one shell word for a hint the user may paste: as it is when it is plain, else in
+ * single quotes (a quote in it as '\'') */
+static void shell_word(const char *name, char *out, size_t len) {
+    bool plain = *name && strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") == strlen(name) &&
+                 name[0] != '-';
+    size_t o = 0;
+    if (!plain && o + 1 < len) out[o++] = '\'';
+    for (const char *p = name; *p && o + 5 < len; p++) {
+        if (*p == '\'' && !plain) {
+            memcpy(out + o, "'\\''", 4);
+            o += 4;
+        } else {
+            out[o++] = *p;
+        }
+    }
+    if (!plain && o + 1 < len) out[o++] = '\'';
+    out[o] = 0;
+}
+
+/* conninfo as PQconnectdb reads it, the database name replaced by dbname when set (a later
+ * "dbname" overrides the expanded one); the application name (unless it sets one) lets an
+ * administrator see bak2pg in pg_stat_activity. */
+static PGconn *open_conn(const char *conninfo, const char *dbname) {
+    const char *const keys[] = {"dbname", "fallback_application_name", dbname ? "dbname" : NULL, NULL};
+    const char *const values[] = {conninfo, "bak2pg", dbname, NULL};
+    return PQconnectdbParams(keys, values, 1);
+}
+
 b2p_status b2p_pg_connect(const char *conninfo, unsigned retries, const b2p_pg_notice *notice, PGconn **out,
                           b2p_error *err) {
     *out = NULL;
+    b2p_status st = check_conninfo(conninfo, err);
+    if (st) return st;
     for (unsigned attempt = 0, wait = 1;; attempt++, wait *= 2) {
-        /* the conninfo is expanded as PQconnectdb would; the application name (unless it sets
-         * one) lets an administrator see bak2pg in pg_stat_activity */
-        const char *const keys[] = {"dbname", "fallback_application_name", NULL};
-        const char *const values[] = {conninfo, "bak2pg", NULL};
-        PGconn *conn = PQconnectdbParams(keys, values, 1);
+        PGconn *conn = open_conn(conninfo, NULL);
         if (PQstatus(conn) == CONNECTION_OK) {
             if (notice) PQsetNoticeReceiver(conn, on_notice, (void *)notice);
             *out = conn;
             return b2p_pg_exec(conn, "SET client_encoding = 'UTF8'", "the client encoding", err);
         }
-        char line[512];
+        char line[512], db[300];
         first_line(PQerrorMessage(conn), line, sizeof line);
-        bool auth = auth_failure(line);
+        shell_word(PQdb(conn) ? PQdb(conn) : "", db, sizeof db);
         PQfinish(conn);
-        if (auth) return b2p_fail(err, B2P_ERR_PG_AUTH, "cannot connect to PostgreSQL: %s", line);
+        if (missing_database(line))
+            return b2p_fail(err, B2P_ERR_NOT_FOUND, "cannot connect to PostgreSQL: %s (create it with `createdb %s`, "
+                            "or run again with --create)", line, db);
+        if (auth_failure(line))
+            return b2p_fail(err, B2P_ERR_PG_AUTH, "cannot connect to PostgreSQL: %s (check the user and password: "
+                            "--dsn, PGUSER, PGPASSWORD, ~/.pgpass)", line);
         if (attempt >= retries)
             return b2p_fail(err, B2P_ERR_PG_CONNECT, "cannot connect to PostgreSQL%s: %s",
                             retries ? " (retried with backoff)" : "", line);
@@ -54,6 +115,44 @@ b2p_status b2p_pg_connect(const char *conninfo, unsigned retries, const b2p_pg_n
                 attempt + 1, retries);
         pause_seconds(wait);
     }
+}
+
+b2p_status b2p_pg_create_database(const char *conninfo, unsigned retries, b2p_error *err) {
+    b2p_status st = check_conninfo(conninfo, err);
+    if (st) return st;
+    /* the name libpq would connect to (the user's name when the conninfo gives none) */
+    PGconn *probe = open_conn(conninfo, NULL);
+    char *name = strdup(PQdb(probe) ? PQdb(probe) : "");
+    bool exists = PQstatus(probe) == CONNECTION_OK;
+    PQfinish(probe);
+    if (!name) return b2p_fail(err, B2P_ERR_NOMEM, "out of memory");
+    if (exists) {
+        free(name);
+        return B2P_OK;
+    }
+    b2p_buf sql = {0};
+    st = b2p_buf_puts(&sql, "CREATE DATABASE ", err);
+    if (!st) st = b2p_quote_ident(name, &sql, err);
+    PGconn *maint = NULL;
+    for (unsigned attempt = 0, wait = 1; !st; attempt++, wait *= 2) {
+        maint = open_conn(conninfo, "postgres");
+        if (PQstatus(maint) == CONNECTION_OK) break;
+        char line[512];
+        first_line(PQerrorMessage(maint), line, sizeof line);
+        PQfinish(maint);
+        maint = NULL;
+        if (auth_failure(line) || missing_database(line) || attempt >= retries)
+            st = b2p_fail(err, auth_failure(line) ? B2P_ERR_PG_AUTH : B2P_ERR_PG_CONNECT,
+                          "--create: cannot connect to the maintenance database postgres: %s", line);
+        else
+            pause_seconds(wait);
+    }
+    if (!st) st = b2p_pg_exec(maint, sql.data, "CREATE DATABASE (--create)", err);
+    if (!st) fprintf(stderr, "bak2pg: created database %s\n", b2p_shown(name));
+    PQfinish(maint);
+    b2p_buf_free(&sql);
+    free(name);
+    return st;
 }
 
 bool b2p_pg_lost(PGconn *conn) {

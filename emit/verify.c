@@ -183,11 +183,15 @@ typedef struct ledger_said {
     unsigned ncasts;
 } ledger_said;
 
-/* The export settings in the ledger's source identity: "<guid>/<lsn> nul=N wkt=N". */
-static void parse_source(const char *source, ledger_said *out) {
+/* The export settings in the ledger's source identity: "<guid>/<lsn> nul=N wkt=N"; an explicit
+ * policy (bak2pg.runs.nul_policy: error, strip, replace; NULL in ledgers older than it) wins. */
+static void parse_source(const char *source, const char *nul_policy, ledger_said *out) {
     const char *nul = strstr(source, " nul="), *wkt = strstr(source, " wkt=");
     if (nul && nul[5] >= '0' && nul[5] <= '2' && (nul[6] == ' ' || !nul[6])) out->nul = (b2p_nul_policy)(nul[5] - '0');
     if (wkt && (wkt[5] == '0' || wkt[5] == '1')) out->wkt = wkt[5] == '1';
+    static const char *const names[] = {"error", "strip", "replace"};
+    for (int i = 0; nul_policy && i < 3; i++)
+        if (!strcmp(nul_policy, names[i])) out->nul = (b2p_nul_policy)i;
 }
 
 /* The columns load cast to bytea, from the ledger's column signature: "name<TAB>type<NL>" per
@@ -220,21 +224,24 @@ static b2p_status parse_signature(verifier *v, const b2p_cat_table *t, const cha
     return B2P_OK;
 }
 
-/* The one place verify reads how load wrote a table (the ledger's bak2pg.tables row: its source
- * identity for the NUL policy and spatial format, its column signature for the casts). */
+/* The one place verify reads how load wrote a table: the ledger's bak2pg.tables row (its source
+ * identity for the spatial format and the NUL policy, its column signature for the casts) and the
+ * run that recorded it (bak2pg.runs.nul_policy, read through to_jsonb so that a ledger older than
+ * that column still reads). */
 static b2p_status ledger_settings(verifier *v, const b2p_cat_table *t, ledger_said *out) {
     memset(out, 0, sizeof *out);
     if (!v->ledger) return B2P_OK;
     const char *p[] = {b2p_names_schema(v->nm, t), b2p_names_table(v->nm, t)};
     PGresult *r;
     b2p_status st = ledger_query(v,
-                                 "SELECT run_id, source, columns FROM bak2pg.tables WHERE target_schema = $1 AND "
-                                 "target_table = $2",
+                                 "SELECT t.run_id, t.source, t.columns, pg_catalog.to_jsonb(r) ->> 'nul_policy' "
+                                 "FROM bak2pg.tables t LEFT JOIN bak2pg.runs r ON r.run_id = t.run_id "
+                                 "WHERE t.target_schema = $1 AND t.target_table = $2",
                                  2, p, &r);
     if (!st && r && PQntuples(r) == 1) {
         out->found = true;
         snprintf(out->run_id, sizeof out->run_id, "%s", PQgetvalue(r, 0, 0));
-        parse_source(PQgetvalue(r, 0, 1), out);
+        parse_source(PQgetvalue(r, 0, 1), PQgetisnull(r, 0, 3) ? NULL : PQgetvalue(r, 0, 3), out);
         st = parse_signature(v, t, PQgetvalue(r, 0, 2), out);
     }
     PQclear(r);

@@ -9,7 +9,9 @@
  *     and --replace-drifted loads them in their new shape;
  *   - a new nullable column is added and filled, a changed column type stops its table, a column
  *     only the target has keeps its values;
- *   - a table with no key is matched as a multiset of whole rows;
+ *   - a table with no key is matched as a multiset of whole rows (once the ledger has forgotten
+ *     it, only with --merge-existing);
+ *   - a backup of another database (another family GUID, the same name) needs --force;
  *   - SIGKILL at several points of a run, then the same command again: the target equals the
  *     backup and no row is duplicated;
  *   - the server ends the loader's session mid-COPY: it reconnects, redoes that table, finishes. */
@@ -215,8 +217,14 @@ static void expect_counts_of_dumps(const char *db, const char *from, const char 
         int keypos[16];
         size_t nkey = primary_key_positions(db, target, keypos, 16);
         assert_true(nkey > 0);
-        snprintf(a, sizeof a, "%s/%.16s-dump/%.256s.copy", tmpdir, from, tc[i].table);
-        snprintf(b, sizeof b, "%s/%.16s-dump/%.256s.copy", tmpdir, to, tc[i].table);
+        /* dump -o names each file as b2p_table_file_name does */
+        char schema[256];
+        snprintf(schema, sizeof schema, "%.*s", (int)strcspn(tc[i].table, "."), tc[i].table);
+        b2p_buf file = {0};
+        assert_int_equal(b2p_table_file_name(&file, schema, tc[i].table + strlen(schema) + 1, "copy", NULL), B2P_OK);
+        snprintf(a, sizeof a, "%s/%.16s-dump/%.256s", tmpdir, from, file.data);
+        snprintf(b, sizeof b, "%s/%.16s-dump/%.256s", tmpdir, to, file.data);
+        b2p_buf_free(&file);
         diff d = diff_dumps(a, b, keypos, nkey);
         if (d.inserted != tc[i].inserted || d.updated != tc[i].updated || d.gone != tc[i].only_in_target ||
             (sync_deletes ? d.gone : 0) != tc[i].deleted)
@@ -246,9 +254,12 @@ static void test_remigration_counts_equal_the_dumps_difference(void **state) {
     assert_int_equal(bak2pg_run(tmpdir, &last, "load --log-json --dsn '%s' '%s'", conninfo, fixture_path(salman)), 0);
     assert_int_equal(pgserver_query_long(server, "nw", "SELECT count(*) FROM bak2pg.table_runs WHERE action = 'loaded'"), 13);
 
-    /* forward: a newer backup of the same database */
+    /* forward: the same schema, other rows. The two are backups of two databases (another
+     * family GUID): refused as such, loaded with --force */
     long ins, upd, gone;
-    if (bak2pg_run(tmpdir, &last, "load -j 3 --log-json --dsn '%s' '%s'", conninfo, fixture_path(guilderm))) fail_msg("%s", last.err);
+    assert_int_equal(bak2pg_run(tmpdir, &last, "load --dsn '%s' '%s'", conninfo, fixture_path(guilderm)), B2P_ERR_USAGE);
+    assert_non_null(strstr(last.err, "a backup of another database"));
+    if (bak2pg_run(tmpdir, &last, "load -j 3 --force --log-json --dsn '%s' '%s'", conninfo, fixture_path(guilderm))) fail_msg("%s", last.err);
     expect_counts_of_dumps("nw", "salman", "guilderm", false, &ins, &upd, &gone);
     assert_true(ins + upd > 0); /* the two backups do differ */
     snprintf(dir, sizeof dir, "%s/guilderm-conv", tmpdir);
@@ -267,7 +278,7 @@ static void test_remigration_counts_equal_the_dumps_difference(void **state) {
     mj_free(keep);
 
     /* backward, with --sync-deletes: what guilderm added goes again */
-    if (bak2pg_run(tmpdir, &last, "load --log-json --sync-deletes --dsn '%s' '%s'", conninfo, fixture_path(salman))) fail_msg("%s", last.err);
+    if (bak2pg_run(tmpdir, &last, "load --force --log-json --sync-deletes --dsn '%s' '%s'", conninfo, fixture_path(salman))) fail_msg("%s", last.err);
     expect_counts_of_dumps("nw", "guilderm", "salman", true, &ins, &upd, &gone);
     assert_true(gone > 0);
     snprintf(dir, sizeof dir, "%s/salman-conv", tmpdir);
@@ -288,7 +299,7 @@ static void test_drift_stops_the_table_or_replaces_it(void **state) {
     assert_int_equal(categories, 8);
 
     /* salih's Categories and Products have renamed key columns: drift, left as they are */
-    assert_int_equal(bak2pg_run(tmpdir, &last, "load --dsn '%s' '%s'", conninfo, fixture_path(salih)), B2P_ERR_UNSUPPORTED);
+    assert_int_equal(bak2pg_run(tmpdir, &last, "load --force --dsn '%s' '%s'", conninfo, fixture_path(salih)), B2P_ERR_UNSUPPORTED);
     assert_non_null(strstr(last.err, "dbo.Categories: drift: rows were matched by primary key (categoryid) and the backup now has primary key (id)"));
     assert_non_null(strstr(last.err, "dbo.Products: drift"));
     assert_non_null(strstr(last.err, "dbo.Users: loaded, 58 rows")); /* the run went on */
@@ -350,11 +361,14 @@ static void test_tables_without_a_key_match_whole_rows(void **state) {
                                    "INSERT INTO public.roysched SELECT * FROM public.roysched ORDER BY ctid DESC LIMIT 1;"
                                    "DELETE FROM bak2pg.tables WHERE target_table = 'roysched'"),
                      0);
-    assert_int_equal(bak2pg_run(tmpdir, &last, "load --dsn '%s' '%s'", conninfo, fixture_path(pubs)), 0);
+    /* a table the ledger does not list is not bak2pg's to merge into, unless said */
+    assert_int_equal(bak2pg_run(tmpdir, &last, "load --dsn '%s' '%s'", conninfo, fixture_path(pubs)), B2P_ERR_USAGE);
+    assert_non_null(strstr(last.err, "public.roysched"));
+    assert_int_equal(bak2pg_run(tmpdir, &last, "load --merge-existing --dsn '%s' '%s'", conninfo, fixture_path(pubs)), 0);
     assert_non_null(strstr(last.err, "dbo.roysched: merged by whole row: 86 rows in the backup; 1 inserted, 0 updated, 1 only in the target (kept"));
     assert_int_equal(pgserver_query_long(server, "pubs", "SELECT count(*) FROM public.roysched"), 87);
     assert_int_equal(pgserver_exec(server, "pubs", "DELETE FROM bak2pg.tables WHERE target_table = 'roysched'"), 0);
-    assert_int_equal(bak2pg_run(tmpdir, &last, "load --sync-deletes --dsn '%s' '%s'", conninfo, fixture_path(pubs)), 0);
+    assert_int_equal(bak2pg_run(tmpdir, &last, "load --merge-existing --sync-deletes --dsn '%s' '%s'", conninfo, fixture_path(pubs)), 0);
     assert_non_null(strstr(last.err, "dbo.roysched: merged by whole row: 86 rows in the backup; 0 inserted, 0 updated, 1 only in the target"));
     assert_non_null(strstr(last.err, "deleted 1 rows the backup no longer has"));
     snprintf(dir, sizeof dir, "%s/pubs-conv", tmpdir);

@@ -785,6 +785,13 @@ static void test_cast_and_nul_policy(void **state) {
     assert_int_equal(bak2pg_run(tmpdir, &last, "verify --dsn '%s'%s", conninfo, files), 0);
     assert_non_null(strstr(last.out, "public.members: decoded as the ledger records run "));
     assert_non_null(strstr(last.out, "1 column cast to bytea"));
+    /* the policy is the run's (bak2pg.runs.nul_policy) even where the table's source identity
+     * lacks it */
+    exec_ok("castload", "UPDATE bak2pg.tables SET source = replace(source, ' nul=2', '')");
+    assert_int_equal(pgserver_query_long(server, "castload", "SELECT count(*) FROM bak2pg.tables WHERE source LIKE '%nul=%'"), 0);
+    assert_int_equal(verify_json("castload", "", files, &doc), 0);
+    assert_string_equal(mj_get_string(table_of(doc, "public.notes"), "nul"), "replace");
+    mj_free(doc);
     /* the command line wins: --nul strip is not how notes were loaded */
     assert_int_equal(verify_json("castload", "--nul strip ", files, &doc), B2P_ERR_FAILED);
     char which[512];
