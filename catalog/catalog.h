@@ -100,6 +100,8 @@ typedef struct b2p_cat_column {
     bool is_filestream;          /* varbinary(max) FILESTREAM: the data is outside the backup's
                                   * data files (syscolpars.status 0x20) */
     char *description;           /* extended property MS_Description, or NULL */
+    const char *cast;            /* not from the backup: the PostgreSQL type a user's --cast gives
+                                  * the column (emit/pgtypes.c b2p_cast_column), or NULL */
 } b2p_cat_column;
 
 typedef struct b2p_cat_index {

@@ -38,7 +38,7 @@ bool cli_table_selected(const b2p_cat_table *t, const char *pattern);
 enum { CLI_MAX_PATTERNS = 64 };
 
 /* getopt_long codes of the options below (out of the range of short options). */
-enum { CLI_OPT_TABLE = 0x100, CLI_OPT_EXCLUDE_TABLE, CLI_OPT_KEEP_CASE, CLI_OPT_SCHEMA_MAP, CLI_OPT_INCLUDE_SSMS };
+enum { CLI_OPT_TABLE = 0x100, CLI_OPT_EXCLUDE_TABLE, CLI_OPT_KEEP_CASE, CLI_OPT_SCHEMA_MAP, CLI_OPT_INCLUDE_SSMS, CLI_OPT_CAST };
 
 typedef struct cli_tables {
     const char *include[CLI_MAX_PATTERNS], *exclude[CLI_MAX_PATTERNS];
@@ -46,31 +46,49 @@ typedef struct cli_tables {
     const char *map_from[CLI_MAX_PATTERNS], *map_to[CLI_MAX_PATTERNS];
     b2p_naming_options naming;       /* its schema maps point into map_from / map_to */
     bool include_ssms;
+    const char *casts[CLI_MAX_PATTERNS]; /* --cast arguments, as given (checked when parsed) */
+    size_t ncasts;
 } cli_tables;
 
-/* The struct option entries (getopt.h) for --table, --exclude-table, --keep-case, --schema-map and
- * --include-ssms-tables, and their --help lines: put both in a command to give it the options. */
+/* The struct option entries (getopt.h) for --table, --exclude-table, --keep-case, --schema-map,
+ * --include-ssms-tables and --cast, and their --help lines: put both in a command to give it the
+ * options. */
 #define CLI_TABLES_LONGOPTS                                                                              \
     {"table", required_argument, NULL, CLI_OPT_TABLE},                                                   \
     {"exclude-table", required_argument, NULL, CLI_OPT_EXCLUDE_TABLE},                                   \
     {"keep-case", no_argument, NULL, CLI_OPT_KEEP_CASE},                                                 \
     {"schema-map", required_argument, NULL, CLI_OPT_SCHEMA_MAP},                                         \
-    {"include-ssms-tables", no_argument, NULL, CLI_OPT_INCLUDE_SSMS}
+    {"include-ssms-tables", no_argument, NULL, CLI_OPT_INCLUDE_SSMS},                                    \
+    {"cast", required_argument, NULL, CLI_OPT_CAST}
 #define CLI_TABLES_HELP                                                                                  \
     "  --table PATTERN            only these tables (schema.name or name, shell wildcards; repeatable)\n" \
     "  --exclude-table PATTERN    not these tables (repeatable)\n"                                        \
     "  --keep-case                keep identifiers' case (quoted) instead of folding to lower case\n"      \
     "  --include-ssms-tables      also SSMS's own tables (dbo.sysdiagrams), left out by default\n"         \
     "  --schema-map FROM=TO       put SQL Server schema FROM into PostgreSQL schema TO (repeatable;\n"     \
-    "                             dbo goes to public unless mapped)\n"
+    "                             dbo goes to public unless mapped)\n"                                     \
+    CLI_CAST_HELP
+/* --cast's lines alone, for a command that takes --cast but not the other options (dump). */
+#define CLI_CAST_HELP                                                                                    \
+    "  --cast SCHEMA.TABLE.COLUMN=bytea  deliver that column as bytea: its stored bytes, exactly\n"        \
+    "                             (text holding bytes, e.g. hashed passwords with NUL bytes; repeatable).\n" \
+    "                             Names as in the backup; \"...\" around a name holding '.', '=' or '\"'\n" \
+    "                             (\"\" for a quote): --cast 'dbo.\"odd.name\".Password=bytea'\n"
 
 /* Applies option c (a CLI_OPT_* code from getopt_long) with its argument to o: 0 when done,
  * B2P_ERR_USAGE (reported for command cmd) for a bad argument, -1 when c is none of them. */
 int cli_tables_option(const char *cmd, cli_tables *o, int c, char *arg);
-/* Per catalog table, whether it is chosen: matching a --table pattern (or none given), no
- * --exclude-table pattern, and not SSMS's own unless --include-ssms-tables. NULL when out of
- * memory; the caller frees. */
-bool *cli_select_tables(const b2p_catalog *cat, const cli_tables *o);
+/* Per catalog table, whether it is chosen (*selected, the caller frees): matching a --table
+ * pattern (or none given), no --exclude-table pattern, and not SSMS's own unless
+ * --include-ssms-tables; and applies the --cast options to cat's columns. One rule for every
+ * command: a --table pattern that matches no table is B2P_ERR_NOT_FOUND naming it; a --cast whose
+ * table or column the backup lacks (or cannot take the type) is B2P_ERR_USAGE naming it. */
+b2p_status cli_select_tables(b2p_catalog *cat, const cli_tables *o, bool **selected, b2p_error *err);
+/* Applies --cast arguments casts[0..n) to cat's columns (cli_select_tables does it; for dump,
+ * which has its own --table). Errors as cli_select_tables'. */
+b2p_status cli_apply_casts(b2p_catalog *cat, const char *const *casts, size_t n, b2p_error *err);
+/* Checks one --cast argument's form: 0, or B2P_ERR_USAGE (reported for command cmd). */
+int cli_check_cast(const char *cmd, const char *arg);
 /* Parses --nul's argument (error, strip, replace); B2P_ERR_USAGE (reported) if bad. */
 int cli_parse_nul(const char *cmd, const char *arg, b2p_nul_policy *out);
 

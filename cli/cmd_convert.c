@@ -603,12 +603,13 @@ static b2p_status finish_review(run *r, FILE *f, b2p_error *err) {
     return close_out(f, r, "review.sql", err);
 }
 
-static b2p_status select_tables(run *r) {
+static b2p_status select_tables(run *r, b2p_error *err) {
     const b2p_catalog *cat = r->in.cat;
-    r->selected = cli_select_tables(cat, &r->o->tables);
+    b2p_status st = cli_select_tables(r->in.cat, &r->o->tables, &r->selected, err);
+    if (st) return st;
     r->order = calloc(cat->ntables ? cat->ntables : 1, sizeof *r->order);
     r->results = calloc(cat->ntables ? cat->ntables : 1, sizeof *r->results);
-    if (!r->selected || !r->order || !r->results) return B2P_ERR_NOMEM;
+    if (!r->order || !r->results) return b2p_fail(err, B2P_ERR_NOMEM, "out of memory");
     r->norder = b2p_load_order(cat, r->selected, r->order);
     for (size_t i = 0; i < r->norder; i++) r->prog.rows_total += b2p_table_rows(&cat->tables[r->order[i]]);
     r->prog.tables_total = r->norder;
@@ -616,8 +617,8 @@ static b2p_status select_tables(run *r) {
 }
 
 static b2p_status convert(run *r, b2p_error *err) {
-    b2p_status st = select_tables(r);
-    if (st) return b2p_fail(err, st, "out of memory");
+    b2p_status st = select_tables(r, err);
+    if (st) return st;
     if ((st = make_restrict_key(r, err)) || (st = b2p_names_build(r->in.cat, &r->o->tables.naming, &r->nm, err)))
         return st;
     FILE *review = begin_review(r, err);

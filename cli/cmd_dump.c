@@ -31,6 +31,7 @@ static const char USAGE[] =
     "  --spatial wkb|wkt        geometry and geography as WKB bytes (default) or WKT text\n"
     "  --backup-set N           the backup set at position N (FILE = N)\n"
     "  --allow-missing-stripes  salvage: read what is there when stripe files are missing\n"
+    CLI_CAST_HELP
     "  -h, --help               this help\n"
     "\n"
     "Tables bak2pg cannot decode yet (row/page compression, columnstore) are named on stderr and\n"
@@ -48,6 +49,7 @@ typedef struct dump_opts {
     b2p_outdir *dir;             /* -o DIR, opened */
     int backup_set;
     b2p_export_options ex;
+    cli_tables casts;            /* only its --cast options */
 } dump_opts;
 
 static int parse_choice(const char *opt, const char *v, const char *const *names, int n, int *out) {
@@ -66,7 +68,7 @@ static int parse_args(int argc, char **argv, dump_opts *o) {
         {"nul", required_argument, NULL, 'n'},     {"spatial", required_argument, NULL, 's'},
         {"backup-set", required_argument, NULL, 'b'},
         {"allow-missing-stripes", no_argument, NULL, 'm'},
-        {"clean", no_argument, NULL, 'c'},
+        {"clean", no_argument, NULL, 'c'},         {"cast", required_argument, NULL, CLI_OPT_CAST},
         {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
     };
     static const char *const formats[] = {"copy", "csv", "jsonl"};
@@ -87,6 +89,7 @@ static int parse_args(int argc, char **argv, dump_opts *o) {
         case 'b':
             if (cli_parse_backup_set("dump", optarg, &o->backup_set)) return B2P_ERR_USAGE;
             break;
+        case CLI_OPT_CAST: rc = cli_tables_option("dump", &o->casts, c, optarg); break;
         case 'h': fputs(USAGE, stdout); return -1;
         default: return cli_usage_error("dump", "unknown option");
         }
@@ -198,7 +201,9 @@ int cmd_dump(int argc, char **argv) {
     b2p_error err = {0};
     if (o.outdir && cli_open_output_dir(o.outdir, o.clean, &o.dir, &err)) return cli_report(&err);
     cli_source in;
-    if (cli_open_catalog(&in, argv + optind, (size_t)(argc - optind), o.backup_set, o.allow_missing, &err)) {
+    if (cli_open_catalog(&in, argv + optind, (size_t)(argc - optind), o.backup_set, o.allow_missing, &err) ||
+        cli_apply_casts(in.cat, o.casts.casts, o.casts.ncasts, &err)) {
+        cli_close(&in); /* (safe after a failed open: it left nothing open) */
         b2p_outdir_close(o.dir);
         return cli_report(&err);
     }

@@ -417,7 +417,8 @@ int cmd_load(int argc, char **argv) {
     }
     reporter rep = {.log_json = o.log_json, .sync_deletes = o.sync_deletes, .nul_policy = o.ex.nul_policy, .tty = isatty(STDERR_FILENO), .start = cli_now()};
     b2p_names *nm = NULL;
-    bool *sel = cli_select_tables(in.cat, &o.tables);
+    bool *sel = NULL;
+    b2p_status st = cli_select_tables(in.cat, &o.tables, &sel, &err);
     for (size_t i = 0; sel && i < in.cat->ntables; i++)
         if (sel[i]) rep.tables_total++, rep.rows_total += b2p_table_rows(&in.cat->tables[i]);
     b2p_load_stats stats = {0};
@@ -430,7 +431,7 @@ int cmd_load(int argc, char **argv) {
         json_kv_uint(&j, "catalog_rows", rep.rows_total);
         event_end(&j);
     }
-    b2p_status st = sel ? b2p_names_build(in.cat, &o.tables.naming, &nm, &err) : b2p_fail(&err, B2P_ERR_NOMEM, "out of memory");
+    if (!st) st = b2p_names_build(in.cat, &o.tables.naming, &nm, &err);
     if (!st) {
         b2p_load_options lo = {.conninfo = o.dsn, .selected = sel, .export = o.ex, .mode = o.mode,
                                .sync_deletes = o.sync_deletes, .replace_drifted = o.replace_drifted, .merge_existing = o.merge_existing, .create_database = o.create, .force = o.force, .retries = o.retries, .lock_wait = o.lock_wait, .jobs = o.jobs, .command_line = cmdline,

@@ -19,17 +19,25 @@ static const char USAGE[] =
     "  content   an order-independent hash of every row's values, computed on both sides over the\n"
     "            same text (the backup's rows decoded as load writes them; the target's read back\n"
     "            with COPY TO under fixed session settings), so one changed value shows;\n"
-    "  keys      in the target: no two rows share a primary key or a unique constraint's or unique\n"
-    "            index's key (rows with a NULL key column are left out, as PostgreSQL does; SQL\n"
-    "            Server lets only one such row in), and every foreign key's columns, when none is\n"
-    "            NULL, match a row of the referenced table.\n"
+    "  keys      in the target: every primary key, unique constraint, foreign key and index the\n"
+    "            backup declares is there as load creates it (its name, kind and columns); no two\n"
+    "            rows share a primary key or a unique constraint's or unique index's key (rows with\n"
+    "            a NULL key column are left out, as PostgreSQL does; SQL Server lets only one such\n"
+    "            row in), and every foreign key's columns, when none is NULL, match a row of the\n"
+    "            referenced table.\n"
     "Only the target's copies of the backup's tables and columns are read; it is never written.\n"
     "Give the same table and naming options as to load, so that verify looks for the same names.\n"
+    "Where the target holds load's ledger (schema bak2pg), each table is decoded with the --nul\n"
+    "policy and the --cast columns that ledger recorded for its load (--nul and --cast given here\n"
+    "win), and a last run for this backup that has not finished (killed, or still running) is a\n"
+    "difference. For a target loaded with psql from convert's files, give convert's --nul and\n"
+    "--cast again.\n"
     "\n"
     "options:\n"
     "  --dsn CONNINFO             the target: a libpq connection string or URI, as for load\n"
     CLI_TABLES_HELP
-    "  --nul error|strip|replace  as given to load (text holding NUL characters)\n"
+    "  --nul error|strip|replace  as given to load (text holding NUL characters; default: what the\n"
+    "                             ledger recorded, else error)\n"
     "  --backup-set N             the backup set at position N (FILE = N)\n"
     "  --allow-missing-stripes    salvage: compare with what the stripes given hold\n"
     "  --json                     one JSON document on stdout instead of the table\n"
@@ -40,7 +48,8 @@ static const char USAGE[] =
     "(with equal row counts: some value was changed), `missing` when the target has no\n"
     "such table, `columns` when it lacks some of the table's columns, `skipped` for a table bak2pg\n"
     "cannot decode yet (listed with the reason; it does not fail the run). `keys` counts the keys\n"
-    "that hold (`1 of 3 BAD`: one does not). Under the table come the differences in words, then\n"
+    "and indexes that hold (`1 of 3 BAD`: one is missing or does not hold). Under the table come\n"
+    "the differences in words, then\n"
     "what was not compared, and why. Not counted as differences, but shown: orphans of a foreign\n"
     "key SQL Server had disabled or untrusted (the backup may hold them too), and child rows that\n"
     "match only as SQL Server compares text (ignoring case under a case-insensitive collation, and\n"
@@ -62,7 +71,7 @@ typedef struct verify_opts {
     char *dsn_args[MAX_DSN_ARGS];    /* each --dsn's optarg, inside argv */
     size_t ndsn_args;
     cli_tables tables;
-    bool allow_missing, json;
+    bool allow_missing, json, nul_given;
     int backup_set;
     b2p_export_options ex;
 } verify_opts;
@@ -91,6 +100,7 @@ static int parse_args(int argc, char **argv, verify_opts *o) {
         case 'j': o->json = true; break;
         case 'n':
             if (cli_parse_nul("verify", optarg, &o->ex.nul_policy)) return B2P_ERR_USAGE;
+            o->nul_given = true;
             break;
         case 'b':
             if (cli_parse_backup_set("verify", optarg, &o->backup_set)) return B2P_ERR_USAGE;
@@ -168,7 +178,7 @@ static void print_text(const b2p_verify_result *r, const b2p_names *nm, const ch
     char name[600];
     int w = 5;
     for (size_t i = 0; i < r->ntables; i++) {
-        int n = (int)strlen(pg_name(nm, r->tables[i].t, name, sizeof name));
+        int n = (int)strlen(b2p_shown(pg_name(nm, r->tables[i].t, name, sizeof name)));
         if (n > w) w = n;
     }
     printf("verify %s: %zu tables of the backup against PostgreSQL database %s\n\n", b2p_shown(database), r->ntables,
@@ -188,14 +198,19 @@ static void print_text(const b2p_verify_result *r, const b2p_names *nm, const ch
         unsigned checked = (unsigned)vt->nkeys - vt->keys_unchecked;
         if (checked && vt->keys_failed) snprintf(keys, sizeof keys, "%u of %u BAD", vt->keys_failed, checked);
         else if (checked) snprintf(keys, sizeof keys, "%u ok", checked);
-        printf("%-*s  %11s  %11s  %-9s  %s\n", w, pg_name(nm, vt->t, name, sizeof name), src, dst, content, keys);
+        printf("%-*s  %11s  %11s  %-9s  %s\n", w, b2p_shown(pg_name(nm, vt->t, name, sizeof name)), src, dst, content, keys);
     }
 
     bool header = false;
 #define SECTION(title) (header ? (void)0 : (void)printf("\n%s\n", title), header = true)
+    if (r->unfinished_run[0]) {
+        SECTION("differences:");
+        printf("  the ledger's last run for this backup, run %s, has not finished (outcome %s): the target may hold "
+               "part of a load\n", r->unfinished_run, b2p_shown(r->unfinished_outcome));
+    }
     for (size_t i = 0; i < r->ntables; i++) {
         const b2p_verify_table *vt = &r->tables[i];
-        pg_name(nm, vt->t, name, sizeof name);
+        snprintf(name, sizeof name, "%s", b2p_shown(pg_name(nm, vt->t, name, sizeof name)));
         if (vt->status == B2P_VERIFY_MISSING) {
             SECTION("differences:");
             printf("  %s: missing in the target (%llu rows in the backup)\n", name, (unsigned long long)vt->source.rows);
@@ -216,14 +231,20 @@ static void print_text(const b2p_verify_result *r, const b2p_names *nm, const ch
         }
         for (size_t k = 0; k < vt->nkeys; k++) {
             const b2p_verify_key *key = &vt->keys[k];
-            if (!key->checked || !key->enforced || !key->violations) continue;
             char what[1024];
+            if (key->checked && key->absent) {
+                describe_key(nm, vt->t, key, what, sizeof what);
+                SECTION("differences:");
+                printf("  %s: %s: %s\n", name, b2p_shown(what), b2p_shown(key->absent_why));
+            }
+            if (!key->checked || !key->enforced || !key->violations) continue;
             describe_key(nm, vt->t, key, what, sizeof what);
+            snprintf(what, sizeof what, "%s", b2p_shown(what));
             SECTION("differences:");
             if (key->fk) {
                 char ref[600];
                 printf("  %s: %s: %llu row%s with no matching row in %s\n", name, what, (unsigned long long)key->violations,
-                       key->violations == 1 ? "" : "s", pg_name(nm, key->ref, ref, sizeof ref));
+                       key->violations == 1 ? "" : "s", b2p_shown(pg_name(nm, key->ref, ref, sizeof ref)));
             } else {
                 printf("  %s: %s: %llu key value%s held by more than one row\n", name, what,
                        (unsigned long long)key->violations, key->violations == 1 ? "" : "s");
@@ -233,7 +254,7 @@ static void print_text(const b2p_verify_result *r, const b2p_names *nm, const ch
     header = false;
     for (size_t i = 0; i < r->ntables; i++) {
         const b2p_verify_table *vt = &r->tables[i];
-        pg_name(nm, vt->t, name, sizeof name);
+        snprintf(name, sizeof name, "%s", b2p_shown(pg_name(nm, vt->t, name, sizeof name)));
         if (vt->status == B2P_VERIFY_SKIPPED) {
             SECTION("not compared (these do not fail the run):");
             printf("  %s (%s.%s): skipped: %s\n", name, b2p_shown(vt->t->schema), b2p_shown(vt->t->name), vt->skipped);
@@ -242,6 +263,7 @@ static void print_text(const b2p_verify_result *r, const b2p_names *nm, const ch
             const b2p_verify_key *key = &vt->keys[k];
             char what[1024];
             describe_key(nm, vt->t, key, what, sizeof what);
+            snprintf(what, sizeof what, "%s", b2p_shown(what));
             if (!key->checked) {
                 SECTION("not compared (these do not fail the run):");
                 printf("  %s: %s: not checked: %s\n", name, what, b2p_shown(key->not_checked));
@@ -252,7 +274,7 @@ static void print_text(const b2p_verify_result *r, const b2p_names *nm, const ch
                 printf("  %s: %s: %llu row%s match%s %s only as SQL Server compares text (ignoring case or trailing "
                        "spaces); PostgreSQL compares exactly, so this constraint cannot be valid in the target\n",
                        name, what, (unsigned long long)key->text_mismatches, key->text_mismatches == 1 ? "" : "s",
-                       key->text_mismatches == 1 ? "es" : "", pg_name(nm, key->ref, ref, sizeof ref));
+                       key->text_mismatches == 1 ? "es" : "", b2p_shown(pg_name(nm, key->ref, ref, sizeof ref)));
             }
             if (key->checked && !key->enforced && key->violations) {
                 char ref[600];
@@ -260,9 +282,25 @@ static void print_text(const b2p_verify_result *r, const b2p_names *nm, const ch
                 printf("  %s: %s: %llu row%s with no matching row in %s; SQL Server had this foreign key disabled "
                        "or untrusted, so the backup may hold them too\n",
                        name, what, (unsigned long long)key->violations, key->violations == 1 ? "" : "s",
-                       pg_name(nm, key->ref, ref, sizeof ref));
+                       b2p_shown(pg_name(nm, key->ref, ref, sizeof ref)));
             }
         }
+    }
+    header = false;
+    if (r->ledger_unreadable[0]) {
+        SECTION("notes:");
+        printf("  the ledger (schema bak2pg) could not be read, its settings were not used: %s\n",
+               b2p_shown(r->ledger_unreadable));
+    }
+    for (size_t i = 0; i < r->ntables; i++) {
+        const b2p_verify_table *vt = &r->tables[i];
+        if (!vt->ledger_run[0] || (vt->nul_policy == B2P_NUL_ERROR && !vt->spatial_wkt && !vt->ledger_casts)) continue;
+        static const char *const nul[] = {"error", "strip", "replace"};
+        SECTION("notes:");
+        printf("  %s: decoded as the ledger records run %s loaded it: --nul %s%s", b2p_shown(pg_name(nm, vt->t, name, sizeof name)),
+               vt->ledger_run, nul[vt->nul_policy], vt->spatial_wkt ? ", --spatial wkt" : "");
+        if (vt->ledger_casts) printf(", %u column%s cast to bytea", vt->ledger_casts, vt->ledger_casts == 1 ? "" : "s");
+        printf("\n");
     }
 #undef SECTION
     printf("\n%s: %zu tables: %u equal, %u different, %u missing, %u skipped; %llu rows in the backup, %llu in the "
@@ -298,6 +336,16 @@ static void print_json(const b2p_verify_result *r, const b2p_names *nm, const ch
     json_kv_string(&j, "database", database);
     json_kv_string(&j, "target_database", r->database);
     json_kv_bool(&j, "ok", r->ok);
+    json_key(&j, "unfinished_run"); /* the ledger's last run for this backup, when it has not finished */
+    if (r->unfinished_run[0]) {
+        json_begin_object(&j);
+        json_kv_string(&j, "run_id", r->unfinished_run);
+        json_kv_string(&j, "outcome", r->unfinished_outcome);
+        json_end_object(&j);
+    } else {
+        json_null(&j);
+    }
+    if (r->ledger_unreadable[0]) json_kv_string(&j, "ledger_unreadable", r->ledger_unreadable);
     json_key(&j, "summary");
     json_begin_object(&j);
     json_kv_uint(&j, "tables", r->ntables);
@@ -327,6 +375,13 @@ static void print_json(const b2p_verify_result *r, const b2p_names *nm, const ch
             json_end_object(&j);
             continue;
         }
+        static const char *const nul[] = {"error", "strip", "replace"};
+        json_kv_string(&j, "nul", nul[vt->nul_policy]);
+        json_kv_bool(&j, "spatial_wkt", vt->spatial_wkt);
+        json_key(&j, "ledger_run");
+        if (vt->ledger_run[0]) json_string(&j, vt->ledger_run);
+        else json_null(&j);
+        json_kv_uint(&j, "ledger_casts", vt->ledger_casts);
         json_kv_uint(&j, "source_rows", vt->source.rows);
         json_key(&j, "target_rows");
         if (vt->status == B2P_VERIFY_MISSING) json_null(&j);
@@ -363,9 +418,11 @@ static void print_json(const b2p_verify_result *r, const b2p_names *nm, const ch
             if (!key->checked) {
                 json_kv_string(&j, "reason", key->not_checked);
             } else {
-                json_kv_uint(&j, key->fk ? "orphans" : "duplicates", key->violations);
+                json_kv_bool(&j, "present", !key->absent);
+                if (key->absent) json_kv_string(&j, "absent", key->absent_why);
+                if (key->kind != B2P_VERIFY_INDEX) json_kv_uint(&j, key->fk ? "orphans" : "duplicates", key->violations);
                 if (key->fk) json_kv_uint(&j, "text_mismatches", key->text_mismatches);
-                json_kv_bool(&j, "ok", !key->enforced || !key->violations);
+                json_kv_bool(&j, "ok", !key->absent && (!key->enforced || !key->violations));
             }
             json_end_object(&j);
         }
@@ -392,12 +449,13 @@ int cmd_verify(int argc, char **argv) {
     }
     double t0 = cli_now();
     b2p_names *nm = NULL;
-    bool *sel = cli_select_tables(in.cat, &o.tables);
+    bool *sel = NULL;
     b2p_verify_result res = {0};
-    b2p_status st = sel ? b2p_names_build(in.cat, &o.tables.naming, &nm, &err) : b2p_fail(&err, B2P_ERR_NOMEM, "out of memory");
+    b2p_status st = cli_select_tables(in.cat, &o.tables, &sel, &err);
+    if (!st) st = b2p_names_build(in.cat, &o.tables.naming, &nm, &err);
     if (!st) {
         ctx c = {.nm = nm, .progress = isatty(STDERR_FILENO) != 0};
-        b2p_verify_options vo = {.conninfo = o.dsn, .selected = sel, .export = o.ex, .ctx = &c,
+        b2p_verify_options vo = {.conninfo = o.dsn, .selected = sel, .export = o.ex, .nul_given = o.nul_given, .ctx = &c,
                                  .notice = on_notice, .table_done = on_table};
         st = b2p_verify(in.src, in.cat, nm, &vo, &res, &err);
     }

@@ -3,6 +3,7 @@
 #include <fnmatch.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "cli.h"
@@ -77,6 +78,11 @@ int cli_tables_option(const char *cmd, cli_tables *o, int c, char *arg) {
         (c == CLI_OPT_TABLE ? o->include : o->exclude)[(*n)++] = arg;
         return 0;
     }
+    case CLI_OPT_CAST:
+        if (o->ncasts >= CLI_MAX_PATTERNS) return cli_usage_error(cmd, "at most %d --cast", CLI_MAX_PATTERNS);
+        if (cli_check_cast(cmd, arg)) return B2P_ERR_USAGE;
+        o->casts[o->ncasts++] = arg;
+        return 0;
     case CLI_OPT_KEEP_CASE: o->naming.keep_case = true; return 0;
     case CLI_OPT_INCLUDE_SSMS: o->include_ssms = true; return 0;
     case CLI_OPT_SCHEMA_MAP: {
@@ -94,15 +100,143 @@ int cli_tables_option(const char *cmd, cli_tables *o, int c, char *arg) {
     }
 }
 
-bool *cli_select_tables(const b2p_catalog *cat, const cli_tables *o) {
-    bool *sel = calloc(cat->ntables ? cat->ntables : 1, sizeof *sel);
-    for (size_t i = 0; sel && i < cat->ntables; i++) {
-        bool in = !o->ninclude, out = false;
-        for (size_t k = 0; k < o->ninclude; k++) in |= cli_table_selected(&cat->tables[i], o->include[k]);
-        for (size_t k = 0; k < o->nexclude; k++) out |= cli_table_selected(&cat->tables[i], o->exclude[k]);
-        sel[i] = in && !out && (o->include_ssms || !cat->tables[i].tools_support);
+/* ---- --table: one rule for every command --------------------------------------------------- */
+
+static bool matches_any(const b2p_cat_table *t, const char *const *patterns, size_t n) {
+    for (size_t k = 0; k < n; k++)
+        if (cli_table_selected(t, patterns[k])) return true;
+    return false;
+}
+
+/* A --table pattern that matches nothing is a mistake (a misspelt name), not a request for no
+ * tables: every command refuses it, as pg_dump --strict-names does. Counted before
+ * --exclude-table (excluding what one included is a choice); SSMS's own tables count only with
+ * --include-ssms-tables, and a pattern that matches only those says so. */
+static b2p_status check_patterns(const b2p_catalog *cat, const cli_tables *o, b2p_error *err) {
+    for (size_t k = 0; k < o->ninclude; k++) {
+        size_t hits = 0, ssms = 0;
+        for (size_t i = 0; i < cat->ntables; i++) {
+            if (!cli_table_selected(&cat->tables[i], o->include[k])) continue;
+            if (cat->tables[i].tools_support && !o->include_ssms) ssms++;
+            else hits++;
+        }
+        if (hits) continue;
+        if (ssms)
+            return b2p_fail(err, B2P_ERR_NOT_FOUND,
+                            "--table '%s' matches only SSMS's own tables (e.g. dbo.sysdiagrams): add "
+                            "--include-ssms-tables to take them",
+                            o->include[k]);
+        return b2p_fail(err, B2P_ERR_NOT_FOUND, "no table matches --table '%s' (patterns match schema.name or name)",
+                        o->include[k]);
     }
-    return sel;
+    return B2P_OK;
+}
+
+b2p_status cli_select_tables(b2p_catalog *cat, const cli_tables *o, bool **selected, b2p_error *err) {
+    *selected = NULL;
+    b2p_status st = check_patterns(cat, o, err);
+    if (!st) st = cli_apply_casts(cat, o->casts, o->ncasts, err);
+    if (st) return st;
+    bool *sel = calloc(cat->ntables ? cat->ntables : 1, sizeof *sel);
+    if (!sel) return b2p_fail(err, B2P_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < cat->ntables; i++) {
+        const b2p_cat_table *t = &cat->tables[i];
+        bool in = !o->ninclude || matches_any(t, o->include, o->ninclude);
+        sel[i] = in && !matches_any(t, o->exclude, o->nexclude) && (o->include_ssms || !t->tools_support);
+    }
+    *selected = sel;
+    return B2P_OK;
+}
+
+/* ---- --cast SCHEMA.TABLE.COLUMN=TYPE --------------------------------------------------------- */
+
+enum { CAST_NAME_MAX = 600 }; /* a sysname is 128 UTF-16 units: at most 512 bytes of UTF-8 */
+
+/* Splits a --cast argument into its three names and the type. A name is bare (no '.', '=' or '"')
+ * or "quoted", a quote inside written "". NULL when well formed, else what is wrong. */
+static const char *parse_cast(const char *arg, char name[3][CAST_NAME_MAX], const char **type) {
+    const char *p = arg;
+    for (int k = 0; k < 3; k++) {
+        size_t n = 0;
+        if (*p == '"') {
+            for (p++;; p++) {
+                if (!*p) return "a quoted name has no closing quote";
+                if (*p == '"' && p[1] != '"') break;
+                if (*p == '"') p++; /* "" is one quote */
+                if (n + 1 >= CAST_NAME_MAX) return "a name is too long";
+                name[k][n++] = *p;
+            }
+            p++;
+        } else {
+            for (; *p && *p != '.' && *p != '=' && *p != '"'; p++) {
+                if (n + 1 >= CAST_NAME_MAX) return "a name is too long";
+                name[k][n++] = *p;
+            }
+            if (*p == '"') return "a quote inside a bare name (quote the whole name: \"...\")";
+        }
+        name[k][n] = 0;
+        if (!n) return "a name is empty";
+        if (k < 2 && *p != '.') return "say SCHEMA.TABLE.COLUMN=TYPE (three names, each quoted \"...\" if it holds '.')";
+        if (k == 2 && *p == '.') return "more than three names (quote a name that holds '.': \"...\")";
+        if (k == 2 && *p != '=') return "say SCHEMA.TABLE.COLUMN=TYPE (no '=TYPE')";
+        p++;
+    }
+    if (!*p) return "the type after '=' is empty";
+    *type = p;
+    return NULL;
+}
+
+int cli_check_cast(const char *cmd, const char *arg) {
+    char name[3][CAST_NAME_MAX];
+    const char *type, *why = parse_cast(arg, name, &type);
+    if (why) return cli_usage_error(cmd, "--cast '%s': %s", b2p_shown(arg), why);
+    if (strcasecmp(type, "bytea"))
+        return cli_usage_error(cmd, "--cast '%s': type '%s' is not one --cast supports (bytea)", b2p_shown(arg), b2p_shown(type));
+    return 0;
+}
+
+/* The table (column) of that name: exactly, or else ignoring ASCII case when that finds one only
+ * (SQL Server compares names case-insensitively under the usual collations). */
+static b2p_cat_table *find_table(b2p_catalog *cat, const char *schema, const char *name) {
+    b2p_cat_table *exact = NULL, *caseless = NULL;
+    size_t ncaseless = 0;
+    for (size_t i = 0; i < cat->ntables && !exact; i++) {
+        b2p_cat_table *t = &cat->tables[i];
+        if (!strcmp(t->schema, schema) && !strcmp(t->name, name)) exact = t;
+        else if (!strcasecmp(t->schema, schema) && !strcasecmp(t->name, name)) caseless = t, ncaseless++;
+    }
+    return exact ? exact : ncaseless == 1 ? caseless : NULL;
+}
+
+static b2p_cat_column *find_column(b2p_cat_table *t, const char *name) {
+    b2p_cat_column *exact = NULL, *caseless = NULL;
+    size_t ncaseless = 0;
+    for (size_t i = 0; i < t->ncolumns && !exact; i++) {
+        b2p_cat_column *c = &t->columns[i];
+        if (!strcmp(c->name, name)) exact = c;
+        else if (!strcasecmp(c->name, name)) caseless = c, ncaseless++;
+    }
+    return exact ? exact : ncaseless == 1 ? caseless : NULL;
+}
+
+b2p_status cli_apply_casts(b2p_catalog *cat, const char *const *casts, size_t n, b2p_error *err) {
+    for (size_t k = 0; k < n; k++) {
+        char name[3][CAST_NAME_MAX];
+        const char *type, *why = parse_cast(casts[k], name, &type);
+        if (why) return b2p_fail(err, B2P_ERR_USAGE, "--cast '%s': %s", casts[k], why);
+        b2p_cat_table *t = find_table(cat, name[0], name[1]);
+        if (!t) return b2p_fail(err, B2P_ERR_USAGE, "--cast '%s': the backup has no table %s.%s", casts[k], name[0], name[1]);
+        b2p_cat_column *c = find_column(t, name[2]);
+        if (!c)
+            return b2p_fail(err, B2P_ERR_USAGE, "--cast '%s': table %s.%s has no column %s", casts[k], t->schema, t->name,
+                            name[2]);
+        char inner[sizeof err->msg];
+        if (b2p_cast_column(c, type, err)) {
+            snprintf(inner, sizeof inner, "%s", err->msg);
+            return b2p_fail(err, B2P_ERR_USAGE, "--cast '%s': %s", casts[k], inner);
+        }
+    }
+    return B2P_OK;
 }
 
 int cli_parse_nul(const char *cmd, const char *arg, b2p_nul_policy *out) {

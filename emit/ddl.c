@@ -310,7 +310,7 @@ static b2p_status column_def(ddl *d, const b2p_cat_table *t, const b2p_cat_colum
     b2p_status st = put(d, first ? "\n    " : ",\n    ");
     if (!st) st = put_column(d, t, c->column_id);
     if (!st) st = put(d, " ");
-    const b2p_cat_type *alias = c->is_computed || c->is_identity ? NULL : alias_type_of(d, c);
+    const b2p_cat_type *alias = c->is_computed || c->is_identity || c->cast ? NULL : alias_type_of(d, c); /* --cast wins */
     if (!st) st = alias ? put_domain(d, alias) : put(d, type);
     if (!st && c->is_computed) {
         st = put(d, " GENERATED ALWAYS AS (");

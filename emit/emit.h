@@ -334,9 +334,11 @@ typedef enum b2p_verify_key_kind {
     B2P_VERIFY_UNIQUE_CONSTRAINT,
     B2P_VERIFY_UNIQUE_INDEX,
     B2P_VERIFY_FOREIGN_KEY,
+    B2P_VERIFY_INDEX,                /* an index that is no key: only its presence is checked */
 } b2p_verify_key_kind;
 
-/* One key the catalog declares, checked in the target. */
+/* One key or index the catalog declares, checked in the target: that it is there (as load creates
+ * it: under its name, of its kind, on its columns), and for keys that the rows keep it. */
 typedef struct b2p_verify_key {
     b2p_verify_key_kind kind;
     const b2p_cat_index *index;      /* the key or unique index (NULL for a foreign key) */
@@ -345,6 +347,10 @@ typedef struct b2p_verify_key {
     char name[128];                  /* its PostgreSQL name (as load names the constraint or index) */
     bool checked;                    /* false: not_checked says why */
     char not_checked[256];
+    bool absent;                     /* checked, and the target lacks it (dropped by hand, or a load
+                                      * killed before its post-data): a failure; absent_why says how
+                                      * ("missing in the target", "on columns (a) in the target") */
+    char absent_why[320];
     bool enforced;                   /* false for a foreign key SQL Server had disabled or untrusted:
                                       * its orphans are reported but are not a failure */
     uint64_t violations;             /* keys: key values held by more than one row (rows with a
@@ -375,6 +381,12 @@ typedef struct b2p_verify_table {
     size_t nkeys;
     b2p_verify_key *keys;
     unsigned keys_failed, keys_unchecked;
+    /* how the backup's side was decoded: as the ledger recorded the load of this table, unless
+     * the command line said otherwise */
+    b2p_nul_policy nul_policy;
+    bool spatial_wkt;
+    char ledger_run[24];             /* the run whose settings were used ("": no ledger entry) */
+    unsigned ledger_casts;           /* columns cast to bytea because the ledger records them so */
 } b2p_verify_table;
 
 typedef struct b2p_verify_result {
@@ -384,6 +396,11 @@ typedef struct b2p_verify_result {
     unsigned keys_checked, keys_failed, keys_unchecked;
     uint64_t source_rows, target_rows;
     char database[128];              /* the target database's name */
+    char unfinished_run[24];         /* the ledger's last run for this backup set, when it has not
+                                      * finished (killed, or still running): a difference */
+    char unfinished_outcome[32];     /* ... and its outcome ("running", "interrupted") */
+    char ledger_unreadable[1024];    /* why the ledger could not be read ("": it could, or there is
+                                      * none): its settings were then not used */
     bool ok;                         /* nothing differs */
 } b2p_verify_result;
 
@@ -391,6 +408,7 @@ typedef struct b2p_verify_options {
     const char *conninfo;            /* libpq connection string or URI */
     const bool *selected;            /* per catalog table (NULL: all) */
     b2p_export_options export;       /* as the load wrote the rows (--nul) */
+    bool nul_given;                  /* export.nul_policy was given (--nul): the ledger's is not used */
     /* callbacks (may be NULL), given ctx */
     void *ctx;
     void (*notice)(void *ctx, const char *message);
@@ -399,21 +417,40 @@ typedef struct b2p_verify_options {
 
 /* For every selected table: the row count and content hash of the backup's rows (decoded as load
  * writes them) and of the target's (COPY (SELECT the same columns) TO STDOUT, streamed), then, in
- * the target, the uniqueness of its primary key, unique constraints and unique indexes and the
- * orphans of its foreign keys. One read-only, repeatable-read transaction: every count sees the
- * same snapshot. Returns B2P_OK when the comparison ran to the end, whatever it found (see
+ * the target, the presence of its primary key, unique constraints, foreign keys and indexes, the
+ * uniqueness of its keys and the orphans of its foreign keys. Where the target holds load's
+ * ledger, each table's rows are decoded with the NUL policy, spatial format and --cast columns
+ * that ledger recorded for the table's load (opt->nul_given and the columns' own casts win), and
+ * a last run for this backup set that has not finished is a difference. One read-only,
+ * repeatable-read transaction: every count sees the same snapshot. Returns B2P_OK when the comparison ran to the end, whatever it found (see
  * out->ok); connection failures as b2p_load gives them. Free out with b2p_verify_result_free, also
  * after a failure (it then holds the tables verified so far). */
 b2p_status b2p_verify(b2p_pages *src, const b2p_catalog *cat, const b2p_names *nm, const b2p_verify_options *opt,
                       b2p_verify_result *out, b2p_error *err);
 void b2p_verify_result_free(b2p_verify_result *r);
-/* "primary key", "unique constraint", "unique index", "foreign key". */
+/* "primary key", "unique constraint", "unique index", "foreign key", "index". */
 const char *b2p_verify_key_kind_name(b2p_verify_key_kind kind);
 
 /* ---- types --------------------------------------------------------------------------------- */
 
-/* The PostgreSQL type of a column under bak2pg's mapping (README.md "Type mapping"), e.g.
- * "integer", "numeric(10,2)", "char(5)", "timestamp(3)". */
+/* The PostgreSQL type of a column: its --cast (c->cast) when it has one, else bak2pg's mapping
+ * (README.md "Type mapping"), e.g. "integer", "numeric(10,2)", "char(5)", "timestamp(3)". */
 const char *b2p_pg_type(const b2p_cat_column *c, char *buf, size_t len);
+/* The mapping alone, whatever the column's cast. */
+const char *b2p_pg_mapped_type(const b2p_cat_column *c, char *buf, size_t len);
+
+/* ---- per-column type overrides (--cast SCHEMA.TABLE.COLUMN=TYPE) ------------------------------
+ * A cast changes everything downstream of the column at once: its type in the DDL (b2p_pg_type),
+ * the text the export writes for its values (so the COPY data, load's rows and verify's hash), and
+ * the column signature load records in its ledger (from which verify takes the casts back).
+ * TYPE today: bytea = the column's stored bytes, exactly (code-page bytes of char/varchar/text,
+ * UTF-16LE of nchar/nvarchar/ntext): for a text column that holds bytes that are no text, such as
+ * hashed passwords with NUL bytes. */
+
+/* Gives column c the cast type; B2P_ERR_USAGE, naming the column, for a type --cast does not
+ * support or a column it cannot apply to (bytea: character and binary columns, not computed). */
+b2p_status b2p_cast_column(b2p_cat_column *c, const char *type, b2p_error *err);
+/* Whether c is cast to bytea: its values are its stored bytes. */
+bool b2p_cast_is_bytes(const b2p_cat_column *c);
 
 #endif

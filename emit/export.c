@@ -308,7 +308,10 @@ static b2p_status init_types(exporter *x) {
         const b2p_cat_column *c = x->cols[i];
         x->types[i] = (b2p_type){.xtype = c->xtype, .utype = (uint16_t)c->user_type_id, .max_length = c->max_length,
                                  .precision = c->precision, .scale = c->scale, .collation = c->collation_id};
-        x->direct[i] = is_direct(x->opt, c->xtype);
+        /* --cast ...=bytea: the stored bytes (rebuilt to full length as for any value) rendered as
+         * varbinary is, \x and hex; no code page, no NUL policy */
+        if (b2p_cast_is_bytes(c)) x->types[i] = (b2p_type){.xtype = B2P_XT_VARBINARY, .max_length = c->max_length};
+        x->direct[i] = is_direct(x->opt, x->types[i].xtype);
     }
     return B2P_OK;
 }

@@ -7,7 +7,14 @@
  * the keys the catalog declares are checked in the target with one aggregate query each.
  * Everything runs in one read-only, repeatable-read transaction: all counts see one snapshot.
  * What the target lacks (a table, a column) is found from pg_attribute before any query names it,
- * so it is reported as a difference rather than failing a statement. */
+ * so it is reported as a difference rather than failing a statement; so is a key or an index the
+ * backup declares and the target lacks (pg_constraint, pg_index).
+ *
+ * Where the target holds load's ledger (schema bak2pg), it says how the load decoded each table
+ * (the NUL policy, the spatial format, the columns it cast to bytea): verify decodes the backup's
+ * side the same way, and reports a last run for this backup that has not finished. Ledger
+ * queries run under a savepoint: a ledger verify cannot read (another shape, no privilege) is
+ * noted and left aside, never a failure of the comparison. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +34,7 @@ const char *b2p_verify_key_kind_name(b2p_verify_key_kind kind) {
     case B2P_VERIFY_UNIQUE_CONSTRAINT: return "unique constraint";
     case B2P_VERIFY_UNIQUE_INDEX: return "unique index";
     case B2P_VERIFY_FOREIGN_KEY: return "foreign key";
+    case B2P_VERIFY_INDEX: return "index";
     }
     return "?";
 }
@@ -41,6 +49,8 @@ typedef struct verifier {
     b2p_error *err;
     b2p_buf sql;
     b2p_pg_notice notice;
+    bool ledger;                     /* the target holds a ledger verify can read */
+    b2p_verify_result *out;
 } verifier;
 
 static bool selected(const verifier *v, const b2p_cat_table *t) {
@@ -60,7 +70,8 @@ static b2p_status put_column(verifier *v, const char *prefix, const b2p_cat_tabl
 
 /* ---- what the target has ---------------------------------------------------------------------- */
 
-/* The columns of t's table in the target (one row per column, attname in field 1), or *out NULL
+/* The columns of t's table in the target (one row per column: the table's oid in field 0, attname in
+ * field 1), or *out NULL
  * when the target has no such table. */
 static b2p_status target_columns(verifier *v, const b2p_cat_table *t, PGresult **out) {
     *out = NULL;
@@ -69,7 +80,7 @@ static b2p_status target_columns(verifier *v, const b2p_cat_table *t, PGresult *
     if (st) return st;
     const char *params[1] = {name.data};
     PGresult *r = PQexecParams(v->conn,
-                               "SELECT c.oid, a.attname FROM (SELECT pg_catalog.to_regclass($1) AS oid) c "
+                               "SELECT c.oid::oid, a.attname FROM (SELECT pg_catalog.to_regclass($1) AS oid) c "
                                "LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 "
                                "AND NOT a.attisdropped",
                                1, NULL, params, NULL, NULL, 0);
@@ -111,18 +122,164 @@ static b2p_status count_query(verifier *v, const char *what, uint64_t *n) {
     return st;
 }
 
+/* ---- load's ledger: how the target's rows were written --------------------------------------- */
+
+/* A query of the ledger, under a savepoint: *out NULL (and the ledger left aside, with a note)
+ * when it fails; a lost connection is still an error. */
+static b2p_status ledger_query(verifier *v, const char *sql, int n, const char *const *params, PGresult **out) {
+    *out = NULL;
+    b2p_status st = b2p_pg_exec(v->conn, "SAVEPOINT b2p_ledger", "SAVEPOINT", v->err);
+    if (st) return st;
+    b2p_error qerr = {0};
+    if (b2p_pg_query(v->conn, sql, n, params, "reading the ledger", out, &qerr) == B2P_OK)
+        return b2p_pg_exec(v->conn, "RELEASE SAVEPOINT b2p_ledger", "RELEASE SAVEPOINT", v->err);
+    if (b2p_pg_lost(v->conn)) return b2p_fail(v->err, qerr.code, "%s", qerr.msg);
+    snprintf(v->out->ledger_unreadable, sizeof v->out->ledger_unreadable, "%s", qerr.msg);
+    v->ledger = false;
+    return b2p_pg_exec(v->conn, "ROLLBACK TO SAVEPOINT b2p_ledger", "ROLLBACK TO SAVEPOINT", v->err);
+}
+
+/* Whether the target holds a ledger this session may read. */
+static b2p_status ledger_present(verifier *v) {
+    static const char SQL[] =
+        "SELECT CASE WHEN pg_catalog.to_regclass('bak2pg.tables') IS NULL OR pg_catalog.to_regclass('bak2pg.runs') IS NULL "
+        "THEN false ELSE pg_catalog.has_table_privilege(pg_catalog.to_regclass('bak2pg.tables'), 'SELECT') AND "
+        "pg_catalog.has_table_privilege(pg_catalog.to_regclass('bak2pg.runs'), 'SELECT') END";
+    v->ledger = true;
+    PGresult *r;
+    b2p_status st = ledger_query(v, SQL, 0, NULL, &r);
+    v->ledger = r && PQntuples(r) == 1 && !strcmp(PQgetvalue(r, 0, 0), "t");
+    PQclear(r);
+    return st;
+}
+
+/* The last run the ledger records for this backup set, reported when it has not finished (its
+ * process was killed, or it is still running): the target may then hold part of a load. */
+static b2p_status ledger_last_run(verifier *v, b2p_pages *src, b2p_verify_result *out) {
+    if (!v->ledger) return B2P_OK;
+    char guid[64];
+    b2p_guid_format(&b2p_pages_set(src)->backup_set_guid, guid, sizeof guid);
+    const char *p[] = {guid};
+    PGresult *r;
+    b2p_status st = ledger_query(v,
+                                 "SELECT run_id, outcome, finished_at IS NULL FROM bak2pg.runs WHERE backup_set_guid = $1 "
+                                 "ORDER BY run_id DESC LIMIT 1",
+                                 1, p, &r);
+    if (!st && r && PQntuples(r) == 1 && !strcmp(PQgetvalue(r, 0, 2), "t")) {
+        snprintf(out->unfinished_run, sizeof out->unfinished_run, "%s", PQgetvalue(r, 0, 0));
+        snprintf(out->unfinished_outcome, sizeof out->unfinished_outcome, "%s", PQgetvalue(r, 0, 1));
+    }
+    PQclear(r);
+    return st;
+}
+
+/* What the ledger says about the load of one table. */
+typedef struct ledger_said {
+    bool found;
+    char run_id[24];
+    b2p_nul_policy nul;
+    bool wkt;
+    bool *bytea;                     /* per column of t (index into t->columns): cast to bytea */
+    unsigned ncasts;
+} ledger_said;
+
+/* The export settings in the ledger's source identity: "<guid>/<lsn> nul=N wkt=N"; an explicit
+ * policy (bak2pg.runs.nul_policy: error, strip, replace; NULL in ledgers older than it) wins. */
+static void parse_source(const char *source, const char *nul_policy, ledger_said *out) {
+    const char *nul = strstr(source, " nul="), *wkt = strstr(source, " wkt=");
+    if (nul && nul[5] >= '0' && nul[5] <= '2' && (nul[6] == ' ' || !nul[6])) out->nul = (b2p_nul_policy)(nul[5] - '0');
+    if (wkt && (wkt[5] == '0' || wkt[5] == '1')) out->wkt = wkt[5] == '1';
+    static const char *const names[] = {"error", "strip", "replace"};
+    for (int i = 0; nul_policy && i < 3; i++)
+        if (!strcmp(nul_policy, names[i])) out->nul = (b2p_nul_policy)i;
+}
+
+/* The columns load cast to bytea, from the ledger's column signature: "name<TAB>type<NL>" per
+ * exported column, in export order, the type as b2p_pg_type gave it. It is read by walking the
+ * table's own exported columns (a name may hold tabs and newlines; a type never does): where the
+ * signature stops matching, the table changed since, and no more casts are taken from it. */
+static b2p_status parse_signature(verifier *v, const b2p_cat_table *t, const char *sig, ledger_said *out) {
+    const b2p_cat_column **cols = calloc(t->ncolumns ? t->ncolumns : 1, sizeof *cols);
+    out->bytea = calloc(t->ncolumns ? t->ncolumns : 1, sizeof *out->bytea);
+    if (!cols || !out->bytea) {
+        free(cols);
+        return b2p_fail(v->err, B2P_ERR_NOMEM, "out of memory");
+    }
+    size_t n = b2p_export_columns(t, cols, t->ncolumns);
+    const char *p = sig;
+    for (size_t i = 0; i < n; i++) {
+        const char *name = b2p_names_column(v->nm, t, cols[i]->column_id);
+        size_t len = name ? strlen(name) : 0;
+        if (!name || strncmp(p, name, len) || p[len] != '\t') break;
+        const char *type = p + len + 1, *nl = strchr(type, '\n');
+        if (!nl) break;
+        char mapped[64];
+        if ((size_t)(nl - type) == 5 && !memcmp(type, "bytea", 5) && strcmp(b2p_pg_mapped_type(cols[i], mapped, sizeof mapped), "bytea")) {
+            out->bytea[cols[i] - t->columns] = true;
+            out->ncasts++;
+        }
+        p = nl + 1;
+    }
+    free(cols);
+    return B2P_OK;
+}
+
+/* The one place verify reads how load wrote a table: the ledger's bak2pg.tables row (its source
+ * identity for the spatial format and the NUL policy, its column signature for the casts) and the
+ * run that recorded it (bak2pg.runs.nul_policy, read through to_jsonb so that a ledger older than
+ * that column still reads). */
+static b2p_status ledger_settings(verifier *v, const b2p_cat_table *t, ledger_said *out) {
+    memset(out, 0, sizeof *out);
+    if (!v->ledger) return B2P_OK;
+    const char *p[] = {b2p_names_schema(v->nm, t), b2p_names_table(v->nm, t)};
+    PGresult *r;
+    b2p_status st = ledger_query(v,
+                                 "SELECT t.run_id, t.source, t.columns, pg_catalog.to_jsonb(r) ->> 'nul_policy' "
+                                 "FROM bak2pg.tables t LEFT JOIN bak2pg.runs r ON r.run_id = t.run_id "
+                                 "WHERE t.target_schema = $1 AND t.target_table = $2",
+                                 2, p, &r);
+    if (!st && r && PQntuples(r) == 1) {
+        out->found = true;
+        snprintf(out->run_id, sizeof out->run_id, "%s", PQgetvalue(r, 0, 0));
+        parse_source(PQgetvalue(r, 0, 1), PQgetisnull(r, 0, 3) ? NULL : PQgetvalue(r, 0, 3), out);
+        st = parse_signature(v, t, PQgetvalue(r, 0, 2), out);
+    }
+    PQclear(r);
+    return st;
+}
+
 /* ---- the two sides of the content ----------------------------------------------------------- */
 
-static b2p_status source_hash(verifier *v, b2p_pages *src, const b2p_cat_table *t, b2p_content_hash *out) {
+/* The backup's side, decoded as the load wrote it: under the ledger's settings for the table,
+ * except what the command line gave (--nul; a column's --cast). The ledger's casts go onto a copy
+ * of the table's columns: the catalog stays as it is. */
+static b2p_status source_hash(verifier *v, b2p_pages *src, const b2p_cat_table *t, const ledger_said *led,
+                              b2p_verify_table *vt) {
     b2p_export_options ex = v->opt->export;
     ex.format = B2P_FORMAT_COPY;
+    if (led->found && !v->opt->nul_given) ex.nul_policy = led->nul;
+    if (led->found) ex.spatial_wkt = led->wkt;
+    vt->nul_policy = ex.nul_policy;
+    vt->spatial_wkt = ex.spatial_wkt;
+    if (led->found) snprintf(vt->ledger_run, sizeof vt->ledger_run, "%s", led->run_id);
+    b2p_cat_table copy = *t;
+    b2p_cat_column *cols = NULL;
+    for (size_t i = 0; led->ncasts && i < t->ncolumns; i++) {
+        if (!led->bytea[i] || t->columns[i].cast) continue;
+        if (!cols && !(cols = malloc(t->ncolumns * sizeof *cols))) return b2p_fail(v->err, B2P_ERR_NOMEM, "out of memory");
+        if (copy.columns != cols) memcpy(cols, t->columns, t->ncolumns * sizeof *cols);
+        copy.columns = cols;
+        b2p_error ignored;
+        if (b2p_cast_column(&cols[i], "bytea", &ignored) == B2P_OK) vt->ledger_casts++;
+    }
     b2p_hash_sink hs = {0};
     b2p_export_stats es;
-    b2p_status st = b2p_export_table(src, v->cat, t, &ex, b2p_hash_sink_write, &hs, &es, v->err);
+    b2p_status st = b2p_export_table(src, v->cat, &copy, &ex, b2p_hash_sink_write, &hs, &es, v->err);
     if (!st && hs.partial.len)
         st = b2p_fail(v->err, B2P_ERR_INTERNAL, "table %s.%s: the export's last row has no newline", t->schema, t->name);
-    *out = hs.hash;
+    vt->source = hs.hash;
     b2p_hash_sink_free(&hs);
+    free(cols);
     return st;
 }
 
@@ -184,11 +341,12 @@ static b2p_status list_keys(verifier *v, const b2p_cat_table *t, b2p_verify_tabl
     if (!vt->keys) return b2p_fail(v->err, B2P_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < t->nindexes; i++) {
         const b2p_cat_index *ix = &t->indexes[i];
-        if (!ix->name || !(ix->primary_key || ix->unique_constraint || ix->unique)) continue;
+        if (!ix->name) continue; /* the heap */
         b2p_verify_key *k = &vt->keys[vt->nkeys++];
         k->kind = ix->primary_key ? B2P_VERIFY_PRIMARY_KEY
                   : ix->unique_constraint ? B2P_VERIFY_UNIQUE_CONSTRAINT
-                                          : B2P_VERIFY_UNIQUE_INDEX;
+                  : ix->unique            ? B2P_VERIFY_UNIQUE_INDEX
+                                          : B2P_VERIFY_INDEX;
         k->index = ix;
         k->enforced = k->checked = true;
         snprintf(k->name, sizeof k->name, "%s", b2p_names_index(v->nm, t, i));
@@ -200,7 +358,9 @@ static b2p_status list_keys(verifier *v, const b2p_cat_table *t, b2p_verify_tabl
         if (ix->type > IX_NONCLUSTERED) not_checked(k, "an XML, spatial or columnstore index: load does not create it");
         else if (ix->disabled) not_checked(k, "disabled in SQL Server: load does not create it");
         else if (computed) not_checked(k, "on a computed column: load does not create it");
-        else if (ix->has_filter) not_checked(k, "a filtered unique index: its filter is not evaluated here");
+        else if (ix->has_filter)
+            not_checked(k, ix->unique ? "a filtered unique index: its filter is not evaluated here"
+                                      : "a filtered index: load creates it only where its filter translates (review.sql)");
     }
     for (size_t i = 0; i < t->nforeign_keys; i++) {
         const b2p_cat_foreign_key *fk = &t->foreign_keys[i];
@@ -299,7 +459,66 @@ static b2p_status check_foreign_key(verifier *v, const b2p_cat_table *t, b2p_ver
     return st;
 }
 
-/* Checks t's keys in the target (cols: the target table's columns). */
+/* Whether the target has key k as load creates it: a constraint (primary key 'p', unique 'u',
+ * foreign key 'f' to the same table) or an index (unique 'u' or not 'i') of that name on t, on
+ * the same columns in the same order. What differs goes into k->absent_why. oid: t's in the target
+ * (target_columns' first field). */
+static b2p_status check_presence(verifier *v, const b2p_cat_table *t, const char *oid, b2p_verify_key *k) {
+    static const char CONSTRAINT_SQL[] =
+        "SELECT c.contype::text, a.attname, c.confrelid = coalesce(pg_catalog.to_regclass($3)::oid, 0::oid) "
+        "FROM pg_catalog.pg_constraint c CROSS JOIN LATERAL unnest(c.conkey) WITH ORDINALITY AS k(attnum, ord) "
+        "LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum "
+        "WHERE c.conrelid = $1::oid AND c.conname = $2 ORDER BY k.ord";
+    static const char INDEX_SQL[] =
+        "SELECT CASE WHEN i.indisunique THEN 'u' ELSE 'i' END, a.attname, true "
+        "FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid "
+        "CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord) "
+        "LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum "
+        "WHERE i.indrelid = $1::oid AND ic.relname = $2 AND k.ord <= i.indnkeyatts ORDER BY k.ord";
+    bool constraint = k->kind != B2P_VERIFY_UNIQUE_INDEX && k->kind != B2P_VERIFY_INDEX;
+    char want = k->kind == B2P_VERIFY_PRIMARY_KEY ? 'p' : k->kind == B2P_VERIFY_FOREIGN_KEY ? 'f'
+                : k->kind == B2P_VERIFY_INDEX ? 'i' : 'u';
+    const int32_t *ids = k->fk ? k->fk->columns : k->index->key_columns;
+    size_t n = k->fk ? k->fk->ncolumns : k->index->nkeys;
+    b2p_buf ref = {0};
+    b2p_status st = k->fk ? b2p_qualified(v->nm, k->ref, &ref, v->err) : B2P_OK;
+    if (st) return st;
+    const char *p[] = {oid, k->name, k->fk ? ref.data : NULL};
+    PGresult *r;
+    char what[300];
+    snprintf(what, sizeof what, "the query for %s %s", b2p_verify_key_kind_name(k->kind), k->name);
+    st = b2p_pg_query(v->conn, constraint ? CONSTRAINT_SQL : INDEX_SQL, constraint ? 3 : 2, p, what, &r, v->err);
+    b2p_buf_free(&ref);
+    if (st) return st;
+    int rows = PQntuples(r);
+    bool same = rows == (int)n;
+    for (int i = 0; i < rows && same; i++) {
+        const char *name = b2p_names_column(v->nm, t, ids[i]);
+        same = !PQgetisnull(r, i, 1) && name && !strcmp(PQgetvalue(r, i, 1), name);
+    }
+    char kind = rows ? PQgetvalue(r, 0, 0)[0] : 0;
+    if (!rows) {
+        k->absent = true;
+        snprintf(k->absent_why, sizeof k->absent_why, "missing in the target");
+    } else if (kind != want && !(want == 'i' && kind == 'u')) { /* a unique index serves as an index */
+        k->absent = true;
+        snprintf(k->absent_why, sizeof k->absent_why, "in the target %s is no %s", k->name, b2p_verify_key_kind_name(k->kind));
+    } else if (k->fk && strcmp(PQgetvalue(r, 0, 2), "t")) {
+        k->absent = true;
+        snprintf(k->absent_why, sizeof k->absent_why, "in the target it references another table");
+    } else if (!same) {
+        size_t used = (size_t)snprintf(k->absent_why, sizeof k->absent_why, "on columns (");
+        for (int i = 0; i < rows && used < sizeof k->absent_why; i++)
+            used += (size_t)snprintf(k->absent_why + used, sizeof k->absent_why - used, "%s%s", i ? ", " : "",
+                                     PQgetisnull(r, i, 1) ? "(expression)" : PQgetvalue(r, i, 1));
+        if (used < sizeof k->absent_why) snprintf(k->absent_why + used, sizeof k->absent_why - used, ") in the target");
+        k->absent = true;
+    }
+    PQclear(r);
+    return B2P_OK;
+}
+
+/* Checks t's keys and indexes in the target (cols: the target table's columns). */
 static b2p_status check_keys(verifier *v, const b2p_cat_table *t, const PGresult *cols, b2p_verify_table *vt) {
     b2p_status st = B2P_OK;
     for (size_t i = 0; i < vt->nkeys && !st; i++) {
@@ -318,13 +537,15 @@ static b2p_status check_keys(verifier *v, const b2p_cat_table *t, const PGresult
             } else if ((gone = lacking(v, rcols, k->ref, k->fk->ref_columns, k->fk->ncolumns))) {
                 not_checked(k, "the referenced table has no column %s in the target", gone);
             } else {
-                st = check_foreign_key(v, t, k);
+                st = check_presence(v, t, PQgetvalue(cols, 0, 0), k);
+                if (!st) st = check_foreign_key(v, t, k);
             }
             PQclear(rcols);
         } else if ((gone = lacking(v, cols, t, k->index->key_columns, k->index->nkeys))) {
             not_checked(k, "the target table has no column %s", gone);
         } else {
-            st = check_unique(v, t, k);
+            st = check_presence(v, t, PQgetvalue(cols, 0, 0), k);
+            if (!st && k->kind != B2P_VERIFY_INDEX) st = check_unique(v, t, k);
         }
     }
     return st;
@@ -338,8 +559,11 @@ static b2p_status verify_table(verifier *v, b2p_pages *src, const b2p_cat_table 
         vt->status = B2P_VERIFY_SKIPPED;
         return B2P_OK;
     }
-    b2p_status st = list_keys(v, t, vt);
-    if (!st) st = source_hash(v, src, t, &vt->source);
+    ledger_said led;
+    b2p_status st = ledger_settings(v, t, &led);
+    if (!st) st = list_keys(v, t, vt);
+    if (!st) st = source_hash(v, src, t, &led, vt);
+    free(led.bytea);
     PGresult *cols = NULL;
     if (!st) st = target_columns(v, t, &cols);
     if (st) return st;
@@ -375,7 +599,7 @@ static b2p_status verify_table(verifier *v, b2p_pages *src, const b2p_cat_table 
     for (size_t i = 0; i < vt->nkeys; i++) {
         const b2p_verify_key *k = &vt->keys[i];
         if (!k->checked) vt->keys_unchecked++;
-        else if (k->enforced && k->violations) vt->keys_failed++;
+        else if (k->absent || (k->enforced && k->violations)) vt->keys_failed++;
     }
     if (vt->keys_failed && vt->status == B2P_VERIFY_EQUAL) vt->status = B2P_VERIFY_DIFFERENT;
     return st;
@@ -384,7 +608,7 @@ static b2p_status verify_table(verifier *v, b2p_pages *src, const b2p_cat_table 
 b2p_status b2p_verify(b2p_pages *src, const b2p_catalog *cat, const b2p_names *nm, const b2p_verify_options *opt,
                       b2p_verify_result *out, b2p_error *err) {
     memset(out, 0, sizeof *out);
-    verifier v = {.cat = cat, .nm = nm, .opt = opt, .err = err, .notice = {.fn = opt->notice, .ctx = opt->ctx}};
+    verifier v = {.cat = cat, .nm = nm, .opt = opt, .err = err, .notice = {.fn = opt->notice, .ctx = opt->ctx}, .out = out};
     b2p_status st = b2p_pg_connect(opt->conninfo, 0, &v.notice, &v.conn, err);
     if (st) return st;
     snprintf(out->database, sizeof out->database, "%s", PQdb(v.conn));
@@ -392,6 +616,8 @@ b2p_status b2p_verify(b2p_pages *src, const b2p_catalog *cat, const b2p_names *n
     if (!out->tables) st = b2p_fail(err, B2P_ERR_NOMEM, "out of memory");
     if (!st) st = b2p_pg_exec(v.conn, b2p_pg_copy_settings(), "the session settings", err);
     if (!st) st = b2p_pg_exec(v.conn, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", "BEGIN", err);
+    if (!st) st = ledger_present(&v);
+    if (!st) st = ledger_last_run(&v, src, out);
     for (size_t i = 0; i < cat->ntables && !st; i++) {
         const b2p_cat_table *t = &cat->tables[i];
         if (!selected(&v, t)) continue;
@@ -412,7 +638,7 @@ b2p_status b2p_verify(b2p_pages *src, const b2p_catalog *cat, const b2p_names *n
         if (opt->table_done) opt->table_done(opt->ctx, vt);
     }
     if (!st) st = b2p_pg_exec(v.conn, "COMMIT", "COMMIT", err);
-    out->ok = !st && out->different == 0 && out->missing == 0;
+    out->ok = !st && out->different == 0 && out->missing == 0 && !out->unfinished_run[0];
     b2p_buf_free(&v.sql);
     PQfinish(v.conn);
     return st;

@@ -642,6 +642,102 @@ static void test_json_is_valid_for_any_bytes(void **state) {
     assert_non_null(strstr(out_text, "odd\\xFF\\xFE\\x80name\\x7F\\x01.bak"));
 }
 
+
+/* One rule for --table in every command that takes it: a pattern that matches no table is an error
+ * (15) naming the pattern, checked before any connection is tried; each pattern on its own. */
+static void test_pattern_matching_nothing(void **state) {
+    (void)state;
+    char f[4096];
+    snprintf(f, sizeof f, "%s", fixture_path("northwind_2005sp4_salman.bak"));
+    static const char dsn[] = "--dsn 'host=/nonexistent-b2p port=1 dbname=x'";
+    assert_int_equal(run("convert -o '%s' --table nomatch '%s'", tmp_path("nomatch-convert"), f), B2P_ERR_NOT_FOUND);
+    assert_one_line_naming("'nomatch'");
+    assert_int_equal(run("convert -o '%s' --table dbo.Shippers --table 'nomatch*' '%s'", tmp_path("nomatch-two"), f),
+                     B2P_ERR_NOT_FOUND);
+    assert_one_line_naming("'nomatch*'");
+    assert_int_equal(run("load %s --table nomatch '%s'", dsn, f), B2P_ERR_NOT_FOUND);
+    assert_one_line_naming("'nomatch'");
+    assert_int_equal(run("verify %s --table nomatch '%s'", dsn, f), B2P_ERR_NOT_FOUND);
+    assert_one_line_naming("'nomatch'");
+    assert_int_equal(run("dump --table nomatch '%s'", f), B2P_ERR_NOT_FOUND);
+    assert_one_line_naming("'nomatch'");
+    /* SSMS's own table, matched but left out without --include-ssms-tables: says so */
+    assert_int_equal(run("verify %s --table dbo.sysdiagrams '%s'", dsn, f), B2P_ERR_NOT_FOUND);
+    assert_one_line_naming("--include-ssms-tables");
+    /* patterns that match: on to the connection, which fails (17) */
+    assert_int_equal(run("load --retries 0 %s --table dbo.Shippers --exclude-table 'nomatch' '%s'", dsn, f), B2P_ERR_PG_CONNECT);
+    assert_int_equal(run("convert -o '%s' --table 'dbo.Ship*' '%s'", tmp_path("match-convert"), f), 0);
+}
+
+/* --cast SCHEMA.TABLE.COLUMN=bytea: the form is checked when parsed, the names against the backup
+ * (names as there, quoted "..." where they hold '.', '=' or '"'); dump shows the stored bytes. */
+static void test_cast_option(void **state) {
+    (void)state;
+    const char *p = tmp_path("cast.bak");
+    static const char desc[] =
+        "database CastCli\n"
+        "table dbo.\"a.b\"\n"
+        "  column id int not null\n"
+        "  column \"q\\\"uote.dot\" varchar(20) null\n"
+        "  column n int null\n"
+        "  primary key (id)\n"
+        "  row 1 | \"x\\x00y\" | 5\n"
+        "  row 2 | NULL | NULL\n"
+        "end\n";
+    char err[512];
+    dbg_desc *d = dbg_parse(desc, err, sizeof err);
+    if (!d) fail_msg("%s", err);
+    FILE *f = fopen(p, "wb");
+    assert_non_null(f);
+    dbg_write_options o = {0};
+    if (!dbg_write(d, f, &o, err, sizeof err)) fail_msg("%s", err);
+    assert_int_equal(fclose(f), 0);
+    dbg_free(d);
+
+    /* the NUL text stops a dump by default; cast to bytea, it is its bytes */
+    assert_int_equal(run("dump --table 'dbo.a.b' '%s'", p), B2P_ERR_UNSUPPORTED);
+    assert_int_equal(run("dump --table 'dbo.a.b' --cast 'dbo.\"a.b\".\"q\"\"uote.dot\"=bytea' '%s'", p), 0);
+    assert_string_equal(out_text, "1\t\\\\x780079\t5\n2\t\\N\t\\N\n");
+    /* SQL Server's names compare ignoring case: so does --cast, where that finds one column */
+    assert_int_equal(run("dump --table 'dbo.a.b' --cast 'DBO.\"A.B\".\"Q\"\"UOTE.DOT\"=BYTEA' '%s'", p), 0);
+    assert_string_equal(out_text, "1\t\\\\x780079\t5\n2\t\\N\t\\N\n");
+    /* convert writes the column as bytea and its data as the bytes */
+    assert_int_equal(run("convert -o '%s' --cast 'dbo.\"a.b\".\"q\"\"uote.dot\"=bytea' '%s'", tmp_path("cast-convert"), p), 0);
+    char path[700], text[4096];
+    snprintf(path, sizeof path, "%s/pre-data.sql", tmp_path("cast-convert"));
+    slurp(path, text, sizeof text);
+    assert_non_null(strstr(text, "\"q\"\"uote.dot\" bytea"));
+
+    /* mistakes: usage errors (2) naming the argument, for every command */
+    char convert[700];
+    snprintf(convert, sizeof convert, "convert --clean -o '%s'", tmp_path("cast-bad"));
+    const char *const cmds[] = {"dump --table x", convert, "load --dsn x", "verify --dsn x"};
+    static const struct {
+        const char *arg, *says;
+    } bad[] = {
+        {"dbo.\"a.b\".nope=bytea", "table dbo.a.b has no column nope"},
+        {"dbo.nope.n=bytea", "the backup has no table dbo.nope"},
+        {"dbo.\"a.b\".n=bytea", "column n is int: only character and binary columns"},
+        {"dbo.\"a.b\".id=integer", "type 'integer' is not one --cast supports"},
+        {"dbo.a.b.n=bytea", "more than three names"},
+        {"dbo.\"a.b=bytea", "no closing quote"},
+        {"dbo.x=bytea", "three names"},
+        {"dbo.x.y", "no '=TYPE'"},
+        {"dbo.x.y=", "the type after '=' is empty"},
+        {"dbo..y=bytea", "a name is empty"},
+    };
+    for (size_t c = 0; c < sizeof cmds / sizeof cmds[0]; c++)
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+            int rc = run("%s --cast '%s' '%s'", cmds[c], bad[i].arg, p);
+            if (rc != B2P_ERR_USAGE || !strstr(err_text, bad[i].says) || !strstr(err_text, "--cast"))
+                fail_msg("%s --cast '%s': exit %d, said: %s", cmds[c], bad[i].arg, rc, err_text);
+        }
+    assert_int_equal(run("convert --help"), 0);
+    assert_non_null(strstr(out_text, "--cast SCHEMA.TABLE.COLUMN=bytea"));
+    assert_int_equal(run("dump --help"), 0);
+    assert_non_null(strstr(out_text, "--cast SCHEMA.TABLE.COLUMN=bytea"));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_help_teaches),
@@ -655,6 +751,8 @@ int main(void) {
         cmocka_unit_test(test_bad_page_reported),
         cmocka_unit_test(test_dump_formats),
         cmocka_unit_test(test_dump_to_directory),
+        cmocka_unit_test(test_pattern_matching_nothing),
+        cmocka_unit_test(test_cast_option),
         cmocka_unit_test(test_unrelated_backups_refused),
         cmocka_unit_test(test_output_lost_is_an_error),
         cmocka_unit_test(test_damaged_page_is_named),

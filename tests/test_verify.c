@@ -29,6 +29,7 @@
 
 #include "emit/emit.h"
 #include "base/base.h"
+#include "tests/support/db_gen.h"
 #include "tests/support/fixtures.h"
 #include "tests/support/minijson.h"
 #include "tests/support/mtf_writer.h"
@@ -346,25 +347,31 @@ static void test_changes_are_found(void **state) {
     assert_false(flag(t, "rows_equal"));
     mj_free(doc);
 
-    /* the primary key dropped and a row held twice: the key check names it */
+    /* the primary key dropped (CASCADE takes the foreign key of products with it) and a row held
+     * twice: the key check names the duplicate, and both constraints are missing */
     copy_db("nwbase", "nwdup");
     exec_ok("nwdup", "ALTER TABLE categories DROP CONSTRAINT pk_categories CASCADE; "
                      "INSERT INTO categories SELECT * FROM categories WHERE categoryid = 1");
     assert_int_equal(verify_json("nwdup", "", files, &doc), B2P_ERR_FAILED);
     differing(doc, which, sizeof which);
-    assert_string_equal(which, "public.categories:different");
+    assert_string_equal(which, "public.categories:different public.products:different");
     const mj_value *k = key_of(table_of(doc, "public.categories"), "pk_categories");
     assert_string_equal(mj_get_string(k, "kind"), "primary key");
     assert_int_equal((long)num(k, "duplicates"), 1);
+    assert_false(flag(k, "present"));
     assert_false(flag(k, "ok"));
-    assert_int_equal((long)num(mj_get(doc, "summary"), "keys_failed"), 1);
+    k = key_of(table_of(doc, "public.products"), "fk_products_categories");
+    assert_false(flag(k, "present"));
+    assert_int_equal((long)num(k, "orphans"), 0);
+    assert_int_equal((long)num(mj_get(doc, "summary"), "keys_failed"), 2);
     mj_free(doc);
     /* the table for people says the same */
     char conninfo[1024];
     pgserver_conninfo_db(server, "nwdup", conninfo, sizeof conninfo);
     assert_int_equal(bak2pg_run(tmpdir, &last, "verify --dsn '%s'%s", conninfo, files), B2P_ERR_FAILED);
     assert_non_null(strstr(last.out, "public.categories: primary key pk_categories (categoryid): 1 key value held by more than one row"));
-    assert_non_null(strstr(last.out, "MISMATCH: 16 tables: 15 equal, 1 different"));
+    assert_non_null(strstr(last.out, "public.categories: primary key pk_categories (categoryid): missing in the target"));
+    assert_non_null(strstr(last.out, "MISMATCH: 16 tables: 14 equal, 2 different"));
 
     /* a foreign key dropped and an orphan added: 1 orphan for that key; an untrusted foreign
      * key's orphan is counted but not a failure */
@@ -378,13 +385,16 @@ static void test_changes_are_found(void **state) {
     assert_string_equal(which, "public.orders:different public.territories:different");
     k = key_of(table_of(doc, "public.territories"), "fk_territories_region");
     assert_int_equal((long)num(k, "orphans"), 1);
+    assert_false(flag(k, "present"));
     assert_false(flag(k, "ok"));
     assert_string_equal(mj_get_string(k, "references"), "public.region");
+    /* an untrusted foreign key's orphan is no failure, but the key itself is missing: that is */
     k = key_of(table_of(doc, "public.orders"), "fk_orders_customers");
     assert_int_equal((long)num(k, "orphans"), 1);
     assert_false(flag(k, "enforced")); /* WITH NOCHECK in the backup */
-    assert_true(flag(k, "ok"));
-    assert_int_equal((long)num(mj_get(doc, "summary"), "keys_failed"), 1);
+    assert_false(flag(k, "present"));
+    assert_false(flag(k, "ok"));
+    assert_int_equal((long)num(mj_get(doc, "summary"), "keys_failed"), 2);
     mj_free(doc);
 
     /* a table and a column the target lacks: differences, named, and nothing crashes */
@@ -568,6 +578,259 @@ static void test_differential_chains_remigrate(void **state) {
     }
 }
 
+
+/* ---- keys and indexes the target lacks ---------------------------------------------------------- */
+
+/* The first key of table of the given kind (and, for indexes, on the one column col). */
+static const mj_value *key_of_kind(const mj_value *table, const char *kind, const char *col) {
+    const mj_value *keys = mj_get(table, "keys");
+    for (size_t i = 0; keys && i < keys->n; i++) {
+        const mj_value *k = &keys->items[i], *cols = mj_get(k, "columns");
+        if (strcmp(mj_get_string(k, "kind"), kind)) continue;
+        if (!col || (cols && cols->n == 1 && !strcmp(cols->items[0].string, col))) return k;
+    }
+    fail_msg("table %s has no %s%s%s", mj_get_string(table, "target"), kind, col ? " on " : "", col ? col : "");
+    return NULL;
+}
+
+/* A declared primary key, foreign key or index that the target lacks (dropped by hand, or never
+ * made by a load killed before its post-data) is a difference, named; so is an index remade on
+ * other columns. The rows alone would not show it: they are all still equal. */
+static void test_missing_keys_and_indexes(void **state) {
+    (void)state;
+    const char *bak[] = {NW};
+    char files[4200], which[2048], sql[512];
+    snprintf(files, sizeof files, "%s", paths(bak, 1));
+    load_db("nwkeys", "", files);
+    mj_value *doc;
+    assert_int_equal(verify_json("nwkeys", "", files, &doc), 0);
+    const mj_value *region = key_of_kind(table_of(doc, "public.customers"), "index", "region");
+    assert_true(flag(region, "present"));
+    char index[128];
+    snprintf(index, sizeof index, "%s", mj_get_string(region, "name"));
+    assert_int_equal((long)num(mj_get(doc, "summary"), "keys_failed"), 0);
+    mj_free(doc);
+
+    /* the primary key of "order details" (nothing references it) */
+    copy_db("nwkeys", "nwnopk");
+    exec_ok("nwnopk", "ALTER TABLE \"order details\" DROP CONSTRAINT pk_order_details");
+    assert_int_equal(verify_json("nwnopk", "", files, &doc), B2P_ERR_FAILED);
+    differing(doc, which, sizeof which);
+    assert_string_equal(which, "public.order details:different");
+    const mj_value *t = table_of(doc, "public.order details");
+    assert_true(flag(t, "rows_equal") && flag(t, "hash_equal"));
+    const mj_value *k = key_of(t, "pk_order_details");
+    assert_false(flag(k, "present"));
+    assert_string_equal(mj_get_string(k, "absent"), "missing in the target");
+    assert_int_equal((long)num(k, "duplicates"), 0); /* the rows still keep it */
+    assert_int_equal((long)num(mj_get(doc, "summary"), "keys_failed"), 1);
+    mj_free(doc);
+    char conninfo[1024];
+    pgserver_conninfo_db(server, "nwnopk", conninfo, sizeof conninfo);
+    assert_int_equal(bak2pg_run(tmpdir, &last, "verify --dsn '%s'%s", conninfo, files), B2P_ERR_FAILED);
+    assert_non_null(strstr(last.out, "public.\"order details\": primary key pk_order_details (orderid, productid): missing in the target"));
+    assert_non_null(strstr(last.out, "1 of "));
+
+    /* a foreign key, without any orphan */
+    copy_db("nwkeys", "nwnofk");
+    exec_ok("nwnofk", "ALTER TABLE territories DROP CONSTRAINT fk_territories_region");
+    assert_int_equal(verify_json("nwnofk", "", files, &doc), B2P_ERR_FAILED);
+    differing(doc, which, sizeof which);
+    assert_string_equal(which, "public.territories:different");
+    k = key_of(table_of(doc, "public.territories"), "fk_territories_region");
+    assert_false(flag(k, "present"));
+    assert_int_equal((long)num(k, "orphans"), 0);
+    mj_free(doc);
+
+    /* an index that is no key: dropped, then remade on another column */
+    copy_db("nwkeys", "nwnoidx");
+    snprintf(sql, sizeof sql, "DROP INDEX public.%s", index);
+    exec_ok("nwnoidx", sql);
+    assert_int_equal(verify_json("nwnoidx", "", files, &doc), B2P_ERR_FAILED);
+    differing(doc, which, sizeof which);
+    assert_string_equal(which, "public.customers:different");
+    k = key_of(table_of(doc, "public.customers"), index);
+    assert_string_equal(mj_get_string(k, "kind"), "index");
+    assert_false(flag(k, "present"));
+    assert_null(mj_get(k, "duplicates"));
+    mj_free(doc);
+    snprintf(sql, sizeof sql, "CREATE INDEX %s ON customers (city)", index);
+    exec_ok("nwnoidx", sql);
+    assert_int_equal(verify_json("nwnoidx", "", files, &doc), B2P_ERR_FAILED);
+    k = key_of(table_of(doc, "public.customers"), index);
+    assert_string_equal(mj_get_string(k, "absent"), "on columns (city) in the target");
+    mj_free(doc);
+    /* ... and the primary key remade as a plain unique constraint of that name is no primary key */
+    exec_ok("nwnopk", "ALTER TABLE \"order details\" ADD CONSTRAINT pk_order_details UNIQUE (orderid, productid)");
+    assert_int_equal(verify_json("nwnopk", "", files, &doc), B2P_ERR_FAILED);
+    assert_string_equal(mj_get_string(key_of(table_of(doc, "public.order details"), "pk_order_details"), "absent"),
+                        "in the target pk_order_details is no primary key");
+    mj_free(doc);
+    exec_ok("nwnopk", "ALTER TABLE \"order details\" DROP CONSTRAINT pk_order_details, "
+                      "ADD CONSTRAINT pk_order_details PRIMARY KEY (orderid, productid)");
+    assert_int_equal(verify_json("nwnopk", "", files, &doc), 0);
+    mj_free(doc);
+}
+
+/* ---- the ledger: an unfinished run, and the settings of the load ---------------------------------- */
+
+static void test_unfinished_run(void **state) {
+    (void)state;
+    const char *bak[] = {NW};
+    char files[4200];
+    snprintf(files, sizeof files, "%s", paths(bak, 1));
+    load_db("nwrun", "", files);
+    long run = pgserver_query_long(server, "nwrun", "SELECT max(run_id) FROM bak2pg.runs");
+    assert_true(run > 0);
+    /* as a load killed mid-way leaves it (the next load marks it interrupted) */
+    exec_ok("nwrun", "UPDATE bak2pg.runs SET finished_at = NULL, outcome = 'interrupted' WHERE run_id = (SELECT max(run_id) FROM bak2pg.runs)");
+    mj_value *doc;
+    assert_int_equal(verify_json("nwrun", "", files, &doc), B2P_ERR_FAILED);
+    const mj_value *u = mj_get(doc, "unfinished_run");
+    assert_non_null(u);
+    assert_int_equal(u->type, MJ_OBJECT);
+    assert_int_equal(atol(mj_get_string(u, "run_id")), run);
+    assert_string_equal(mj_get_string(u, "outcome"), "interrupted");
+    assert_int_equal((long)num(mj_get(doc, "summary"), "different"), 0); /* the tables themselves are equal */
+    assert_false(flag(doc, "ok"));
+    mj_free(doc);
+    char conninfo[1024], line[200];
+    pgserver_conninfo_db(server, "nwrun", conninfo, sizeof conninfo);
+    assert_int_equal(bak2pg_run(tmpdir, &last, "verify --dsn '%s'%s", conninfo, files), B2P_ERR_FAILED);
+    snprintf(line, sizeof line, "the ledger's last run for this backup, run %ld, has not finished (outcome interrupted)", run);
+    assert_non_null(strstr(last.out, line));
+    assert_non_null(strstr(last.out, "MISMATCH"));
+    /* a still running run is reported the same way */
+    exec_ok("nwrun", "UPDATE bak2pg.runs SET outcome = 'running'");
+    assert_int_equal(verify_json("nwrun", "", files, &doc), B2P_ERR_FAILED);
+    assert_string_equal(mj_get_string(mj_get(doc, "unfinished_run"), "outcome"), "running");
+    mj_free(doc);
+    /* an unfinished run of another backup is not this one's */
+    exec_ok("nwrun", "UPDATE bak2pg.runs SET backup_set_guid = 'another backup'");
+    assert_int_equal(verify_json("nwrun", "", files, &doc), 0);
+    assert_int_equal(mj_get(doc, "unfinished_run")->type, MJ_NULL);
+    mj_free(doc);
+    /* a ledger of another shape is noted and left aside, not a failure */
+    exec_ok("nwrun", "ALTER TABLE bak2pg.tables RENAME COLUMN source TO something_else");
+    assert_int_equal(verify_json("nwrun", "", files, &doc), 0);
+    assert_non_null(strstr(mj_get_string(doc, "ledger_unreadable"), "source"));
+    mj_free(doc);
+}
+
+/* Members.Password holds hashed passwords as raw bytes, NULs among them; Notes has NUL text. */
+static const char CAST_DESC[] =
+    "database CastShop\n"
+    "table dbo.Members\n"
+    "  column id int not null\n"
+    "  column Password varchar(40) null\n"
+    "  column Name varchar(20) null\n"
+    "  primary key (id)\n"
+    "  row 1 | \"pass\\x00word\" | alice\n"
+    "  row 2 | \"\\x00\\x01\\x02hash\" | bob\n"
+    "  row 3 | NULL | carol\n"
+    "end\n"
+    "table dbo.Notes\n"
+    "  column id int not null\n"
+    "  column body varchar(20) null\n"
+    "  primary key (id)\n"
+    "  row 1 | \"a\\x00b\"\n"
+    "  row 2 | fine\n"
+    "end\n";
+
+static void write_backup(const char *path, const char *desc) {
+    char err[512];
+    dbg_desc *d = dbg_parse(desc, err, sizeof err);
+    if (!d) fail_msg("description: %s", err);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    dbg_write_options o = {0};
+    if (!dbg_write(d, f, &o, err, sizeof err)) fail_msg("writing %s: %s", path, err);
+    assert_int_equal(fclose(f), 0);
+    dbg_free(d);
+}
+
+#define CAST_OPT " --cast dbo.Members.Password=bytea"
+
+/* --cast ...=bytea keeps the bytes exactly (the column is bytea, its values the stored bytes);
+ * verify takes the cast and the NUL policy from the ledger of the load it checks, and from its
+ * command line where there is none (convert + psql), or where it is told otherwise. */
+static void test_cast_and_nul_policy(void **state) {
+    (void)state;
+    char bak[600], files[700];
+    snprintf(bak, sizeof bak, "%s/cast.bak", tmpdir);
+    write_backup(bak, CAST_DESC);
+    snprintf(files, sizeof files, " '%s'", bak);
+
+    /* load: the column is bytea, holding the bytes */
+    load_db("castload", CAST_OPT " --nul replace", files);
+    assert_int_equal(pgserver_query_long(server, "castload", "SELECT count(*) FROM pg_attribute WHERE attrelid = 'members'::regclass "
+                                                             "AND attname = 'password' AND atttypid = 'bytea'::regtype"), 1);
+    assert_int_equal(pgserver_query_long(server, "castload", "SELECT count(*) FROM members WHERE "
+                                                             "(id = 1 AND password = '\\x7061737300776f7264'::bytea) OR "
+                                                             "(id = 3 AND password IS NULL)"), 2);
+    assert_int_equal(pgserver_query_long(server, "castload", "SELECT count(*) FROM members WHERE id = 2 AND "
+                                                             "password = '\\x00010268617368'::bytea"), 1);
+    assert_int_equal(pgserver_query_long(server, "castload", "SELECT count(*) FROM notes WHERE body = 'a' || U&'\\FFFD' || 'b'"), 1);
+    /* verify with no option: the ledger's cast and NUL policy, equal */
+    mj_value *doc;
+    int rc = verify_json("castload", "", files, &doc);
+    if (rc) fail_msg("verify of a load with --cast and --nul replace exited %d: %s %s", rc, last.err, last.out ? last.out : "");
+    assert_int_equal((long)assert_all_equal(doc, "cast load"), 2);
+    assert_int_equal((long)num(table_of(doc, "public.members"), "ledger_casts"), 1);
+    assert_string_equal(mj_get_string(table_of(doc, "public.notes"), "nul"), "replace");
+    assert_non_null(mj_get_string(table_of(doc, "public.notes"), "ledger_run"));
+    mj_free(doc);
+    char conninfo[1024];
+    pgserver_conninfo_db(server, "castload", conninfo, sizeof conninfo);
+    assert_int_equal(bak2pg_run(tmpdir, &last, "verify --dsn '%s'%s", conninfo, files), 0);
+    assert_non_null(strstr(last.out, "public.members: decoded as the ledger records run "));
+    assert_non_null(strstr(last.out, "1 column cast to bytea"));
+    /* the policy is the run's (bak2pg.runs.nul_policy) even where the table's source identity
+     * lacks it */
+    exec_ok("castload", "UPDATE bak2pg.tables SET source = replace(source, ' nul=2', '')");
+    assert_int_equal(pgserver_query_long(server, "castload", "SELECT count(*) FROM bak2pg.tables WHERE source LIKE '%nul=%'"), 0);
+    assert_int_equal(verify_json("castload", "", files, &doc), 0);
+    assert_string_equal(mj_get_string(table_of(doc, "public.notes"), "nul"), "replace");
+    mj_free(doc);
+    /* the command line wins: --nul strip is not how notes were loaded */
+    assert_int_equal(verify_json("castload", "--nul strip ", files, &doc), B2P_ERR_FAILED);
+    char which[512];
+    differing(doc, which, sizeof which);
+    assert_string_equal(which, "public.notes:different");
+    mj_free(doc);
+
+    /* convert + psql: no ledger, so verify is given the options */
+    char dir[700];
+    snprintf(dir, sizeof dir, "%s/castconv", tmpdir);
+    rc = bak2pg_run(tmpdir, &last, "convert" CAST_OPT " --nul replace -o '%s'%s", dir, files);
+    if (rc) fail_msg("convert --cast exited %d: %s", rc, last.err);
+    assert_int_equal(pgserver_create_db(server, "castconv"), 0);
+    char cwd[4096], *output = NULL;
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    assert_int_equal(chdir(dir), 0);
+    rc = pgserver_psql_file(server, "castconv", "load.sql", &output);
+    assert_int_equal(chdir(cwd), 0);
+    if (rc) fail_msg("psql -f load.sql: %d: %s", rc, output ? output : "");
+    free(output);
+    assert_int_equal(pgserver_query_long(server, "castconv", "SELECT count(*) FROM members WHERE id = 1 AND "
+                                                             "password = '\\x7061737300776f7264'::bytea"), 1);
+    assert_int_equal(verify_json("castconv", CAST_OPT " --nul replace ", files, &doc), 0);
+    assert_int_equal((long)assert_all_equal(doc, "cast convert"), 2);
+    mj_free(doc);
+    /* without the cast, the backup's side is text: members differs (and says so, not an error) */
+    assert_int_equal(verify_json("castconv", "--nul replace ", files, &doc), B2P_ERR_FAILED);
+    differing(doc, which, sizeof which);
+    assert_string_equal(which, "public.members:different");
+    mj_free(doc);
+    /* a --cast naming a column the backup lacks: a usage error naming it, before any connection */
+    assert_int_equal(bak2pg_run(tmpdir, &last, "verify --dsn 'host=/nonexistent-b2p' --cast dbo.Members.Nope=bytea%s", files),
+                     B2P_ERR_USAGE);
+    assert_non_null(strstr(last.err, "table dbo.Members has no column Nope"));
+    assert_int_equal(bak2pg_run(tmpdir, &last, "load --dsn 'host=/nonexistent-b2p' --cast dbo.Members.Nope=bytea%s", files),
+                     B2P_ERR_USAGE);
+    assert_non_null(strstr(last.err, "table dbo.Members has no column Nope"));
+}
+
 /* ---- options ------------------------------------------------------------------------------------ */
 
 static void test_same_options_as_load(void **state) {
@@ -656,6 +919,9 @@ int main(void) {
         cmocka_unit_test(test_convert_load_sql_verifies),
         cmocka_unit_test(test_session_settings),
         cmocka_unit_test(test_changes_are_found),
+        cmocka_unit_test(test_missing_keys_and_indexes),
+        cmocka_unit_test(test_unfinished_run),
+        cmocka_unit_test(test_cast_and_nul_policy),
         cmocka_unit_test(test_differential_overlay),
         cmocka_unit_test(test_differential_chains_remigrate),
         cmocka_unit_test(test_same_options_as_load),
