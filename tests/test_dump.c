@@ -5,6 +5,7 @@
  *     and must differ by exactly the rows that edit accounts for;
  *   - every table of every full backup decodes, and yields the row count its partitions
  *     record in the catalog (printed as a table). */
+#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -200,6 +201,34 @@ typedef struct tally {
     int tables, ok, explained;
 } tally;
 
+/* compare.py looks for <schema>.<table>.copy under the tables' own names; dump -o writes them
+ * percent-encoded (base/filename.c: "dbo.Order%20Details.copy"). Renames each file in dir to its
+ * decoded name (the truth's names hold no '/'). */
+static void decode_file_names(const char *dir) {
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    for (struct dirent *e; (e = readdir(d));) {
+        if (!strchr(e->d_name, '%')) continue;
+        char raw[512], from[1200], to[1200];
+        size_t n = 0;
+        for (const char *p = e->d_name; *p && n + 1 < sizeof raw; p++) {
+            unsigned byte;
+            if (p[0] == '%' && sscanf(p + 1, "%2x", &byte) == 1) {
+                raw[n++] = (char)byte;
+                p += 2;
+            } else {
+                raw[n++] = *p;
+            }
+        }
+        raw[n] = 0;
+        if (strchr(raw, '/')) continue;
+        snprintf(from, sizeof from, "%s/%s", dir, e->d_name);
+        snprintf(to, sizeof to, "%s/%s", dir, raw);
+        assert_int_equal(rename(from, to), 0);
+    }
+    closedir(d);
+}
+
 /* Dumps one backup and judges it with compare.py; returns the unexplained differences. */
 static int judge_backup(const char *backup, const char *db, tally *t) {
     char out[600], report[700], cmd[4096];
@@ -209,6 +238,7 @@ static int judge_backup(const char *backup, const char *db, tally *t) {
              fixture_path(backup), out);
     int rc = run(cmd);
     if (rc != 0 && rc != B2P_ERR_UNSUPPORTED) fail_msg("%s: dump exited %d (see %s.err)", backup, rc, out);
+    decode_file_names(out);
     snprintf(cmd, sizeof cmd, "python3 '%s/truthgen/compare.py' '%s/truth/%s/expected' '%s' > '%s' 2>&1",
              fixtures_dir(), fixtures_dir(), db, out, report);
     run(cmd);
