@@ -663,7 +663,9 @@ static b2p_status load_existing(loader *l, const b2p_cat_table *t, const table_s
     bool sync = l->opt->sync_deletes;
     bool settled = led->found && (led->deletes_synced || !sync);
     bool same_pages = led->found && !strcmp(led->page_fingerprint, l->fingerprint);
-    if (settled && same_pages && !strcmp(led->source, l->source_id) && l->stats->mode != B2P_LOAD_APPEND) {
+    /* unchanged only if the columns would come out as they did (a --cast changes a type) */
+    bool same_columns = led->columns && !strcmp(led->columns, s->signature.data ? s->signature.data : "");
+    if (settled && same_pages && same_columns && !strcmp(led->source, l->source_id) && l->stats->mode != B2P_LOAD_APPEND) {
         res->action = B2P_LOAD_UNCHANGED;
         res->source_rows = (uint64_t)led->source_rows;
         snprintf(res->message, sizeof res->message, "the ledger shows this backup loaded");

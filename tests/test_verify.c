@@ -785,6 +785,11 @@ static void test_cast_and_nul_policy(void **state) {
     assert_int_equal(bak2pg_run(tmpdir, &last, "verify --dsn '%s'%s", conninfo, files), 0);
     assert_non_null(strstr(last.out, "public.members: decoded as the ledger records run "));
     assert_non_null(strstr(last.out, "1 column cast to bytea"));
+    /* the same backup loaded again without the cast is not "unchanged": the column would be text */
+    rc = bak2pg_run(tmpdir, &last, "load --nul replace --dsn '%s'%s", conninfo, files);
+    if (rc != B2P_ERR_UNSUPPORTED) fail_msg("a rerun without --cast exited %d: %s", rc, last.err);
+    assert_null(strstr(last.err, "dbo.Members: unchanged"));
+    assert_non_null(strstr(last.err, "dbo.Members: drift"));
     /* the policy is the run's (bak2pg.runs.nul_policy) even where the table's source identity
      * lacks it */
     exec_ok("castload", "UPDATE bak2pg.tables SET source = replace(source, ' nul=2', '')");
