@@ -618,6 +618,8 @@ static b2p_status select_tables(run *r, b2p_error *err) {
 
 static b2p_status convert(run *r, b2p_error *err) {
     b2p_status st = select_tables(r, err);
+    /* the directory once the arguments are known good: a --table or --cast mistake leaves none */
+    if (!st) st = cli_open_output_dir(r->o->outdir, r->o->clean, &r->dir, err);
     if (st) return st;
     if ((st = make_restrict_key(r, err)) || (st = b2p_names_build(r->in.cat, &r->o->tables.naming, &r->nm, err)))
         return st;
@@ -659,11 +661,8 @@ int cmd_convert(int argc, char **argv) {
     b2p_error err = {0};
     run r = {.o = &o, .mu = PTHREAD_MUTEX_INITIALIZER};
     double t0 = cli_now();
-    if (cli_open_output_dir(o.outdir, o.clean, &r.dir, &err)) return cli_report(&err);
-    if (cli_open_catalog(&r.in, argv + optind, (size_t)(argc - optind), o.backup_set, o.allow_missing, &err)) {
-        b2p_outdir_close(r.dir);
+    if (cli_open_catalog(&r.in, argv + optind, (size_t)(argc - optind), o.backup_set, o.allow_missing, &err))
         return cli_report(&err);
-    }
     b2p_status st = convert(&r, &err);
     if (!st) print_summary(&r, cli_now() - t0);
     b2p_names_free(r.nm);

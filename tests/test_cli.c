@@ -652,6 +652,7 @@ static void test_pattern_matching_nothing(void **state) {
     static const char dsn[] = "--dsn 'host=/nonexistent-b2p port=1 dbname=x'";
     assert_int_equal(run("convert -o '%s' --table nomatch '%s'", tmp_path("nomatch-convert"), f), B2P_ERR_NOT_FOUND);
     assert_one_line_naming("'nomatch'");
+    assert_int_not_equal(access(tmp_path("nomatch-convert"), F_OK), 0); /* a mistake leaves no directory */
     assert_int_equal(run("convert -o '%s' --table dbo.Shippers --table 'nomatch*' '%s'", tmp_path("nomatch-two"), f),
                      B2P_ERR_NOT_FOUND);
     assert_one_line_naming("'nomatch*'");
