@@ -157,6 +157,7 @@ static b2p_status find_leftmost_leaf(scan_state *s, b2p_page_ptr *leaf, b2p_erro
 }
 
 static b2p_status scan_page_chain(scan_state *s, b2p_page_ptr p, b2p_error *err) {
+    b2p_page_ptr prev = {0, 0};
     for (uint64_t n = 0; !b2p_page_ptr_is_null(p); n++) {
         if (n > s->max_chain)
             return b2p_fail(err, B2P_ERR_CORRUPT, "page chain of allocation unit %llu loops at %u:%u",
@@ -164,7 +165,21 @@ static b2p_status scan_page_chain(scan_state *s, b2p_page_ptr p, b2p_error *err)
         b2p_page_header h;
         bool held;
         b2p_status st = read_page(s, p, s->page, &held, &h, err);
-        if (st || !held) return st; /* a missing page ends the chain */
+        if (st) return st;
+        /* A page the chain points at was written, so a complete backup holds it: its absence is
+         * damage, and the rows on it and after it would be lost in silence. With stripes missing
+         * (salvage) it is counted and the chain ends. */
+        if (!held && !b2p_pages_incomplete(s->src)) {
+            if (n == 0)
+                return b2p_fail(err, B2P_ERR_CORRUPT,
+                                "page %u:%u, the first page of allocation unit %llu, is not in the backup", p.file,
+                                p.page, (unsigned long long)s->au->auid);
+            return b2p_fail(err, B2P_ERR_CORRUPT,
+                            "page %u:%u, next after page %u:%u in the chain of allocation unit %llu, is not in the "
+                            "backup: its rows and those after it cannot be read",
+                            p.file, p.page, prev.file, prev.page, (unsigned long long)s->au->auid);
+        }
+        if (!held) return B2P_OK;
         if (h.type != B2P_PAGE_DATA || !b2p_page_in_au(&h, s->au->auid)) {
             s->stats.skipped++;
             return B2P_OK;
@@ -172,6 +187,7 @@ static b2p_status scan_page_chain(scan_state *s, b2p_page_ptr p, b2p_error *err)
         s->stats.pages++;
         int rc = s->fn(s->ctx, s->page, &h);
         if (rc) return (b2p_status)rc;
+        prev = p;
         p = h.next;
     }
     return B2P_OK;

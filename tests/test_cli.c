@@ -518,6 +518,48 @@ static void test_damaged_page_is_named(void **state) {
     assert_int_equal(run("dump --table dbo.Other '%s'", p), 0);
 }
 
+/* A page a clustered table's leaf chain points at, gone from the backup and no longer marked
+ * allocated (so the allocation check cannot see it): reading the table must fail as corrupt,
+ * naming the page and the one before it, not end the chain and lose the rows after it in silence. */
+static void test_missing_chain_page_is_damage(void **state) {
+    (void)state;
+    const char *p = tmp_path("chain.bak");
+    generate(p, "database Chain\n"
+                "table dbo.Ordered\n"
+                "  column id int not null seq\n"
+                "  column body varchar(200) not null len 150 190\n"
+                "  primary key (id) clustered\n"
+                "  row 1 | CHAIN-MARKER\n"
+                "  generate 300\n"
+                "end\n");
+    assert_int_equal(run("dump --table dbo.Ordered '%s'", p), 0);
+    FILE *f = fopen(p, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    size_t len = (size_t)ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *d = malloc(len);
+    assert_non_null(d);
+    assert_int_equal(fread(d, 1, len, f), len);
+    fclose(f);
+    uint32_t first = 0;
+    size_t off = find_data_page_with(d, len, "CHAIN-MARKER", &first);
+    uint32_t next = b2p_le32(d + off + 16); /* m_nextPage: the second leaf */
+    assert_int_not_equal(next, 0);
+    size_t victim = find_page(d, len, 1, next);
+    assert_int_equal(d[victim + 1], 1); /* a data page */
+    memset(d + victim, 0, 512);
+    size_t pfs = find_page(d, len, 1, 1);
+    assert_int_equal(d[pfs + 1], 11); /* the PFS page */
+    d[pfs + 100 + next] &= (uint8_t)~0x40; /* PFS: "not allocated" */
+    write_file(p, d, len);
+    free(d);
+    char named[96];
+    snprintf(named, sizeof named, "page 1:%u, next after page 1:%u", next, first);
+    assert_int_equal(run("dump --table dbo.Ordered '%s'", p), B2P_ERR_CORRUPT);
+    if (!strstr(err_text, named)) fail_msg("dump does not name %s: %s", named, err_text);
+}
+
 /* ---- names from the backup, shown ------------------------------------------------------------- */
 
 /* Each forged text must stay inside the line of the name that holds it. */
@@ -757,6 +799,7 @@ int main(void) {
         cmocka_unit_test(test_unrelated_backups_refused),
         cmocka_unit_test(test_output_lost_is_an_error),
         cmocka_unit_test(test_damaged_page_is_named),
+        cmocka_unit_test(test_missing_chain_page_is_damage),
         cmocka_unit_test(test_hostile_names_shown_escaped),
         cmocka_unit_test(test_json_is_valid_for_any_bytes),
     };
