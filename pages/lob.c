@@ -70,9 +70,14 @@ static b2p_status fragment(lob_walker *w, lob_rid at, const uint8_t **fixed, siz
         w->cached = (lob_rid){0, 0, 0};
         b2p_status st = b2p_pages_read(w->src, at.file, at.page, w->page, w->err);
         char where[64];
+        /* a row points at the page, so it was written: in a complete backup its absence is damage;
+         * with stripes missing (salvage) it may sit on an absent stripe */
+        if (st == B2P_ERR_NOT_FOUND && b2p_pages_incomplete(w->src))
+            return b2p_fail(w->err, B2P_ERR_NOT_FOUND, "%soff-row data on page %u:%u is not in the backup (stripes are "
+                            "missing)", row_prefix(w, where), at.file, at.page);
         if (st == B2P_ERR_NOT_FOUND)
-            return b2p_fail(w->err, B2P_ERR_NOT_FOUND, "%soff-row data on page %u:%u is not in the backup",
-                            row_prefix(w, where), at.file, at.page);
+            return b2p_fail(w->err, B2P_ERR_CORRUPT, "%soff-row data on page %u:%u, which the row points at, is not in "
+                            "the backup: damaged or never copied", row_prefix(w, where), at.file, at.page);
         if (st) return st;
         w->cached = at;
     }

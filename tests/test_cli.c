@@ -560,6 +560,45 @@ static void test_missing_chain_page_is_damage(void **state) {
     if (!strstr(err_text, named)) fail_msg("dump does not name %s: %s", named, err_text);
 }
 
+/* The same for off-row data: a LOB page a row points at, removed and unmarked, is damage (6). */
+static void test_missing_lob_page_is_damage(void **state) {
+    (void)state;
+    const char *p = tmp_path("lob.bak");
+    generate(p, "database Lob\n"
+                "table dbo.Docs\n"
+                "  column id int not null seq\n"
+                "  column body varchar(max) not null len 20000 20000\n"
+                "  primary key (id) clustered\n"
+                "  generate 2\n"
+                "end\n");
+    assert_int_equal(run("dump --table dbo.Docs '%s'", p), 0);
+    FILE *f = fopen(p, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    size_t len = (size_t)ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *d = malloc(len);
+    assert_non_null(d);
+    assert_int_equal(fread(d, 1, len, f), len);
+    fclose(f);
+    size_t victim = 0;
+    for (size_t off = 0; off + B2P_PAGE_SIZE <= len && !victim; off += 512)
+        if (d[off] == 1 && d[off + 1] == 3 && b2p_le16(d + off + 36) == 1 && b2p_page_checksum(d + off) == b2p_le32(d + off + 60))
+            victim = off; /* a text page (type 3) */
+    assert_int_not_equal(victim, 0);
+    uint32_t page = b2p_le32(d + victim + 32);
+    memset(d + victim, 0, 512);
+    size_t pfs = find_page(d, len, 1, 1);
+    assert_int_equal(d[pfs + 1], 11);
+    d[pfs + 100 + page] &= (uint8_t)~0x40;
+    write_file(p, d, len);
+    free(d);
+    char named[96];
+    snprintf(named, sizeof named, "off-row data on page 1:%u, which the row points at", page);
+    assert_int_equal(run("dump --table dbo.Docs '%s'", p), B2P_ERR_CORRUPT);
+    if (!strstr(err_text, named)) fail_msg("dump does not name %s: %s", named, err_text);
+}
+
 /* ---- names from the backup, shown ------------------------------------------------------------- */
 
 /* Each forged text must stay inside the line of the name that holds it. */
@@ -800,6 +839,7 @@ int main(void) {
         cmocka_unit_test(test_output_lost_is_an_error),
         cmocka_unit_test(test_damaged_page_is_named),
         cmocka_unit_test(test_missing_chain_page_is_damage),
+        cmocka_unit_test(test_missing_lob_page_is_damage),
         cmocka_unit_test(test_hostile_names_shown_escaped),
         cmocka_unit_test(test_json_is_valid_for_any_bytes),
     };
