@@ -623,6 +623,7 @@ static size_t read_matches(match_row *rows, size_t max) {
 
 static void test_catalog_matches_truth(void **state) {
     (void)state;
+    fixtures_require();
     match_row rows[128];
     size_t n = read_matches(rows, 128);
     assert_true(n > 20);
@@ -1271,6 +1272,7 @@ static void compare_module(module_tally *mt, const b2p_catalog *cat, const char 
  * but for white space. */
 static void test_module_texts(void **state) {
     (void)state;
+    fixtures_require();
     match_row rows[128];
     size_t n = read_matches(rows, 128);
     module_tally total = {0};

@@ -281,6 +281,7 @@ static int judge_backup(const char *backup, const char *db, tally *t) {
 
 static void test_truth_corpus(void **state) {
     (void)state;
+    fixtures_require();
     char path[1024], line[4096];
     snprintf(path, sizeof path, "%s/truth/MATCHES.tsv", fixtures_dir());
     FILE *f = fopen(path, "r");

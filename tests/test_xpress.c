@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "mtf/xpress.h"
+#include "tests/support/fixtures.h"
 #include "tests/support/xpress_encode.h"
 
 enum { CANARY = 0xA5, CANARY_BYTES = 64, TABLE = 256 };
@@ -365,6 +366,7 @@ static void test_encoder_output_capacity(void **state) {
 /* --- real SQL Server data ------------------------------------------------------------------------ */
 
 static uint8_t *read_fixture(const char *name, size_t *len) {
+    fixtures_require();
     const char *dir = getenv("B2P_FIXTURES");
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir && *dir ? dir : "../shared/fixtures", name);

@@ -8,7 +8,10 @@
 const char *fixtures_dir(void);
 /* The bak2pg binary under test: $B2P_BIN (set by the Makefile), else ./bak2pg. */
 const char *bak2pg_bin(void);
-/* dir/name in a static buffer (valid until the next call). */
+/* Inside a cmocka test: skips it, saying so on stderr, when the fixture corpus is absent. */
+void fixtures_require(void);
+/* dir/name in a static buffer (valid until the next call); skips the calling test (as
+ * fixtures_require) when the corpus is absent. */
 const char *fixture_path(const char *name);
 
 typedef struct manifest_row {
