@@ -20,6 +20,7 @@
 #include "tests/support/db_gen.h"
 #include "tests/support/db_writer.h"
 #include "tests/support/fixtures.h"
+#include "tests/support/pgcompare.h"
 #include "tests/support/minijson.h"
 
 static char tmpdir[256];
@@ -476,15 +477,9 @@ static void test_damaged_page_is_named(void **state) {
                 "end\n");
     assert_int_equal(run("info --check '%s'", p), 0);
     assert_non_null(strstr(out_text, "0 missing or unreadable"));
-    FILE *f = fopen(p, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    size_t len = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *d = malloc(len);
+    size_t len;
+    uint8_t *d = (uint8_t *)read_file(p, &len);
     assert_non_null(d);
-    assert_int_equal(fread(d, 1, len, f), len);
-    fclose(f);
     uint32_t page = 0;
     size_t off = find_data_page_with(d, len, "MARKER-ROW-ONE", &page);
     memset(d + off, 0, 512); /* the page header and its first records: the unit no longer names the page */
@@ -533,15 +528,9 @@ static void test_missing_chain_page_is_damage(void **state) {
                 "  generate 300\n"
                 "end\n");
     assert_int_equal(run("dump --table dbo.Ordered '%s'", p), 0);
-    FILE *f = fopen(p, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    size_t len = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *d = malloc(len);
+    size_t len;
+    uint8_t *d = (uint8_t *)read_file(p, &len);
     assert_non_null(d);
-    assert_int_equal(fread(d, 1, len, f), len);
-    fclose(f);
     uint32_t first = 0;
     size_t off = find_data_page_with(d, len, "CHAIN-MARKER", &first);
     uint32_t next = b2p_le32(d + off + 16); /* m_nextPage: the second leaf */
@@ -572,15 +561,9 @@ static void test_missing_lob_page_is_damage(void **state) {
                 "  generate 2\n"
                 "end\n");
     assert_int_equal(run("dump --table dbo.Docs '%s'", p), 0);
-    FILE *f = fopen(p, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    size_t len = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *d = malloc(len);
+    size_t len;
+    uint8_t *d = (uint8_t *)read_file(p, &len);
     assert_non_null(d);
-    assert_int_equal(fread(d, 1, len, f), len);
-    fclose(f);
     size_t victim = 0;
     for (size_t off = 0; off + B2P_PAGE_SIZE <= len && !victim; off += 512)
         if (d[off] == 1 && d[off + 1] == 3 && b2p_le16(d + off + 36) == 1 && b2p_page_checksum(d + off) == b2p_le32(d + off + 60))
