@@ -4,6 +4,7 @@
 #define B2P_CLI_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "catalog/catalog.h"
 #include "emit/emit.h"
@@ -30,19 +31,23 @@ typedef struct cli_source {
 b2p_status cli_open_catalog(cli_source *s, char **files, size_t nfiles, int backup_set,
                             bool allow_missing, b2p_error *err);
 void cli_close(cli_source *s);
-/* Whether "schema.name" or "name" matches the shell pattern (NULL matches every table). */
-bool cli_table_selected(const b2p_cat_table *t, const char *pattern);
-
 /* ---- which tables, under which PostgreSQL names: the options load, convert and verify share ---- */
 
 enum { CLI_MAX_PATTERNS = 64 };
 
 /* getopt_long codes of the options below (out of the range of short options). */
-enum { CLI_OPT_TABLE = 0x100, CLI_OPT_EXCLUDE_TABLE, CLI_OPT_KEEP_CASE, CLI_OPT_SCHEMA_MAP, CLI_OPT_INCLUDE_SSMS, CLI_OPT_CAST };
+/* getopt_long codes of the options below (out of the range of short options). */
+enum {
+    CLI_OPT_TABLE = 0x100, CLI_OPT_EXCLUDE_TABLE, CLI_OPT_SCHEMA, CLI_OPT_EXCLUDE_SCHEMA, CLI_OPT_STRICT_NAMES,
+    CLI_OPT_KEEP_CASE, CLI_OPT_SCHEMA_MAP, CLI_OPT_INCLUDE_SSMS, CLI_OPT_CAST,
+    CLI_OPT_FIRST_FREE = 0x180 /* a command's own long-only options start here */
+};
 
 typedef struct cli_tables {
-    const char *include[CLI_MAX_PATTERNS], *exclude[CLI_MAX_PATTERNS];
-    size_t ninclude, nexclude;
+    const char *include[CLI_MAX_PATTERNS], *exclude[CLI_MAX_PATTERNS];       /* -t, -T */
+    const char *schemas[CLI_MAX_PATTERNS], *exclude_schemas[CLI_MAX_PATTERNS]; /* -n, -N */
+    size_t ninclude, nexclude, nschemas, nexclude_schemas;
+    bool strict_names;               /* an exclusion that matches nothing is an error too */
     const char *map_from[CLI_MAX_PATTERNS], *map_to[CLI_MAX_PATTERNS];
     b2p_naming_options naming;       /* its schema maps point into map_from / map_to */
     bool include_ssms;
@@ -50,21 +55,39 @@ typedef struct cli_tables {
     size_t ncasts;
 } cli_tables;
 
-/* The struct option entries (getopt.h) for --table, --exclude-table, --keep-case, --schema-map,
- * --include-ssms-tables and --cast, and their --help lines: put both in a command to give it the
+/* The short options of the table choice (-t -T -n -N), for a command's getopt optstring. */
+#define CLI_TABLES_SHORTOPTS "t:T:n:N:"
+
+/* The struct option entries (getopt.h) for the table choice, the naming options and --cast,
+ * and their --help lines: put both (and CLI_TABLES_SHORTOPTS) in a command to give it the
  * options. */
-#define CLI_TABLES_LONGOPTS                                                                              \
+#define CLI_SELECT_LONGOPTS                                                                              \
     {"table", required_argument, NULL, CLI_OPT_TABLE},                                                   \
     {"exclude-table", required_argument, NULL, CLI_OPT_EXCLUDE_TABLE},                                   \
+    {"schema", required_argument, NULL, CLI_OPT_SCHEMA},                                                 \
+    {"exclude-schema", required_argument, NULL, CLI_OPT_EXCLUDE_SCHEMA},                                 \
+    {"strict-names", no_argument, NULL, CLI_OPT_STRICT_NAMES},                                           \
+    {"include-ssms-tables", no_argument, NULL, CLI_OPT_INCLUDE_SSMS}
+#define CLI_TABLES_LONGOPTS                                                                              \
+    CLI_SELECT_LONGOPTS,                                                                                 \
     {"keep-case", no_argument, NULL, CLI_OPT_KEEP_CASE},                                                 \
     {"schema-map", required_argument, NULL, CLI_OPT_SCHEMA_MAP},                                         \
-    {"include-ssms-tables", no_argument, NULL, CLI_OPT_INCLUDE_SSMS},                                    \
     {"cast", required_argument, NULL, CLI_OPT_CAST}
+#define CLI_SELECT_HELP                                                                                  \
+    "  -t, --table PATTERN        only these tables (repeatable): shell wildcards (* ? [...]) matched,\n"  \
+    "                             ignoring case, against schema.name and name, both as in the backup\n"    \
+    "                             and as in PostgreSQL ('-t customers', '-t public.customers' and\n"      \
+    "                             '-t dbo.Customers' are one table); a pattern that matches nothing\n"    \
+    "                             is an error, naming the closest tables\n"                               \
+    "  -T, --exclude-table PATTERN  not these tables (repeatable)\n"                                      \
+    "  -n, --schema PATTERN       only the tables of these schemas (repeatable; -t wins over -n)\n"       \
+    "  -N, --exclude-schema PATTERN  not the tables of these schemas (repeatable)\n"                       \
+    "  --strict-names             an -T or -N pattern that matches nothing is an error too (without\n"    \
+    "                             it, a warning): -t and -n patterns always must match\n"                 \
+    "  --include-ssms-tables      also SSMS's own tables (dbo.sysdiagrams), left out by default\n"
 #define CLI_TABLES_HELP                                                                                  \
-    "  --table PATTERN            only these tables (schema.name or name, shell wildcards; repeatable)\n" \
-    "  --exclude-table PATTERN    not these tables (repeatable)\n"                                        \
+    CLI_SELECT_HELP                                                                                      \
     "  --keep-case                keep identifiers' case (quoted) instead of folding to lower case\n"      \
-    "  --include-ssms-tables      also SSMS's own tables (dbo.sysdiagrams), left out by default\n"         \
     "  --schema-map FROM=TO       put SQL Server schema FROM into PostgreSQL schema TO (repeatable;\n"     \
     "                             dbo goes to public unless mapped)\n"                                     \
     CLI_CAST_HELP
@@ -75,15 +98,28 @@ typedef struct cli_tables {
     "                             Names as in the backup; \"...\" around a name holding '.', '=' or '\"'\n" \
     "                             (\"\" for a quote): --cast 'dbo.\"odd.name\".Password=bytea'\n"
 
-/* Applies option c (a CLI_OPT_* code from getopt_long) with its argument to o: 0 when done,
- * B2P_ERR_USAGE (reported for command cmd) for a bad argument, -1 when c is none of them. */
+/* Applies option c (a CLI_OPT_* code, or t T n N, from getopt_long) with its argument to o: 0
+ * when done, B2P_ERR_USAGE (reported for command cmd) for a bad argument, -1 when c is none of
+ * them. */
 int cli_tables_option(const char *cmd, cli_tables *o, int c, char *arg);
-/* Per catalog table, whether it is chosen (*selected, the caller frees): matching a --table
- * pattern (or none given), no --exclude-table pattern, and not SSMS's own unless
- * --include-ssms-tables; and applies the --cast options to cat's columns. One rule for every
- * command: a --table pattern that matches no table is B2P_ERR_NOT_FOUND naming it; a --cast whose
- * table or column the backup lacks (or cannot take the type) is B2P_ERR_USAGE naming it. */
-b2p_status cli_select_tables(b2p_catalog *cat, const cli_tables *o, bool **selected, b2p_error *err);
+/* Per catalog table, whether it is chosen (*selected, the caller frees) by o's patterns (see
+ * cli/select.c: matched against the backup's names and, when nm is given, the PostgreSQL ones)
+ * and not SSMS's own unless --include-ssms-tables; and applies the --cast options to cat's
+ * columns. One rule for every command: a -t or -n pattern that matches no table is
+ * B2P_ERR_NOT_FOUND naming it and the closest names (so is a -T or -N one with --strict-names);
+ * a --cast whose table or column the backup lacks (or cannot take the type) is B2P_ERR_USAGE. */
+b2p_status cli_select_tables(b2p_catalog *cat, const cli_tables *o, const b2p_names *nm, bool **selected,
+                             b2p_error *err);
+/* The pattern checks of cli_select_tables alone. */
+b2p_status cli_check_patterns(const b2p_catalog *cat, const cli_tables *o, const b2p_names *nm, b2p_error *err);
+/* Whether an object other than a table (a view, a procedure, a type) in schema `schema` is
+ * chosen by o's patterns, by the same rule as tables. */
+bool cli_object_selected(const cli_tables *o, const b2p_names *nm, const char *schema, const char *name);
+/* Whether pattern matches schema.name or name, in the backup's names or (nm given) PostgreSQL's,
+ * ignoring case. */
+bool cli_name_matches(const b2p_names *nm, const char *pattern, const char *schema, const char *name);
+/* Whether t is SSMS's own (dbo.sysdiagrams): marked so, or of that name and shape. */
+bool cli_is_ssms_table(const b2p_cat_table *t);
 /* Applies --cast arguments casts[0..n) to cat's columns (cli_select_tables does it; for dump,
  * which has its own --table). Errors as cli_select_tables'. */
 b2p_status cli_apply_casts(b2p_catalog *cat, const char *const *casts, size_t n, b2p_error *err);
@@ -97,6 +133,17 @@ int cli_parse_nul(const char *cmd, const char *arg, b2p_nul_policy *out);
 int cli_parse_count(const char *cmd, const char *option, const char *arg, unsigned min, unsigned max, unsigned *out);
 /* Parses --backup-set's argument (a position, 1..65535) into *out; B2P_ERR_USAGE (reported) if bad. */
 int cli_parse_backup_set(const char *cmd, const char *arg, int *out);
+
+/* ---- sections and the plan (-l/--list) ---- */
+
+enum { CLI_SECTION_PRE = 1, CLI_SECTION_DATA = 2, CLI_SECTION_POST = 4, CLI_SECTION_ALL = 7 };
+
+/* Applies one --section argument (pre-data, data, post-data; repeatable) to *sections: the
+ * first one given (*given false) replaces the default, all three. B2P_ERR_USAGE (reported) if bad. */
+int cli_parse_section(const char *cmd, const char *arg, unsigned *sections, bool *given);
+/* Prints what a run would do with the selected tables, in load order, section by section, as
+ * pg_restore -l lists an archive: nothing is written or connected to. Returns 0 or a status. */
+int cli_print_plan(FILE *out, const cli_source *in, const b2p_names *nm, const bool *selected, unsigned sections);
 
 /* Seconds on the monotonic clock: for progress, rates and ETAs. */
 double cli_now(void);
@@ -114,7 +161,15 @@ char *cli_take_secret(char *const *args, size_t nargs, const char *value);
 
 /* Prints "bak2pg: <message>" on stderr and returns err->code (the exit status). */
 int cli_report(const b2p_error *err);
-/* Prints a usage error for command cmd, with a pointer to its --help; returns B2P_ERR_USAGE. */
+/* Prints a usage error for command cmd, once: the message, the command's one-line usage and a
+ * pointer to its --help; returns B2P_ERR_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The usage error for what getopt_long returned as c ('?' or ':', its optstring beginning with
+ * ':' and opterr 0): names the option that is unknown or lacks its argument. */
+int cli_bad_option(const char *cmd, int c, char **argv);
+
+/* Each command's --help text (its first line is the one-line usage). */
+extern const char *const cli_info_usage, *const cli_schema_usage, *const cli_dump_usage, *const cli_convert_usage,
+    *const cli_load_usage, *const cli_verify_usage;
 
 #endif

@@ -37,11 +37,26 @@ static const char USAGE[] =
     "the exit status is 21.\n"
     "\n"
     "options:\n"
-    "  -o, --output DIR           where to write (created if needed; must be empty)\n"
+    "  -o, -f, --output, --file DIR  where to write (created if needed; must be empty)\n"
     "  --clean                    first remove the files an earlier bak2pg run wrote in DIR (only\n"
-    "                             those: its journal, DIR/.bak2pg-files, lists them)\n"
+    "                             those: its journal, DIR/.bak2pg-files, lists them); and, as pg_dump\n"
+    "                             --clean, pre-data.sql drops each table before creating it (children\n"
+    "                             first, no CASCADE), so that load.sql can run again\n"
+    "  --if-exists                with --clean: DROP TABLE IF EXISTS, for a target that may not\n"
+    "                             hold the tables yet (without it, a missing table stops load.sql\n"
+    "                             before anything changed)\n"
+    "  -C, --create               load.sql first creates the database (named as in the backup) and\n"
+    "                             connects to it: run it with psql -d postgres (with --clean, drops\n"
+    "                             that database first)\n"
+    "  --section pre-data|data|post-data  write only that part (repeatable): tables; rows; keys,\n"
+    "                             indexes and the rest. load.sql runs what was written\n"
+    "  -s, --schema-only          --section pre-data --section post-data\n"
+    "  -a, --data-only            --section data (load.sql then also sets each identity to go on\n"
+    "                             after the rows loaded)\n"
+    "  -l, --list                 list what would be created and loaded, in order, and write nothing\n"
     CLI_TABLES_HELP
-    "  --compress zstd            compress the data files (load.sql decompresses with zstd -dc)\n"
+    "  --compress zstd            compress the data files (load.sql decompresses them with the zstd\n"
+    "                             program: it must be installed where load.sql runs)\n"
     "  --no-single-transaction    load each script and table in its own transaction\n"
     "  --nul error|strip|replace  text holding NUL characters (see bak2pg dump --help)\n"
     "  --backup-set N             the backup set at position N (FILE = N)\n"
@@ -49,20 +64,30 @@ static const char USAGE[] =
     "  -j, --jobs N               write N tables' data files at once, the largest first (default 1;\n"
     "                             the output is the same, byte for byte, whatever N, but for the\n"
     "                             scripts' \\restrict key, random in every run)\n"
+    "  -v, --verbose              a line per table on stderr as its data file is written\n"
+    "  -q, --quiet                no summary on stdout\n"
     "  -h, --help                 this help\n"
     "\n"
     "examples:\n"
     "  bak2pg convert -o northwind/ Northwind.bak\n"
+    "  bak2pg convert --clean --if-exists -o northwind/ Northwind-next-week.bak   (load.sql replaces)\n"
+    "  bak2pg convert -l -n dbo -T '*_old' Northwind.bak\n"
     "  bak2pg convert --schema-map dbo=sales --compress zstd -o out/ full.bak diff.bak\n"
-    "  bak2pg convert --table 'dbo.Order*' --exclude-table '*_old' -o out/ Northwind.bak\n"
+    "  bak2pg convert -t 'dbo.Order*' -T '*_old' -o out/ Northwind.bak\n"
     "  bak2pg convert -j 4 -o big/ Big.bak\n";
+const char *const cli_convert_usage = USAGE;
 
 enum { MAX_JOBS = 64 };
+enum { OPT_NO_SINGLE = CLI_OPT_FIRST_FREE, OPT_NUL, OPT_SECTION, OPT_IF_EXISTS };
 
 typedef struct convert_opts {
     const char *outdir;
     cli_tables tables;
     bool zstd, single_transaction, allow_missing, clean;
+    bool if_exists, create_database; /* --if-exists, -C */
+    bool list, verbose, quiet;       /* -l, -v, -q */
+    unsigned sections;               /* CLI_SECTION_*: what the files hold */
+    bool sections_given;
     int backup_set;
     unsigned jobs;               /* worker threads writing data files */
     b2p_export_options ex;
@@ -71,38 +96,59 @@ typedef struct convert_opts {
 static int parse_args(int argc, char **argv, convert_opts *o) {
     static const struct option longopts[] = {
         {"output", required_argument, NULL, 'o'},       {"compress", required_argument, NULL, 'z'},
-        {"no-single-transaction", no_argument, NULL, 'T'}, {"nul", required_argument, NULL, 'n'},
+        {"no-single-transaction", no_argument, NULL, OPT_NO_SINGLE}, {"nul", required_argument, NULL, OPT_NUL},
         {"backup-set", required_argument, NULL, 'b'},   {"allow-missing-stripes", no_argument, NULL, 'm'},
         {"jobs", required_argument, NULL, 'j'},         {"help", no_argument, NULL, 'h'},
-        {"clean", no_argument, NULL, 'c'},
+        {"clean", no_argument, NULL, 'c'},              {"if-exists", no_argument, NULL, OPT_IF_EXISTS},
+        {"file", required_argument, NULL, 'f'},         {"create", no_argument, NULL, 'C'},
+        {"section", required_argument, NULL, OPT_SECTION}, {"schema-only", no_argument, NULL, 's'},
+        {"data-only", no_argument, NULL, 'a'},          {"list", no_argument, NULL, 'l'},
+        {"verbose", no_argument, NULL, 'v'},            {"quiet", no_argument, NULL, 'q'},
         CLI_TABLES_LONGOPTS,                            {NULL, 0, NULL, 0},
     };
     int c, rc = 0;
     o->single_transaction = true;
     o->jobs = 1;
+    o->sections = CLI_SECTION_ALL;
+    bool schema_only = false, data_only = false;
     optind = 1;
-    while (!rc && (c = getopt_long(argc, argv, "o:j:h", longopts, NULL)) != -1) {
+    opterr = 0; /* an unknown option is reported once, by cli_bad_option */
+    while (!rc && (c = getopt_long(argc, argv, ":o:f:j:hCsalvq" CLI_TABLES_SHORTOPTS, longopts, NULL)) != -1) {
         rc = cli_tables_option("convert", &o->tables, c, optarg);
         if (rc >= 0) continue;
         rc = 0;
         switch (c) {
-        case 'o': o->outdir = optarg; break;
-        case 'T': o->single_transaction = false; break;
+        case 'o':
+        case 'f': o->outdir = optarg; break; /* -f DIR, as pg_dump -Fd -f DIR */
+        case 'C': o->create_database = true; break;
+        case OPT_IF_EXISTS: o->if_exists = true; break;
+        case OPT_SECTION: rc = cli_parse_section("convert", optarg, &o->sections, &o->sections_given); break;
+        case 's': schema_only = true; break;
+        case 'a': data_only = true; break;
+        case 'l': o->list = true; break;
+        case 'v': o->verbose = true; break;
+        case 'q': o->quiet = true; break;
+        case OPT_NO_SINGLE: o->single_transaction = false; break;
         case 'm': o->allow_missing = true; break;
         case 'c': o->clean = true; break;
         case 'z':
             if (strcmp(optarg, "zstd") != 0) rc = cli_usage_error("convert", "--compress takes zstd, not '%s'", optarg);
             o->zstd = true;
             break;
-        case 'n': rc = cli_parse_nul("convert", optarg, &o->ex.nul_policy); break;
+        case OPT_NUL: rc = cli_parse_nul("convert", optarg, &o->ex.nul_policy); break;
         case 'b': rc = cli_parse_backup_set("convert", optarg, &o->backup_set); break;
         case 'j': rc = cli_parse_count("convert", "--jobs", optarg, 1, MAX_JOBS, &o->jobs); break;
         case 'h': fputs(USAGE, stdout); return -1;
-        default: return cli_usage_error("convert", "unknown option");
+        default: return cli_bad_option("convert", c, argv);
         }
     }
     if (rc) return rc;
-    if (!o->outdir) return cli_usage_error("convert", "say where to write: -o DIR");
+    if (schema_only + data_only + o->sections_given > 1)
+        return cli_usage_error("convert", "-s/--schema-only, -a/--data-only and --section exclude each other");
+    if (schema_only) o->sections = CLI_SECTION_PRE | CLI_SECTION_POST;
+    if (data_only) o->sections = CLI_SECTION_DATA;
+    if (o->if_exists && !o->clean) return cli_usage_error("convert", "--if-exists goes with --clean (as in pg_dump)");
+    if (!o->outdir && !o->list) return cli_usage_error("convert", "say where to write: -o DIR");
     if (optind >= argc) return cli_usage_error("convert", "no backup file given");
     return 0;
 }
@@ -281,6 +327,10 @@ static b2p_status export_one(run *r, b2p_pages *src, const b2p_jobs *jobs, size_
         fprintf(stderr, "%sbak2pg: table %s.%s: %llu values held NUL characters (%s by --nul)\n", r->prog.on ? "\n" : "",
                 b2p_shown(t->schema), b2p_shown(t->name), (unsigned long long)es.nul_values,
                 r->o->ex.nul_policy == B2P_NUL_STRIP ? "stripped" : "replaced");
+    if (r->o->verbose)
+        fprintf(stderr, "%sbak2pg: %s.%s: %llu rows, %llu bytes -> %s\n", r->prog.on ? "\n" : "",
+                b2p_shown(b2p_names_schema(r->nm, t)), b2p_shown(b2p_names_table(r->nm, t)), (unsigned long long)es.rows,
+                (unsigned long long)sink.file.bytes, b2p_shown(res->file.data));
     r->prog.rows_done += es.rows;
     r->prog.bytes_done += sink.file.bytes;
     r->prog.tables_done++;
@@ -392,10 +442,15 @@ static void restrict_end(const run *r, FILE *f) {
 
 /* The head every script starts with: stop at the first error, the session settings the SQL is
  * written for. Leaves the script restricted. */
+/* What the SQL and the COPY text are written for; set again in every new session (-C's \connect). */
+static void session_settings(FILE *f) {
+    fputs("SET client_encoding = 'UTF8';\nSET standard_conforming_strings = on;\n", f);
+}
+
 static void script_head(const run *r, FILE *f) {
     fputs("\\set ON_ERROR_STOP on\n", f);
     restrict_begin(r, f);
-    fputs("SET client_encoding = 'UTF8';\nSET standard_conforming_strings = on;\n", f);
+    session_settings(f);
 }
 
 /* A \copy line cannot hold a line break: psql ends the meta-command there. A table whose
@@ -405,18 +460,6 @@ static bool copy_line_safe(const char *s) {
     for (const unsigned char *p = (const unsigned char *)s; *p; p++)
         if (*p < 0x20 || *p == 0x7f) return false;
     return true;
-}
-
-/* The qualified table and its exported columns ("a, b"), as load.sql names them. */
-static b2p_status copy_target(const run *r, const b2p_cat_table *t, b2p_buf *table, b2p_buf *columns, b2p_error *err) {
-    const b2p_cat_column *cols[4096];
-    size_t n = b2p_export_columns(t, cols, sizeof cols / sizeof cols[0]);
-    b2p_status st = b2p_qualified(r->nm, t, table, err);
-    for (size_t k = 0; k < n && !st; k++) {
-        st = b2p_buf_puts(columns, k ? ", " : "", err);
-        if (!st) st = b2p_quote_ident(b2p_names_column(r->nm, t, cols[k]->column_id), columns, err);
-    }
-    return st;
 }
 
 /* The FROM of a \copy: the file, or zstd reading it. The file name is ours (data/ and the
@@ -438,7 +481,7 @@ static b2p_status copy_source(const run *r, const table_result *res, b2p_buf *ou
 static b2p_status write_copy(const run *r, FILE *f, size_t job, const b2p_cat_table *t, const table_result *res,
                              b2p_error *err) {
     b2p_buf table = {0}, columns = {0}, from = {0};
-    b2p_status st = copy_target(r, t, &table, &columns, err);
+    b2p_status st = b2p_copy_target(r->nm, t, &table, &columns, err);
     if (!st) st = copy_source(r, res, &from, err);
     if (!st && copy_line_safe(table.data) && copy_line_safe(columns.data)) {
         fprintf(f, "\\copy %s (%s) FROM %s\n", table.data, columns.data, from.data);
@@ -460,6 +503,51 @@ static b2p_status write_copy(const run *r, FILE *f, size_t job, const b2p_cat_ta
     return st;
 }
 
+/* -C: the script creates the target database and connects to it (as pg_dump -C), after dropping
+ * it with --clean. The name is the backup's database name, as the naming options give it. */
+static b2p_status write_create_database(run *r, FILE *f, b2p_error *err) {
+    char name[256];
+    b2p_names_fold(r->nm, b2p_pages_set(r->in.src)->database_name, name, sizeof name);
+    if (!copy_line_safe(name))
+        return b2p_fail(err, B2P_ERR_USAGE,
+                        "-C: the database name '%s' holds a control character, which a \\connect line cannot: "
+                        "create the database yourself and leave out -C",
+                        name);
+    b2p_buf q = {0}, connect = {0};
+    b2p_status st = b2p_quote_ident(name, &q, err);
+    /* \connect takes a double-quoted name as it is ("" for a quote inside): quoted always, so that
+     * psql neither folds it nor reads a variable or backquote in it */
+    if (!st && q.data[0] == '"') st = b2p_buf_puts(&connect, q.data, err);
+    else if (!st) {
+        st = b2p_buf_puts(&connect, "\"", err);
+        if (!st) st = b2p_buf_puts(&connect, q.data, err);
+        if (!st) st = b2p_buf_puts(&connect, "\"", err);
+    }
+    if (!st) {
+        if (r->o->clean) fprintf(f, "DROP DATABASE %s%s;\n", r->o->if_exists ? "IF EXISTS " : "", q.data);
+        fprintf(f, "CREATE DATABASE %s;\n", q.data);
+        restrict_end(r, f);
+        fprintf(f, "\\connect %s\n", connect.data);
+        restrict_begin(r, f);
+        session_settings(f);
+    }
+    b2p_buf_free(&q);
+    b2p_buf_free(&connect);
+    return st;
+}
+
+/* -a/--data-only (no post-data.sql): each identity column continues after the rows loaded, as
+ * pg_dump --data-only sets each sequence. */
+static b2p_status write_identity_restarts(run *r, FILE *f, b2p_error *err) {
+    b2p_status st = B2P_OK;
+    restrict_begin(r, f);
+    for (size_t i = 0; i < r->norder && !st; i++)
+        if (r->results[r->order[i]].done)
+            st = b2p_write_identity_restarts(r->in.cat, r->nm, &r->in.cat->tables[r->order[i]], f, err);
+    restrict_end(r, f);
+    return st;
+}
+
 static b2p_status write_load_script(run *r, b2p_error *err) {
     FILE *f = open_out(r, "load.sql", err);
     if (!f) return err->code;
@@ -471,15 +559,17 @@ static b2p_status write_load_script(run *r, b2p_error *err) {
     if (r->failed)
         fprintf(f, "-- %u tables failed to convert and are not loaded here: manifest.json and review.sql name them.\n",
                 r->failed);
+    b2p_status st = r->o->create_database ? write_create_database(r, f, err) : B2P_OK;
     if (r->o->single_transaction) fputs("BEGIN;\n", f);
     restrict_end(r, f);
-    fputs("\\ir pre-data.sql\n", f);
-    b2p_status st = B2P_OK;
-    for (size_t i = 0; i < r->norder && !st; i++) {
+    unsigned sections = r->o->sections;
+    if (sections & CLI_SECTION_PRE) fputs("\\ir pre-data.sql\n", f);
+    for (size_t i = 0; i < r->norder && !st && (sections & CLI_SECTION_DATA); i++) {
         const table_result *res = &r->results[r->order[i]];
         if (res->done) st = write_copy(r, f, i, &r->in.cat->tables[r->order[i]], res, err);
     }
-    fputs("\\ir post-data.sql\n", f);
+    if (sections & CLI_SECTION_POST) fputs("\\ir post-data.sql\n", f);
+    else if ((sections & CLI_SECTION_DATA) && !st) st = write_identity_restarts(r, f, err);
     if (r->o->single_transaction) {
         restrict_begin(r, f);
         fputs("COMMIT;\n", f);
@@ -556,7 +646,9 @@ static b2p_status write_manifest(run *r, b2p_error *err) {
 
 /* pre-data.sql or post-data.sql: what ddl.c writes, fenced as one restricted stretch. */
 static b2p_status write_ddl_script(run *r, const char *name, bool pre, FILE *review, b2p_error *err) {
-    b2p_ddl_options dopt = {.selected = r->selected};
+    /* --clean: the tables are dropped first; the domains and sequences they use may stay behind */
+    b2p_ddl_options dopt = {.selected = r->selected, .clean = r->o->clean, .if_exists = r->o->if_exists,
+                            .idempotent = r->o->clean};
     FILE *f = open_out(r, name, err);
     if (!f) return err->code;
     fputs("\\set ON_ERROR_STOP on\n", f);
@@ -569,8 +661,10 @@ static b2p_status write_ddl_script(run *r, const char *name, bool pre, FILE *rev
 }
 
 static b2p_status write_ddl(run *r, FILE *review, b2p_error *err) {
-    b2p_status st = write_ddl_script(r, "pre-data.sql", true, review, err);
-    return st ? st : write_ddl_script(r, "post-data.sql", false, review, err);
+    b2p_status st = B2P_OK;
+    if (r->o->sections & CLI_SECTION_PRE) st = write_ddl_script(r, "pre-data.sql", true, review, err);
+    if (!st && (r->o->sections & CLI_SECTION_POST)) st = write_ddl_script(r, "post-data.sql", false, review, err);
+    return st;
 }
 
 /* review.sql is read, never run: all of it is comments, and restricted besides. It is begun
@@ -605,7 +699,8 @@ static b2p_status finish_review(run *r, FILE *f, b2p_error *err) {
 
 static b2p_status select_tables(run *r, b2p_error *err) {
     const b2p_catalog *cat = r->in.cat;
-    b2p_status st = cli_select_tables(r->in.cat, &r->o->tables, &r->selected, err);
+    b2p_status st = b2p_names_build(r->in.cat, &r->o->tables.naming, &r->nm, err);
+    if (!st) st = cli_select_tables(r->in.cat, &r->o->tables, r->nm, &r->selected, err);
     if (st) return st;
     r->order = calloc(cat->ntables ? cat->ntables : 1, sizeof *r->order);
     r->results = calloc(cat->ntables ? cat->ntables : 1, sizeof *r->results);
@@ -618,19 +713,21 @@ static b2p_status select_tables(run *r, b2p_error *err) {
 
 static b2p_status convert(run *r, b2p_error *err) {
     b2p_status st = select_tables(r, err);
+    if (!st && r->o->list) return (b2p_status)cli_print_plan(stdout, &r->in, r->nm, r->selected, r->o->sections);
     /* the directory once the arguments are known good: a --table or --cast mistake leaves none */
     if (!st) st = cli_open_output_dir(r->o->outdir, r->o->clean, &r->dir, err);
     if (st) return st;
-    if ((st = make_restrict_key(r, err)) || (st = b2p_names_build(r->in.cat, &r->o->tables.naming, &r->nm, err)))
-        return st;
+    if ((st = make_restrict_key(r, err))) return st;
     FILE *review = begin_review(r, err);
     if (!review) return err->code;
     st = write_ddl(r, review, err);
     if (!st) {
         r->prog.on = isatty(STDERR_FILENO);
         r->prog.start = cli_now();
-        st = name_data_files(r, err);
-        if (!st) st = write_data_files(r, err);
+        if (r->o->sections & CLI_SECTION_DATA) {
+            st = name_data_files(r, err);
+            if (!st) st = write_data_files(r, err);
+        }
         progress_show(&r->prog, true);
     }
     b2p_status rst = finish_review(r, review, err);
@@ -664,7 +761,7 @@ int cmd_convert(int argc, char **argv) {
     if (cli_open_catalog(&r.in, argv + optind, (size_t)(argc - optind), o.backup_set, o.allow_missing, &err))
         return cli_report(&err);
     b2p_status st = convert(&r, &err);
-    if (!st) print_summary(&r, cli_now() - t0);
+    if (!st && !o.list && !o.quiet) print_summary(&r, cli_now() - t0);
     b2p_names_free(r.nm);
     for (size_t i = 0; r.results && i < r.in.cat->ntables; i++) {
         b2p_buf_free(&r.results[i].file);

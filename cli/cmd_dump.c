@@ -1,56 +1,68 @@
 /* bak2pg dump: every row of the chosen tables, exact, as COPY text, CSV or JSON lines. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "emit/emit.h"
 
 static const char USAGE[] =
-    "usage: bak2pg dump [options] (--table PATTERN | --all) FILE...\n"
+    "usage: bak2pg dump [options] (-t PATTERN | -n SCHEMA | --all) FILE...\n"
     "\n"
     "Decodes the rows of tables straight from the backup's pages and writes them, value by\n"
     "value, in PostgreSQL's COPY text format (what COPY ... TO STDOUT prints under bak2pg's type\n"
     "mapping: see README.md), or as CSV or JSON lines. Nothing is restored; no server is needed.\n"
+    "One table goes out as plain rows; several (or --all, or -n) as COPY blocks that psql loads\n"
+    "(COPY schema.table (columns) FROM stdin; ... \\.), in load order, naming each table and column\n"
+    "as convert and load create them: `bak2pg dump --all X.bak | psql -d DB` fills the tables that\n"
+    "`bak2pg convert` or `bak2pg load -s` created there.\n"
     "\n"
     "options:\n"
-    "  --table PATTERN          tables whose schema.name or name matches (shell wildcards)\n"
     "  --all                    every user table\n"
-    "  --format copy|csv|jsonl  output format (default copy)\n"
-    "  -o, --output DIR         one file per table: DIR/<schema>.<table>.copy|csv|jsonl, the names\n"
-    "                           with every byte outside [A-Za-z0-9_-] written %XX (dots too), so\n"
-    "                           no two tables share a file and none leaves DIR; DIR must be empty\n"
+    CLI_TABLES_HELP
+    "  -F, --format copy|csv|jsonl  output format (default copy)\n"
+    "  -f, --file FILE          write to FILE (a new file: an existing one is refused) instead of\n"
+    "                           standard output\n"
+    "  -o, --output DIR         one file per table: DIR/<schema>.<table>.copy|csv|jsonl, named by\n"
+    "                           the backup's names with every byte outside [A-Za-z0-9_-] written\n"
+    "                           %XX (dots too), so no two tables share a file and none leaves DIR;\n"
+    "                           DIR must be empty\n"
     "  --clean                  first remove the files an earlier bak2pg run wrote in DIR\n"
-    "                           (without it, one table goes to stdout as plain rows, several\n"
-    "                           as COPY blocks that psql can load: COPY t FROM stdin; ... \\.)\n"
+    "  -l, --list               list the tables that would be dumped, in order, with their row\n"
+    "                           counts, and dump nothing\n"
     "  --nul error|strip|replace  text holding NUL characters, which PostgreSQL cannot store:\n"
     "                           stop (default), drop them, or replace them by U+FFFD; either\n"
     "                           way each affected table is reported\n"
     "  --spatial wkb|wkt        geometry and geography as WKB bytes (default) or WKT text\n"
     "  --backup-set N           the backup set at position N (FILE = N)\n"
     "  --allow-missing-stripes  salvage: read what is there when stripe files are missing\n"
-    CLI_CAST_HELP
+    "  -q, --quiet              no per-table notes on stderr (errors are still said)\n"
     "  -h, --help               this help\n"
     "\n"
     "Tables bak2pg cannot decode yet (row/page compression, columnstore) are named on stderr and\n"
     "skipped; the others still come out, and the exit status is then 14.\n"
     "\n"
     "examples:\n"
-    "  bak2pg dump --table dbo.Customers Northwind.bak\n"
+    "  bak2pg dump -t dbo.Customers Northwind.bak\n"
     "  bak2pg dump --all -o out/ Northwind.bak\n"
-    "  bak2pg dump --all Northwind.bak | psql -d target     (the tables must exist there)\n"
-    "  bak2pg dump --table 'Sales.*' --format jsonl -o out/ TSQL2012.bak\n";
+    "  bak2pg dump --all Northwind.bak | psql -d target     (into the tables convert or load made)\n"
+    "  bak2pg dump -n Sales --format jsonl -o out/ TSQL2012.bak\n";
+const char *const cli_dump_usage = USAGE;
 
 typedef struct dump_opts {
-    const char *pattern, *outdir;
-    bool all, allow_missing, clean;
+    const char *outdir, *file;
+    bool all, allow_missing, clean, list, quiet;
     b2p_outdir *dir;             /* -o DIR, opened */
     int backup_set;
     b2p_export_options ex;
-    cli_tables casts;            /* only its --cast options */
+    cli_tables tables;           /* -t -T -n -N, naming, --cast */
 } dump_opts;
+
+enum { OPT_ALL = CLI_OPT_FIRST_FREE, OPT_NUL, OPT_SPATIAL, OPT_BACKUP_SET, OPT_ALLOW_MISSING, OPT_CLEAN };
 
 static int parse_choice(const char *opt, const char *v, const char *const *names, int n, int *out) {
     for (int i = 0; i < n; i++)
@@ -63,40 +75,46 @@ static int parse_choice(const char *opt, const char *v, const char *const *names
 
 static int parse_args(int argc, char **argv, dump_opts *o) {
     static const struct option longopts[] = {
-        {"table", required_argument, NULL, 't'},   {"all", no_argument, NULL, 'a'},
-        {"format", required_argument, NULL, 'f'},  {"output", required_argument, NULL, 'o'},
-        {"nul", required_argument, NULL, 'n'},     {"spatial", required_argument, NULL, 's'},
-        {"backup-set", required_argument, NULL, 'b'},
-        {"allow-missing-stripes", no_argument, NULL, 'm'},
-        {"clean", no_argument, NULL, 'c'},         {"cast", required_argument, NULL, CLI_OPT_CAST},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+        {"all", no_argument, NULL, OPT_ALL},             {"format", required_argument, NULL, 'F'},
+        {"output", required_argument, NULL, 'o'},        {"file", required_argument, NULL, 'f'},
+        {"nul", required_argument, NULL, OPT_NUL},       {"spatial", required_argument, NULL, OPT_SPATIAL},
+        {"backup-set", required_argument, NULL, OPT_BACKUP_SET},
+        {"allow-missing-stripes", no_argument, NULL, OPT_ALLOW_MISSING},
+        {"clean", no_argument, NULL, OPT_CLEAN},         {"list", no_argument, NULL, 'l'},
+        {"quiet", no_argument, NULL, 'q'},               {"help", no_argument, NULL, 'h'},
+        CLI_TABLES_LONGOPTS,                             {NULL, 0, NULL, 0},
     };
     static const char *const formats[] = {"copy", "csv", "jsonl"};
     static const char *const nuls[] = {"error", "strip", "replace"};
     static const char *const spatial[] = {"wkb", "wkt"};
     int c, v = 0, rc = 0;
     optind = 1;
-    while (!rc && (c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
+    opterr = 0; /* an unknown option is reported once, by cli_bad_option */
+    while (!rc && (c = getopt_long(argc, argv, ":o:f:F:lqh" CLI_TABLES_SHORTOPTS, longopts, NULL)) != -1) {
+        rc = cli_tables_option("dump", &o->tables, c, optarg);
+        if (rc >= 0) continue;
+        rc = 0;
         switch (c) {
-        case 't': o->pattern = optarg; break;
-        case 'a': o->all = true; break;
+        case OPT_ALL: o->all = true; break;
         case 'o': o->outdir = optarg; break;
-        case 'm': o->allow_missing = true; break;
-        case 'c': o->clean = true; break;
-        case 'f': if (!(rc = parse_choice("--format", optarg, formats, 3, &v))) o->ex.format = (b2p_format)v; break;
-        case 'n': if (!(rc = parse_choice("--nul", optarg, nuls, 3, &v))) o->ex.nul_policy = (b2p_nul_policy)v; break;
-        case 's': if (!(rc = parse_choice("--spatial", optarg, spatial, 2, &v))) o->ex.spatial_wkt = v == 1; break;
-        case 'b':
-            if (cli_parse_backup_set("dump", optarg, &o->backup_set)) return B2P_ERR_USAGE;
-            break;
-        case CLI_OPT_CAST: rc = cli_tables_option("dump", &o->casts, c, optarg); break;
+        case 'f': o->file = optarg; break;
+        case 'l': o->list = true; break;
+        case 'q': o->quiet = true; break;
+        case OPT_ALLOW_MISSING: o->allow_missing = true; break;
+        case OPT_CLEAN: o->clean = true; break;
+        case 'F': if (!(rc = parse_choice("--format", optarg, formats, 3, &v))) o->ex.format = (b2p_format)v; break;
+        case OPT_NUL: if (!(rc = parse_choice("--nul", optarg, nuls, 3, &v))) o->ex.nul_policy = (b2p_nul_policy)v; break;
+        case OPT_SPATIAL: if (!(rc = parse_choice("--spatial", optarg, spatial, 2, &v))) o->ex.spatial_wkt = v == 1; break;
+        case OPT_BACKUP_SET: rc = cli_parse_backup_set("dump", optarg, &o->backup_set); break;
         case 'h': fputs(USAGE, stdout); return -1;
-        default: return cli_usage_error("dump", "unknown option");
+        default: return cli_bad_option("dump", c, argv);
         }
     }
     if (rc) return rc;
-    if (!o->pattern && !o->all) return cli_usage_error("dump", "say which tables: --table PATTERN or --all");
-    if (o->pattern && o->all) return cli_usage_error("dump", "--table and --all exclude each other");
+    bool chosen = o->tables.ninclude || o->tables.nschemas;
+    if (!chosen && !o->all) return cli_usage_error("dump", "say which tables: -t PATTERN, -n SCHEMA, or --all");
+    if (chosen && o->all) return cli_usage_error("dump", "--all and -t/-n exclude each other");
+    if (o->file && o->outdir) return cli_usage_error("dump", "-f FILE and -o DIR exclude each other");
     if (optind >= argc) return cli_usage_error("dump", "no backup file given");
     return 0;
 }
@@ -109,30 +127,25 @@ static const char *format_ext(b2p_format f) {
     return f == B2P_FORMAT_CSV ? "csv" : f == B2P_FORMAT_JSONL ? "jsonl" : "copy";
 }
 
-/* "COPY schema.table (a, b) FROM stdin;": a block psql loads as it reads it (names quoted by
- * base/quote.c: they are the backup's, and may hold anything). */
-static b2p_status write_copy_header(FILE *out, const b2p_cat_table *t, b2p_error *err) {
-    const b2p_cat_column *cols[4096];
-    size_t n = b2p_export_columns(t, cols, sizeof cols / sizeof cols[0]);
-    b2p_buf sql = {0};
-    b2p_status st = b2p_buf_puts(&sql, "COPY ", err);
-    if (!st) st = b2p_quote_ident(t->schema, &sql, err);
-    if (!st) st = b2p_buf_puts(&sql, ".", err);
-    if (!st) st = b2p_quote_ident(t->name, &sql, err);
-    for (size_t i = 0; i < n && !st; i++) {
-        st = b2p_buf_puts(&sql, i ? ", " : " (", err);
-        if (!st) st = b2p_quote_ident(cols[i]->name, &sql, err);
-    }
-    if (!st) st = b2p_buf_puts(&sql, n ? ") FROM stdin;\n" : " FROM stdin;\n", err);
-    if (!st) fputs(sql.data, out);
-    b2p_buf_free(&sql);
+/* "COPY schema.table (a, b) FROM stdin;": a block psql loads as it reads it, naming the table
+ * and columns as convert and load create them (the naming options), so that `dump | psql` fills
+ * bak2pg's own tables. Names are quoted by base/quote.c: they are the backup's, and may hold
+ * anything. */
+static b2p_status write_copy_header(FILE *out, const b2p_names *nm, const b2p_cat_table *t, b2p_error *err) {
+    b2p_buf table = {0}, columns = {0};
+    b2p_status st = b2p_copy_target(nm, t, &table, &columns, err);
+    if (!st) fprintf(out, "COPY %s%s%s%s FROM stdin;\n", table.data, columns.len ? " (" : "", columns.len ? columns.data : "",
+                     columns.len ? ")" : "");
+    b2p_buf_free(&table);
+    b2p_buf_free(&columns);
     return st;
 }
 
-/* Where one table's rows go: a new file in the output directory (named by base/filename.c; "~2"
- * where a case-insensitive file system already holds its twin), or stdout. */
-static FILE *open_output(const dump_opts *o, const b2p_cat_table *t, b2p_buf *name, b2p_error *err) {
-    if (!o->dir) return stdout;
+/* Where one table's rows go: a new file in the output directory (named by base/filename.c from
+ * the backup's names; "~2" where a case-insensitive file system already holds its twin), or the
+ * one output (stdout, or -f FILE). */
+static FILE *open_output(const dump_opts *o, FILE *single, const b2p_cat_table *t, b2p_buf *name, b2p_error *err) {
+    if (!o->dir) return single;
     b2p_buf stem = {0};
     FILE *f = NULL;
     char ext[16];
@@ -143,6 +156,23 @@ static FILE *open_output(const dump_opts *o, const b2p_cat_table *t, b2p_buf *na
     if (!st) st = b2p_outdir_create_unique(o->dir, stem.data, ext, &f, name, err);
     b2p_buf_free(&stem);
     return st ? NULL : f;
+}
+
+/* -f FILE: a new file. An existing one is refused, not overwritten: it may be the backup itself
+ * (bak2pg never writes its input) or another run's output. */
+static FILE *open_single_file(const char *path, b2p_error *err) {
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        b2p_fail(err, errno == EEXIST ? B2P_ERR_USAGE : B2P_ERR_IO, "'%s': %s%s", path, strerror(errno),
+                 errno == EEXIST ? " (dump -f writes a new file: remove it, or choose another name)" : "");
+        return NULL;
+    }
+    FILE *f = fdopen(fd, "w");
+    if (!f) {
+        close(fd);
+        b2p_fail(err, B2P_ERR_NOMEM, "out of memory");
+    }
+    return f;
 }
 
 static void report_table(const b2p_cat_table *t, const b2p_export_stats *st) {
@@ -163,7 +193,8 @@ static void report_table(const b2p_cat_table *t, const b2p_export_stats *st) {
 }
 
 /* Dumps one table; returns its status (UNSUPPORTED tables are reported and skipped). */
-static b2p_status dump_table(const dump_opts *o, cli_source *in, const b2p_cat_table *t, bool blocks) {
+static b2p_status dump_table(const dump_opts *o, cli_source *in, const b2p_names *nm, FILE *single,
+                             const b2p_cat_table *t, bool blocks) {
     b2p_error err = {0};
     const char *why = b2p_export_unsupported(t);
     if (why) {
@@ -171,16 +202,16 @@ static b2p_status dump_table(const dump_opts *o, cli_source *in, const b2p_cat_t
         return B2P_ERR_UNSUPPORTED;
     }
     b2p_buf name = {0};
-    FILE *out = open_output(o, t, &name, &err);
+    FILE *out = open_output(o, single, t, &name, &err);
     if (!out) {
         b2p_buf_free(&name);
         return (b2p_status)cli_report(&err);
     }
     b2p_export_stats st;
-    b2p_status s = blocks ? write_copy_header(out, t, &err) : B2P_OK;
+    b2p_status s = blocks ? write_copy_header(out, nm, t, &err) : B2P_OK;
     if (!s) s = b2p_export_table(in->src, in->cat, t, &o->ex, file_sink, out, &st, &err);
     if (blocks && !s) fputs("\\.\n", out);
-    if (out != stdout) {
+    if (out != single) {
         b2p_error close_err = {0};
         b2p_status cs = b2p_outdir_close_file(o->dir, out, name.data, &close_err);
         if (cs && !s) {
@@ -190,8 +221,33 @@ static b2p_status dump_table(const dump_opts *o, cli_source *in, const b2p_cat_t
     }
     b2p_buf_free(&name);
     if (s) return (b2p_status)cli_report(&err);
-    report_table(t, &st);
+    if (!o->quiet) report_table(t, &st);
     return B2P_OK;
+}
+
+static size_t count_selected(const b2p_catalog *cat, const bool *sel) {
+    size_t n = 0;
+    for (size_t i = 0; i < cat->ntables; i++) n += sel[i];
+    return n;
+}
+
+/* Every chosen table, in load order (parents before children, as load.sql fills them). */
+static int dump_tables(const dump_opts *o, cli_source *in, const b2p_names *nm, const bool *sel, FILE *single) {
+    size_t *order = calloc(in->cat->ntables ? in->cat->ntables : 1, sizeof *order);
+    if (!order) return cli_report(&(b2p_error){.code = B2P_ERR_NOMEM, .msg = "out of memory"});
+    size_t n = b2p_load_order(in->cat, sel, order);
+    bool blocks = !o->dir && (o->all || o->tables.nschemas || n > 1);
+    int exit_code = 0;
+    for (size_t i = 0; i < n; i++) {
+        b2p_status s = dump_table(o, in, nm, single, &in->cat->tables[order[i]], blocks);
+        if (s == B2P_ERR_UNSUPPORTED) exit_code = B2P_ERR_UNSUPPORTED;
+        else if (s) {
+            exit_code = (int)s;
+            break;
+        }
+    }
+    free(order);
+    return exit_code;
 }
 
 int cmd_dump(int argc, char **argv) {
@@ -199,38 +255,38 @@ int cmd_dump(int argc, char **argv) {
     int rc = parse_args(argc, argv, &o);
     if (rc) return rc < 0 ? 0 : rc;
     b2p_error err = {0};
-    if (o.outdir && cli_open_output_dir(o.outdir, o.clean, &o.dir, &err)) return cli_report(&err);
     cli_source in;
-    if (cli_open_catalog(&in, argv + optind, (size_t)(argc - optind), o.backup_set, o.allow_missing, &err) ||
-        cli_apply_casts(in.cat, o.casts.casts, o.casts.ncasts, &err)) {
-        cli_close(&in); /* (safe after a failed open: it left nothing open) */
-        b2p_outdir_close(o.dir);
+    b2p_names *nm = NULL;
+    bool *sel = NULL;
+    if (cli_open_catalog(&in, argv + optind, (size_t)(argc - optind), o.backup_set, o.allow_missing, &err))
+        return cli_report(&err);
+    b2p_status st = b2p_names_build(in.cat, &o.tables.naming, &nm, &err);
+    if (!st) st = cli_select_tables(in.cat, &o.tables, nm, &sel, &err);
+    if (st) {
+        b2p_names_free(nm);
+        cli_close(&in);
         return cli_report(&err);
     }
-    size_t selected = 0;
-    for (size_t i = 0; i < in.cat->ntables; i++) selected += cli_table_selected(&in.cat->tables[i], o.pattern);
-    if (selected > 1 && !o.outdir && o.ex.format != B2P_FORMAT_COPY) {
-        cli_close(&in);
-        return cli_usage_error("dump", "%zu tables match: give -o DIR for csv or jsonl output", selected);
-    }
+    size_t selected = count_selected(in.cat, sel);
     int exit_code = 0;
-    if (!selected && o.pattern) {
-        fprintf(stderr, "bak2pg: no table matches '%s'\n", b2p_shown(o.pattern));
-        exit_code = B2P_ERR_NOT_FOUND;
-    } else if (!selected) {
-        fprintf(stderr, "bak2pg: the database holds no user table\n");
-    }
-    bool blocks = !o.outdir && (o.all || selected > 1);
-    for (size_t i = 0; i < in.cat->ntables; i++) {
-        if (!cli_table_selected(&in.cat->tables[i], o.pattern)) continue;
-        b2p_status s = dump_table(&o, &in, &in.cat->tables[i], blocks);
-        if (s == B2P_ERR_UNSUPPORTED) exit_code = B2P_ERR_UNSUPPORTED;
-        else if (s) {
-            exit_code = (int)s;
-            break;
-        }
+    FILE *single = stdout;
+    if (o.list) {
+        exit_code = cli_print_plan(stdout, &in, nm, sel, CLI_SECTION_DATA);
+    } else if (selected > 1 && !o.outdir && o.ex.format != B2P_FORMAT_COPY) {
+        exit_code = cli_usage_error("dump", "%zu tables match: give -o DIR for csv or jsonl output", selected);
+    } else if (o.outdir && cli_open_output_dir(o.outdir, o.clean, &o.dir, &err)) {
+        exit_code = cli_report(&err);
+    } else if (o.file && !(single = open_single_file(o.file, &err))) {
+        exit_code = cli_report(&err);
+    } else {
+        if (!selected) fprintf(stderr, "bak2pg: the database holds no user table\n");
+        exit_code = dump_tables(&o, &in, nm, sel, single);
+        if (single != stdout && fclose(single) != 0 && !exit_code)
+            exit_code = cli_report(&(b2p_error){.code = B2P_ERR_IO, .msg = "-f: the file could not be written"});
     }
     if (fflush(stdout) != 0 && !exit_code) exit_code = B2P_ERR_IO;
+    free(sel);
+    b2p_names_free(nm);
     cli_close(&in);
     b2p_outdir_close(o.dir);
     return exit_code;

@@ -32,6 +32,7 @@ static const char USAGE[] =
     "examples:\n"
     "  bak2pg info Northwind.bak\n"
     "  bak2pg info --check --json part1.bak part2.bak\n";
+const char *const cli_info_usage = USAGE;
 
 typedef struct info_opts {
     bool json, check, allow_missing;
@@ -273,7 +274,8 @@ static int parse_args(int argc, char **argv, info_opts *o) {
     };
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    opterr = 0; /* an unknown option is reported once, by cli_bad_option */
+    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         switch (c) {
         case 'j': o->json = true; break;
         case 'c': o->check = true; break;
@@ -282,7 +284,7 @@ static int parse_args(int argc, char **argv, info_opts *o) {
             if (cli_parse_backup_set("info", optarg, &o->backup_set)) return B2P_ERR_USAGE;
             break;
         case 'h': fputs(USAGE, stdout); return -1;
-        default: return cli_usage_error("info", "unknown option");
+        default: return cli_bad_option("info", c, argv);
         }
     }
     if (optind >= argc) return cli_usage_error("info", "no backup file given");

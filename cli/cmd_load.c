@@ -83,8 +83,10 @@ static const char USAGE[] =
     "  bak2pg load --dsn 'dbname=northwind' Northwind.bak\n"
     "  bak2pg load --dsn 'dbname=northwind' --sync-deletes Northwind-next-week.bak\n"
     "  PGPASSWORD=... bak2pg load --dsn 'postgresql://loader@db1:5432/sales' --schema-map dbo=sales full.bak diff.bak\n";
+const char *const cli_load_usage = USAGE;
 
 enum { MAX_DSN_ARGS = 8 };
+enum { OPT_NUL = CLI_OPT_FIRST_FREE };
 
 typedef struct load_opts {
     const char *dsn;                 /* a private copy: the argv text is blanked after parsing */
@@ -112,7 +114,8 @@ static int parse_mode(const char *arg, b2p_load_mode *out) {
 
 static int parse_args(int argc, char **argv, load_opts *o) {
     static const struct option longopts[] = {
-        {"dsn", required_argument, NULL, 'd'},          {"nul", required_argument, NULL, 'n'},
+        {"dsn", required_argument, NULL, 'd'},          {"nul", required_argument, NULL, OPT_NUL},
+        {"dbname", required_argument, NULL, 'd'},
         {"backup-set", required_argument, NULL, 'b'},   {"allow-missing-stripes", no_argument, NULL, 'm'},
         {"mode", required_argument, NULL, 'M'},         {"sync-deletes", no_argument, NULL, 'D'},
         {"retries", required_argument, NULL, 'r'},      {"log-json", no_argument, NULL, 'J'},
@@ -123,9 +126,10 @@ static int parse_args(int argc, char **argv, load_opts *o) {
     };
     int c, rc = 0;
     optind = 1;
+    opterr = 0; /* an unknown option is reported once, by cli_bad_option */
     o->retries = 3;
     o->lock_wait = 30;
-    while (!rc && (c = getopt_long(argc, argv, "hj:", longopts, NULL)) != -1) {
+    while (!rc && (c = getopt_long(argc, argv, ":hj:d:C" CLI_TABLES_SHORTOPTS, longopts, NULL)) != -1) {
         rc = cli_tables_option("load", &o->tables, c, optarg);
         if (rc >= 0) continue;
         rc = 0;
@@ -146,10 +150,10 @@ static int parse_args(int argc, char **argv, load_opts *o) {
         case 'M': rc = parse_mode(optarg, &o->mode); break;
         case 'j': rc = cli_parse_count("load", "-j", optarg, 1, 64, &o->jobs); break;
         case 'r': rc = cli_parse_count("load", "--retries", optarg, 0, 20, &o->retries); break;
-        case 'n': rc = cli_parse_nul("load", optarg, &o->ex.nul_policy); break;
+        case OPT_NUL: rc = cli_parse_nul("load", optarg, &o->ex.nul_policy); break;
         case 'b': rc = cli_parse_backup_set("load", optarg, &o->backup_set); break;
         case 'h': fputs(USAGE, stdout); return -1;
-        default: return cli_usage_error("load", "unknown option");
+        default: return cli_bad_option("load", c, argv);
         }
     }
     if (rc) return rc;
@@ -418,7 +422,8 @@ int cmd_load(int argc, char **argv) {
     reporter rep = {.log_json = o.log_json, .sync_deletes = o.sync_deletes, .nul_policy = o.ex.nul_policy, .tty = isatty(STDERR_FILENO), .start = cli_now()};
     b2p_names *nm = NULL;
     bool *sel = NULL;
-    b2p_status st = cli_select_tables(in.cat, &o.tables, &sel, &err);
+    b2p_status st = b2p_names_build(in.cat, &o.tables.naming, &nm, &err);
+    if (!st) st = cli_select_tables(in.cat, &o.tables, nm, &sel, &err);
     for (size_t i = 0; sel && i < in.cat->ntables; i++)
         if (sel[i]) rep.tables_total++, rep.rows_total += b2p_table_rows(&in.cat->tables[i]);
     b2p_load_stats stats = {0};
@@ -431,7 +436,6 @@ int cmd_load(int argc, char **argv) {
         json_kv_uint(&j, "catalog_rows", rep.rows_total);
         event_end(&j);
     }
-    if (!st) st = b2p_names_build(in.cat, &o.tables.naming, &nm, &err);
     if (!st) {
         b2p_load_options lo = {.conninfo = o.dsn, .selected = sel, .export = o.ex, .mode = o.mode,
                                .sync_deletes = o.sync_deletes, .replace_drifted = o.replace_drifted, .merge_existing = o.merge_existing, .create_database = o.create, .force = o.force, .retries = o.retries, .lock_wait = o.lock_wait, .jobs = o.jobs, .command_line = cmdline,

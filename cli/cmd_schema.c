@@ -1,7 +1,6 @@
 /* bak2pg schema: the tables of a backup's database, as the catalog describes them, then its
  * views, procedures, functions and triggers with their text, its user-defined types, and by
  * name everything the model does not represent yet ("unsupported"). */
-#include <fnmatch.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,17 +36,18 @@ static const char USAGE[] =
     "  bak2pg schema Northwind.bak\n"
     "  bak2pg schema --table 'dbo.Orders' Northwind.bak\n"
     "  bak2pg schema --json stripe1.bak stripe2.bak\n";
+const char *const cli_schema_usage = USAGE;
 
 typedef struct schema_opts {
     bool json, allow_missing;
     int backup_set;
-    const char *pattern;
+    cli_tables tables;           /* -t -T -n -N */
 } schema_opts;
 
 static int parse_args(int argc, char **argv, schema_opts *o) {
     static const struct option longopts[] = {
         {"json", no_argument, NULL, 'j'},
-        {"table", required_argument, NULL, 't'},
+        CLI_SELECT_LONGOPTS,
         {"backup-set", required_argument, NULL, 'b'},
         {"allow-missing-stripes", no_argument, NULL, 'm'},
         {"help", no_argument, NULL, 'h'},
@@ -55,16 +55,19 @@ static int parse_args(int argc, char **argv, schema_opts *o) {
     };
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    opterr = 0; /* an unknown option is reported once, by cli_bad_option */
+    while ((c = getopt_long(argc, argv, ":h" CLI_TABLES_SHORTOPTS, longopts, NULL)) != -1) {
+        int rc = cli_tables_option("schema", &o->tables, c, optarg);
+        if (rc > 0) return rc;
+        if (rc == 0) continue;
         switch (c) {
         case 'j': o->json = true; break;
-        case 't': o->pattern = optarg; break;
         case 'm': o->allow_missing = true; break;
         case 'b':
             if (cli_parse_backup_set("schema", optarg, &o->backup_set)) return B2P_ERR_USAGE;
             break;
         case 'h': fputs(USAGE, stdout); return -1;
-        default: return cli_usage_error("schema", "unknown option");
+        default: return cli_bad_option("schema", c, argv);
         }
     }
     if (optind >= argc) return cli_usage_error("schema", "no backup file given");
@@ -334,12 +337,40 @@ static void print_table_json(json *j, const b2p_catalog *cat, const b2p_cat_tabl
     json_end_object(j);
 }
 
-/* Whether "schema.name" or "name" matches the pattern (NULL: everything). */
-static bool name_selected(const char *schema, const char *name, const char *pattern) {
-    if (!pattern) return true;
-    char full[1024];
-    snprintf(full, sizeof full, "%s.%s", schema ? schema : "", name ? name : "");
-    return fnmatch(pattern, full, 0) == 0 || fnmatch(pattern, name ? name : "", 0) == 0;
+/* What -t/-n/-T/-N choose: the same rule as for every command (cli/select.c), applied to
+ * modules and types as to tables; `shown` counts what was chosen. */
+typedef struct choice {
+    const cli_tables *o;
+    const b2p_names *nm;
+    size_t shown;
+} choice;
+
+static bool name_selected(const char *schema, const char *name, choice *ch) {
+    bool in = cli_object_selected(ch->o, ch->nm, schema ? schema : "", name ? name : "");
+    ch->shown += in;
+    return in;
+}
+
+/* A -t or -n pattern must match something: a table, or a module or type (checked as for tables,
+ * by cli_check_patterns, when it matches none of those). */
+static b2p_status check_patterns(const b2p_catalog *cat, const cli_tables *o, const b2p_names *nm, b2p_error *err) {
+    for (size_t k = 0; k < o->ninclude + o->nschemas; k++) {
+        cli_tables one = {.strict_names = o->strict_names, .include_ssms = true};
+        if (k < o->ninclude) one.include[one.ninclude++] = o->include[k];
+        else one.schemas[one.nschemas++] = o->schemas[k - o->ninclude];
+        choice ch = {.o = &one, .nm = nm};
+        for (size_t i = 0; i < cat->ntables && !ch.shown; i++) name_selected(cat->tables[i].schema, cat->tables[i].name, &ch);
+        for (size_t i = 0; i < cat->nmodules && !ch.shown; i++) name_selected(cat->modules[i].schema, cat->modules[i].name, &ch);
+        for (size_t i = 0; i < cat->ntypes && !ch.shown; i++) name_selected(cat->types[i].schema, cat->types[i].name, &ch);
+        if (!ch.shown) return cli_check_patterns(cat, &one, nm, err);
+    }
+    cli_tables excl = *o;
+    excl.ninclude = excl.nschemas = 0;
+    return cli_check_patterns(cat, &excl, nm, err);
+}
+
+static bool any_pattern(const choice *ch) {
+    return ch->o->ninclude || ch->o->nschemas || ch->o->nexclude || ch->o->nexclude_schemas;
 }
 
 static void trigger_events(const b2p_cat_module *m, char *buf, size_t len) {
@@ -399,13 +430,13 @@ static void print_module_text(const b2p_catalog *cat, const b2p_cat_module *m) {
     } else printf("  (definition not readable)\n\n");
 }
 
-static void print_objects_text(const b2p_catalog *cat, const char *pattern) {
+static void print_objects_text(const b2p_catalog *cat, choice *ch) {
     for (size_t i = 0; i < cat->nmodules; i++)
-        if (name_selected(cat->modules[i].schema, cat->modules[i].name, pattern)) print_module_text(cat, &cat->modules[i]);
+        if (name_selected(cat->modules[i].schema, cat->modules[i].name, ch)) print_module_text(cat, &cat->modules[i]);
     bool heading = false;
     for (size_t i = 0; i < cat->ntypes; i++) {
         const b2p_cat_type *t = &cat->types[i];
-        if (!name_selected(t->schema, t->name, pattern)) continue;
+        if (!name_selected(t->schema, t->name, ch)) continue;
         if (!heading) printf("User-defined types:\n");
         heading = true;
         char base[80];
@@ -415,7 +446,7 @@ static void print_objects_text(const b2p_catalog *cat, const char *pattern) {
     }
     if (heading) printf("\n");
     heading = false;
-    for (size_t i = 0; i < cat->nxprops && !pattern; i++) {
+    for (size_t i = 0; i < cat->nxprops && !any_pattern(ch); i++) {
         const b2p_cat_xprop *x = &cat->xprops[i];
         /* descriptions and the SSMS marker are shown with their objects */
         if (x->class_ == 1 && (!strcmp(x->name, "MS_Description") || !strcmp(x->name, "microsoft_database_tools_support")))
@@ -435,12 +466,12 @@ static void print_objects_text(const b2p_catalog *cat, const char *pattern) {
     }
 }
 
-static void print_objects_json(json *j, const b2p_catalog *cat, const char *pattern) {
+static void print_objects_json(json *j, const b2p_catalog *cat, choice *ch) {
     json_key(j, "modules");
     json_begin_array(j);
     for (size_t i = 0; i < cat->nmodules; i++) {
         const b2p_cat_module *m = &cat->modules[i];
-        if (!name_selected(m->schema, m->name, pattern)) continue;
+        if (!name_selected(m->schema, m->name, ch)) continue;
         json_begin_object(j);
         json_kv_string(j, "kind", b2p_module_kind_name(m->kind));
         json_kv_string(j, "schema", m->schema);
@@ -472,7 +503,7 @@ static void print_objects_json(json *j, const b2p_catalog *cat, const char *patt
     json_begin_array(j);
     for (size_t i = 0; i < cat->ntypes; i++) {
         const b2p_cat_type *t = &cat->types[i];
-        if (!name_selected(t->schema, t->name, pattern)) continue;
+        if (!name_selected(t->schema, t->name, ch)) continue;
         char base[80];
         format_user_type(t, base, sizeof base);
         json_begin_object(j);
@@ -523,6 +554,13 @@ int cmd_schema(int argc, char **argv) {
         return cli_report(&err);
     const b2p_catalog *cat = in.cat;
     b2p_pages *src = in.src;
+    b2p_names *nm = NULL;
+    o.tables.include_ssms = true; /* schema describes every table, SSMS's own too */
+    if (b2p_names_build(cat, &o.tables.naming, &nm, &err) || check_patterns(cat, &o.tables, nm, &err)) {
+        b2p_names_free(nm);
+        cli_close(&in);
+        return cli_report(&err);
+    }
     if (cat->foreign_keys_incomplete)
         fprintf(stderr, "bak2pg: syssingleobjrefs could not be read (a stripe missing?): foreign keys are listed without their columns\n");
     json j;
@@ -534,29 +572,24 @@ int cmd_schema(int argc, char **argv) {
         json_key(&j, "tables");
         json_begin_array(&j);
     }
-    size_t shown = 0;
+    choice ch = {.o = &o.tables, .nm = nm};
     for (size_t i = 0; i < cat->ntables && !ferror(stdout); i++) { /* output lost: main reports it */
-        if (!cli_table_selected(&cat->tables[i], o.pattern)) continue;
-        shown++;
+        if (!name_selected(cat->tables[i].schema, cat->tables[i].name, &ch)) continue;
         if (o.json) print_table_json(&j, cat, &cat->tables[i]);
         else print_table_text(cat, &cat->tables[i]);
     }
     if (o.json) {
         json_end_array(&j);
-        print_objects_json(&j, cat, o.pattern);
+        print_objects_json(&j, cat, &ch);
         json_end_object(&j);
         json_finish(&j);
-    } else print_objects_text(cat, o.pattern);
+    } else print_objects_text(cat, &ch);
     if (cat->texts_unreadable)
         fprintf(stderr, "bak2pg: %zu definitions are stored in LOB pages the backup does not hold: shown as not readable\n",
                 cat->texts_unreadable);
     if (cat->xprops_unreadable)
         fprintf(stderr, "bak2pg: sysxprops could not be read (a stripe missing?): no descriptions\n");
-    int exit_code = 0;
-    if (o.pattern && shown == 0) {
-        fprintf(stderr, "bak2pg: no table matches '%s'\n", b2p_shown(o.pattern));
-        exit_code = B2P_ERR_NOT_FOUND;
-    }
+    b2p_names_free(nm);
     cli_close(&in);
-    return exit_code;
+    return 0;
 }

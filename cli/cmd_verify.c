@@ -63,8 +63,10 @@ static const char USAGE[] =
     "  bak2pg load --dsn 'dbname=northwind' Northwind.bak && bak2pg verify --dsn 'dbname=northwind' Northwind.bak\n"
     "  bak2pg verify --dsn 'postgresql://loader@db1/sales' --schema-map dbo=sales full.bak diff.bak\n"
     "  bak2pg verify --json --dsn 'dbname=northwind' --table 'dbo.Order*' Northwind.bak | jq '.tables[]'\n";
+const char *const cli_verify_usage = USAGE;
 
 enum { MAX_DSN_ARGS = 8 };
+enum { OPT_NUL = CLI_OPT_FIRST_FREE, OPT_JSON };
 
 typedef struct verify_opts {
     const char *dsn;                 /* a private copy once parsed: the argv text is blanked */
@@ -78,14 +80,16 @@ typedef struct verify_opts {
 
 static int parse_args(int argc, char **argv, verify_opts *o) {
     static const struct option longopts[] = {
-        {"dsn", required_argument, NULL, 'd'},          {"nul", required_argument, NULL, 'n'},
+        {"dsn", required_argument, NULL, 'd'},          {"nul", required_argument, NULL, OPT_NUL},
+        {"dbname", required_argument, NULL, 'd'},
         {"backup-set", required_argument, NULL, 'b'},   {"allow-missing-stripes", no_argument, NULL, 'm'},
-        {"json", no_argument, NULL, 'j'},               {"help", no_argument, NULL, 'h'},
+        {"json", no_argument, NULL, OPT_JSON},               {"help", no_argument, NULL, 'h'},
         CLI_TABLES_LONGOPTS,                            {NULL, 0, NULL, 0},
     };
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    opterr = 0; /* an unknown option is reported once, by cli_bad_option */
+    while ((c = getopt_long(argc, argv, ":hd:" CLI_TABLES_SHORTOPTS, longopts, NULL)) != -1) {
         int rc = cli_tables_option("verify", &o->tables, c, optarg);
         if (rc >= 0) {
             if (rc) return rc;
@@ -97,8 +101,8 @@ static int parse_args(int argc, char **argv, verify_opts *o) {
             o->dsn = o->dsn_args[o->ndsn_args++] = optarg;
             break;
         case 'm': o->allow_missing = true; break;
-        case 'j': o->json = true; break;
-        case 'n':
+        case OPT_JSON: o->json = true; break;
+        case OPT_NUL:
             if (cli_parse_nul("verify", optarg, &o->ex.nul_policy)) return B2P_ERR_USAGE;
             o->nul_given = true;
             break;
@@ -106,7 +110,7 @@ static int parse_args(int argc, char **argv, verify_opts *o) {
             if (cli_parse_backup_set("verify", optarg, &o->backup_set)) return B2P_ERR_USAGE;
             break;
         case 'h': fputs(USAGE, stdout); return -1;
-        default: return cli_usage_error("verify", "unknown option");
+        default: return cli_bad_option("verify", c, argv);
         }
     }
     if (!o->dsn) return cli_usage_error("verify", "say which database to verify: --dsn CONNINFO");
@@ -451,8 +455,8 @@ int cmd_verify(int argc, char **argv) {
     b2p_names *nm = NULL;
     bool *sel = NULL;
     b2p_verify_result res = {0};
-    b2p_status st = cli_select_tables(in.cat, &o.tables, &sel, &err);
-    if (!st) st = b2p_names_build(in.cat, &o.tables.naming, &nm, &err);
+    b2p_status st = b2p_names_build(in.cat, &o.tables.naming, &nm, &err);
+    if (!st) st = cli_select_tables(in.cat, &o.tables, nm, &sel, &err);
     if (!st) {
         ctx c = {.nm = nm, .progress = isatty(STDERR_FILENO) != 0};
         b2p_verify_options vo = {.conninfo = o.dsn, .selected = sel, .export = o.ex, .nul_given = o.nul_given, .ctx = &c,

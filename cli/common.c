@@ -1,6 +1,7 @@
 /* What several commands share: opening a backup down to its catalog, choosing tables. */
+#include <getopt.h>
+#include <stdarg.h>
 #include <stdlib.h>
-#include <fnmatch.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -25,13 +26,6 @@ void cli_close(cli_source *s) {
     b2p_pages_free(s->src);
     b2p_backup_free(s->bk);
     *s = (cli_source){0};
-}
-
-bool cli_table_selected(const b2p_cat_table *t, const char *pattern) {
-    if (!pattern) return true;
-    char full[1024];
-    snprintf(full, sizeof full, "%s.%s", t->schema, t->name);
-    return fnmatch(pattern, full, 0) == 0 || fnmatch(pattern, t->name, 0) == 0;
 }
 
 b2p_status cli_open_output_dir(const char *path, bool clean, b2p_outdir **dir, b2p_error *err) {
@@ -67,85 +61,6 @@ int cli_parse_backup_set(const char *cmd, const char *arg, int *out) {
         return cli_usage_error(cmd, "--backup-set takes a position from 1 to 65535, not '%s'", arg);
     *out = (int)n;
     return 0;
-}
-
-int cli_tables_option(const char *cmd, cli_tables *o, int c, char *arg) {
-    switch (c) {
-    case CLI_OPT_TABLE:
-    case CLI_OPT_EXCLUDE_TABLE: {
-        size_t *n = c == CLI_OPT_TABLE ? &o->ninclude : &o->nexclude;
-        if (*n >= CLI_MAX_PATTERNS) return cli_usage_error(cmd, "at most %d patterns of one kind", CLI_MAX_PATTERNS);
-        (c == CLI_OPT_TABLE ? o->include : o->exclude)[(*n)++] = arg;
-        return 0;
-    }
-    case CLI_OPT_CAST:
-        if (o->ncasts >= CLI_MAX_PATTERNS) return cli_usage_error(cmd, "at most %d --cast", CLI_MAX_PATTERNS);
-        if (cli_check_cast(cmd, arg)) return B2P_ERR_USAGE;
-        o->casts[o->ncasts++] = arg;
-        return 0;
-    case CLI_OPT_KEEP_CASE: o->naming.keep_case = true; return 0;
-    case CLI_OPT_INCLUDE_SSMS: o->include_ssms = true; return 0;
-    case CLI_OPT_SCHEMA_MAP: {
-        char *eq = strchr(arg, '=');
-        if (!eq || eq == arg || !eq[1]) return cli_usage_error(cmd, "--schema-map takes FROM=TO, not '%s'", arg);
-        if (o->naming.nschema_maps >= CLI_MAX_PATTERNS) return cli_usage_error(cmd, "at most %d --schema-map", CLI_MAX_PATTERNS);
-        *eq = 0;
-        o->map_from[o->naming.nschema_maps] = arg;
-        o->map_to[o->naming.nschema_maps++] = eq + 1;
-        o->naming.schema_map_from = o->map_from;
-        o->naming.schema_map_to = o->map_to;
-        return 0;
-    }
-    default: return -1;
-    }
-}
-
-/* ---- --table: one rule for every command --------------------------------------------------- */
-
-static bool matches_any(const b2p_cat_table *t, const char *const *patterns, size_t n) {
-    for (size_t k = 0; k < n; k++)
-        if (cli_table_selected(t, patterns[k])) return true;
-    return false;
-}
-
-/* A --table pattern that matches nothing is a mistake (a misspelt name), not a request for no
- * tables: every command refuses it, as pg_dump --strict-names does. Counted before
- * --exclude-table (excluding what one included is a choice); SSMS's own tables count only with
- * --include-ssms-tables, and a pattern that matches only those says so. */
-static b2p_status check_patterns(const b2p_catalog *cat, const cli_tables *o, b2p_error *err) {
-    for (size_t k = 0; k < o->ninclude; k++) {
-        size_t hits = 0, ssms = 0;
-        for (size_t i = 0; i < cat->ntables; i++) {
-            if (!cli_table_selected(&cat->tables[i], o->include[k])) continue;
-            if (cat->tables[i].tools_support && !o->include_ssms) ssms++;
-            else hits++;
-        }
-        if (hits) continue;
-        if (ssms)
-            return b2p_fail(err, B2P_ERR_NOT_FOUND,
-                            "--table '%s' matches only SSMS's own tables (e.g. dbo.sysdiagrams): add "
-                            "--include-ssms-tables to take them",
-                            o->include[k]);
-        return b2p_fail(err, B2P_ERR_NOT_FOUND, "no table matches --table '%s' (patterns match schema.name or name)",
-                        o->include[k]);
-    }
-    return B2P_OK;
-}
-
-b2p_status cli_select_tables(b2p_catalog *cat, const cli_tables *o, bool **selected, b2p_error *err) {
-    *selected = NULL;
-    b2p_status st = check_patterns(cat, o, err);
-    if (!st) st = cli_apply_casts(cat, o->casts, o->ncasts, err);
-    if (st) return st;
-    bool *sel = calloc(cat->ntables ? cat->ntables : 1, sizeof *sel);
-    if (!sel) return b2p_fail(err, B2P_ERR_NOMEM, "out of memory");
-    for (size_t i = 0; i < cat->ntables; i++) {
-        const b2p_cat_table *t = &cat->tables[i];
-        bool in = !o->ninclude || matches_any(t, o->include, o->ninclude);
-        sel[i] = in && !matches_any(t, o->exclude, o->nexclude) && (o->include_ssms || !t->tools_support);
-    }
-    *selected = sel;
-    return B2P_OK;
 }
 
 /* ---- --cast SCHEMA.TABLE.COLUMN=TYPE --------------------------------------------------------- */
@@ -257,4 +172,41 @@ char *cli_take_secret(char *const *args, size_t nargs, const char *value) {
     char *copy = strdup(value);
     for (size_t k = 0; copy && k < nargs; k++) memset(args[k], 0, strlen(args[k]));
     return copy;
+}
+
+/* ---- usage errors ------------------------------------------------------------------------- */
+
+static const char *usage_of(const char *cmd) {
+    static const struct {
+        const char *name;
+        const char *const *usage;
+    } all[] = {{"info", &cli_info_usage},       {"schema", &cli_schema_usage}, {"dump", &cli_dump_usage},
+               {"convert", &cli_convert_usage}, {"load", &cli_load_usage},     {"verify", &cli_verify_usage}};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        if (!strcmp(cmd, all[i].name)) return *all[i].usage;
+    return NULL;
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "bak2pg %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    const char *usage = usage_of(cmd);
+    size_t line = usage ? strcspn(usage, "\n") : 0;
+    fprintf(stderr, "\n%.*s\n(see 'bak2pg help %s')\n", (int)line, usage ? usage : "", cmd);
+    return B2P_ERR_USAGE;
+}
+
+int cli_bad_option(const char *cmd, int c, char **argv) {
+    /* optind has moved past the element that held the option (or past its missing argument) */
+    const char *where = optind > 0 ? argv[optind - 1] : "";
+    char name[64];
+    if (!strncmp(where, "--", 2)) /* a long option: its name, never its value (a mistyped --dsn=...) */
+        snprintf(name, sizeof name, "%.*s", (int)strcspn(where, "="), where);
+    else
+        snprintf(name, sizeof name, "-%c", optopt > 0x20 && optopt < 0x7f ? optopt : '?');
+    if (c == ':') return cli_usage_error(cmd, "option '%s' needs an argument", b2p_shown(name));
+    return cli_usage_error(cmd, "unknown option '%s'", b2p_shown(name));
 }

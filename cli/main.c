@@ -80,16 +80,6 @@ int cli_report(const b2p_error *err) {
     return err->code ? (int)err->code : 1;
 }
 
-int cli_usage_error(const char *cmd, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "bak2pg %s: ", cmd);
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\n(see 'bak2pg %s --help')\n", cmd);
-    va_end(ap);
-    return B2P_ERR_USAGE;
-}
-
 /* One rule for every command: output that did not arrive is a failure. A command that
  * succeeded but whose standard output could not be written (a full disk, a closed descriptor)
  * exits B2P_ERR_IO with the reason, in one line; so does one that noticed the loss itself and

@@ -358,10 +358,27 @@ static bool schema_seen(const ddl *d, size_t upto, const char *schema) {
     return false;
 }
 
+/* --clean: DROP TABLE for every selected table, in reverse load order (a table that references
+ * another goes before it), so that the CREATEs after them can run again. */
+static b2p_status drop_tables(ddl *d) {
+    size_t *order = calloc(d->cat->ntables ? d->cat->ntables : 1, sizeof *order);
+    if (!order) return b2p_fail(d->err, B2P_ERR_NOMEM, "out of memory");
+    size_t n = b2p_load_order(d->cat, d->opt->selected, order);
+    b2p_status st = B2P_OK;
+    for (size_t i = n; i-- > 0 && !st;) {
+        st = put(d, d->opt->if_exists ? "DROP TABLE IF EXISTS " : "DROP TABLE ");
+        if (!st) st = put_table(d, &d->cat->tables[order[i]]);
+        if (!st) st = put(d, ";\n");
+    }
+    free(order);
+    return st;
+}
+
 b2p_status b2p_write_pre_data(const b2p_catalog *cat, const b2p_names *nm, const b2p_ddl_options *opt, FILE *out,
                               FILE *review_out, b2p_ddl_stats *stats, b2p_error *err) {
     ddl d = {.cat = cat, .nm = nm, .opt = opt, .out = out, .review = review_out, .stats = stats, .err = err};
     b2p_status st = put(&d, "SET client_encoding = 'UTF8';\nSET standard_conforming_strings = on;\n");
+    if (!st && opt->clean) st = drop_tables(&d);
     for (size_t i = 0; i < cat->ntables && !st; i++) {
         const b2p_cat_table *t = &cat->tables[i];
         const char *schema = b2p_names_schema(nm, t);

@@ -96,6 +96,11 @@ const char *b2p_names_map_schema(const b2p_names *nm, const char *schema, char *
 /* (Identifiers are quoted by b2p_quote_ident, base/base.h.) */
 /* Appends "schema"."table" for t, quoted as needed. */
 b2p_status b2p_qualified(const b2p_names *nm, const b2p_cat_table *t, b2p_buf *out, b2p_error *err);
+/* What a COPY of t's rows names: the qualified table (appended to table) and its exported
+ * columns, in export order, quoted ("a, b", appended to columns). The one column list every COPY
+ * bak2pg writes or sends uses, so that rows from any of them go where the DDL put the columns. */
+b2p_status b2p_copy_target(const b2p_names *nm, const b2p_cat_table *t, b2p_buf *table, b2p_buf *columns,
+                           b2p_error *err);
 
 /* ---- DDL ----------------------------------------------------------------------------------- */
 
@@ -108,6 +113,10 @@ typedef struct b2p_ddl_options {
     const bool *referable;           /* per catalog table: may a foreign key point at it (it exists in
                                       * the target, or this script creates it)? NULL: the selected ones */
     bool idempotent;                 /* domains and sequences that may exist already (a later load) */
+    bool clean;                      /* pre-data first drops the selected tables, children first (as
+                                      * pg_dump --clean; no CASCADE: a table of the target's own that
+                                      * references one stops the script instead of losing its key) */
+    bool if_exists;                  /* ... DROP TABLE IF EXISTS (pg_dump --if-exists) */
 } b2p_ddl_options;
 
 typedef struct b2p_ddl_stats {

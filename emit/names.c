@@ -206,3 +206,17 @@ b2p_status b2p_qualified(const b2p_names *nm, const b2p_cat_table *t, b2p_buf *o
     if (!st) st = b2p_buf_append(out, ".", 1, err);
     return st ? st : b2p_quote_ident(b2p_names_table(nm, t), out, err);
 }
+
+b2p_status b2p_copy_target(const b2p_names *nm, const b2p_cat_table *t, b2p_buf *table, b2p_buf *columns,
+                           b2p_error *err) {
+    const b2p_cat_column **cols = malloc((t->ncolumns ? t->ncolumns : 1) * sizeof *cols);
+    if (!cols) return b2p_fail(err, B2P_ERR_NOMEM, "out of memory");
+    size_t n = b2p_export_columns(t, cols, t->ncolumns);
+    b2p_status st = b2p_qualified(nm, t, table, err);
+    for (size_t k = 0; k < n && !st; k++) {
+        st = b2p_buf_puts(columns, k ? ", " : "", err);
+        if (!st) st = b2p_quote_ident(b2p_names_column(nm, t, cols[k]->column_id), columns, err);
+    }
+    free(cols);
+    return st;
+}

@@ -313,10 +313,14 @@ static void test_dump_formats(void **state) {
     assert_non_null(strstr(out_text, "ShipperID,CompanyName,Phone\n1,Speedy Express,(503) 555-9831\n"));
     assert_int_equal(run("dump --table dbo.Shippers --format jsonl '%s'", f), 0);
     assert_non_null(strstr(out_text, "{\"ShipperID\":1,\"CompanyName\":\"Speedy Express\",\"Phone\":\"(503) 555-9831\"}\n"));
-    /* several tables to stdout: COPY blocks psql can load */
+    /* several tables to stdout: COPY blocks psql can load, under the names convert and load give
+     * the tables (dbo -> public, folded to lower case), in load order */
     assert_int_equal(run("dump --table 'dbo.[RS]*' '%s'", f), 0);
-    assert_non_null(strstr(out_text, "COPY dbo.\"Region\" (\"RegionID\", \"RegionDescription\") FROM stdin;\n"));
-    assert_non_null(strstr(out_text, "\\.\nCOPY dbo.\"Shippers\""));
+    assert_non_null(strstr(out_text, "COPY public.region (regionid, regiondescription) FROM stdin;\n"));
+    assert_non_null(strstr(out_text, "\\.\nCOPY public.shippers (shipperid, companyname, phone) FROM stdin;\n"));
+    /* --keep-case and --schema-map as for convert */
+    assert_int_equal(run("dump --keep-case --schema-map dbo=sales -t dbo.Region -t dbo.Shippers '%s'", f), 0);
+    assert_non_null(strstr(out_text, "COPY sales.\"Region\" (\"RegionID\", \"RegionDescription\") FROM stdin;\n"));
     /* a byte-exact LOB: the first 8 bytes of Categories.Picture (an OLE header) */
     assert_int_equal(run("dump --table dbo.Categories '%s'", f), 0);
     assert_non_null(strstr(out_text, "1\tBeverages\tSoft drinks, coffees, teas, beers, and ales\t\\\\x151c2f00"));

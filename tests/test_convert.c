@@ -222,7 +222,9 @@ static void test_every_full_backup_loads(void **state) {
     assert_int_equal(known_not_valid, 1);
     free(rows);
     assert_true(loaded >= 30);
-    assert_true(tables >= 250);
+    /* 249: northwind_2008r2sp1_victor's dbo.sysdiagrams lacks SSMS's marker but is SSMS's own
+     * table by name and shape, and is left out as the others are (--include-ssms-tables) */
+    assert_true(tables >= 249);
 }
 
 static void test_identity_continues_above_loaded_values(void **state) {
