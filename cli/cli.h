@@ -159,6 +159,20 @@ b2p_status cli_open_output_dir(const char *path, bool clean, b2p_outdir **dir, b
  * (ps, /proc/PID/cmdline) no longer shows it. */
 char *cli_take_secret(char *const *args, size_t nargs, const char *value);
 
+/* A new file at path, for a user's -f or --review-file: one that exists already is refused
+ * (B2P_ERR_USAGE; it may be the backup itself, which bak2pg never writes), never overwritten, and
+ * a symbolic link is not followed. NULL, err set, on failure. */
+FILE *cli_create_file(const char *path, b2p_error *err);
+/* Writes data[0..len) into a new file at path, as cli_create_file makes it. */
+b2p_status cli_write_new_file(const char *path, const char *data, size_t len, b2p_error *err);
+/* Whether the environment names a database as psql takes it (PGDATABASE, or PGSERVICE), so that
+ * a command may go without -d/--dsn. */
+bool cli_env_names_database(void);
+
+/* The conninfo libpq is given for -d/--dbname/--dsn X: X itself when it is a conninfo or URI (or
+ * empty: the environment's), else dbname='X', as psql -d takes a plain name. Allocated. */
+char *cli_conninfo(const char *dbname_or_conninfo);
+
 /* Prints "bak2pg: <message>" on stderr and returns err->code (the exit status). */
 int cli_report(const b2p_error *err);
 /* Prints a usage error for command cmd, once: the message, the command's one-line usage and a

@@ -1,11 +1,9 @@
 /* bak2pg dump: every row of the chosen tables, exact, as COPY text, CSV or JSON lines. */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "emit/emit.h"
@@ -158,23 +156,6 @@ static FILE *open_output(const dump_opts *o, FILE *single, const b2p_cat_table *
     return st ? NULL : f;
 }
 
-/* -f FILE: a new file. An existing one is refused, not overwritten: it may be the backup itself
- * (bak2pg never writes its input) or another run's output. */
-static FILE *open_single_file(const char *path, b2p_error *err) {
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        b2p_fail(err, errno == EEXIST ? B2P_ERR_USAGE : B2P_ERR_IO, "'%s': %s%s", path, strerror(errno),
-                 errno == EEXIST ? " (dump -f writes a new file: remove it, or choose another name)" : "");
-        return NULL;
-    }
-    FILE *f = fdopen(fd, "w");
-    if (!f) {
-        close(fd);
-        b2p_fail(err, B2P_ERR_NOMEM, "out of memory");
-    }
-    return f;
-}
-
 static void report_table(const b2p_cat_table *t, const b2p_export_stats *st) {
     const char *s = b2p_shown(t->schema), *n = b2p_shown(t->name);
     if (st->rows != st->expected_rows)
@@ -261,6 +242,15 @@ int cmd_dump(int argc, char **argv) {
     if (cli_open_catalog(&in, argv + optind, (size_t)(argc - optind), o.backup_set, o.allow_missing, &err))
         return cli_report(&err);
     b2p_status st = b2p_names_build(in.cat, &o.tables.naming, &nm, &err);
+    b2p_error clash = {0}; /* two tables or columns that fold to one PostgreSQL name */
+    if (st == B2P_ERR_USAGE && !o.tables.naming.keep_case) {
+        /* files and plain rows name no table: case-kept names serve to match patterns; COPY
+         * blocks would put two tables' rows into one, and are refused below */
+        clash = err;
+        b2p_naming_options kept = o.tables.naming;
+        kept.keep_case = true;
+        st = b2p_names_build(in.cat, &kept, &nm, &err);
+    }
     if (!st) st = cli_select_tables(in.cat, &o.tables, nm, &sel, &err);
     if (st) {
         b2p_names_free(nm);
@@ -274,9 +264,11 @@ int cmd_dump(int argc, char **argv) {
         exit_code = cli_print_plan(stdout, &in, nm, sel, CLI_SECTION_DATA);
     } else if (selected > 1 && !o.outdir && o.ex.format != B2P_FORMAT_COPY) {
         exit_code = cli_usage_error("dump", "%zu tables match: give -o DIR for csv or jsonl output", selected);
+    } else if (clash.code && !o.outdir && (o.all || o.tables.nschemas || selected > 1)) {
+        exit_code = cli_report(&clash);
     } else if (o.outdir && cli_open_output_dir(o.outdir, o.clean, &o.dir, &err)) {
         exit_code = cli_report(&err);
-    } else if (o.file && !(single = open_single_file(o.file, &err))) {
+    } else if (o.file && !(single = cli_create_file(o.file, &err))) {
         exit_code = cli_report(&err);
     } else {
         if (!selected) fprintf(stderr, "bak2pg: the database holds no user table\n");

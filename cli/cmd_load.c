@@ -11,7 +11,7 @@
 #include "emit/emit.h"
 
 static const char USAGE[] =
-    "usage: bak2pg load --dsn CONNINFO [options] FILE...\n"
+    "usage: bak2pg load [-d DBNAME | --dsn CONNINFO] [options] FILE...\n"
     "\n"
     "Loads a SQL Server backup straight into PostgreSQL: creates the schemas and tables, streams\n"
     "every table's rows through COPY FROM STDIN (decoded from the backup's pages as they go; no\n"
@@ -27,10 +27,11 @@ static const char USAGE[] =
     "the same command again: finished tables are not loaded twice.\n"
     "\n"
     "options:\n"
-    "  --dsn CONNINFO             where to load: a libpq connection string or URI\n"
-    "                             ('host=db1 dbname=sales user=loader', 'postgresql://db1/sales');\n"
-    "                             PGHOST, PGUSER, PGPASSWORD, ... and ~/.pgpass apply as for psql\n"
-    "  --create                   create the target database if it does not exist (as pg_restore\n"
+    "  -d, --dbname, --dsn DB     where to load: a database name ('sales'), or a libpq connection\n"
+    "                             string or URI ('host=db1 dbname=sales user=loader',\n"
+    "                             'postgresql://db1/sales'); default PGDATABASE. PGHOST, PGPORT,\n"
+    "                             PGUSER, PGPASSWORD, ... and ~/.pgpass apply as for psql\n"
+    "  -C, --create               create the target database if it does not exist (as pg_restore\n"
     "                             -C: through the database postgres, with the same conninfo)\n"
     "  --mode MODE                auto (default): create when the target holds none of the tables,\n"
     "                             else remigrate; create: refuse a target that holds them;\n"
@@ -55,6 +56,13 @@ static const char USAGE[] =
     "                             for it before giving up (default 30)\n"
     "  -j, --jobs N               load N tables at once, each on its own connection (default 1); a\n"
     "                             table starts once every table it references is done\n"
+    "  -v, --verbose              also the definitions left out (views, procedures, expressions),\n"
+    "                             in full, as they come\n"
+    "  -q, --quiet                only what went wrong: no line per table, no summary\n"
+    "  -l, --list                 list what would be created and loaded, in order (the backup's\n"
+    "                             plan; the target is not connected to), and load nothing\n"
+    "  --review-file FILE         also write what was left out (review.sql's text) to FILE, a new\n"
+    "                             file; the target's ledger keeps it always (bak2pg.runs.review)\n"
     "  --log-json                 one JSON object per line on stdout for each event (run start,\n"
     "                             table start, progress, table done, run done), for schedulers\n"
     CLI_TABLES_HELP
@@ -86,7 +94,7 @@ static const char USAGE[] =
 const char *const cli_load_usage = USAGE;
 
 enum { MAX_DSN_ARGS = 8 };
-enum { OPT_NUL = CLI_OPT_FIRST_FREE };
+enum { OPT_NUL = CLI_OPT_FIRST_FREE, OPT_REVIEW_FILE };
 
 typedef struct load_opts {
     const char *dsn;                 /* a private copy: the argv text is blanked after parsing */
@@ -97,6 +105,8 @@ typedef struct load_opts {
     cli_tables tables;
     bool allow_missing, sync_deletes, log_json, replace_drifted, merge_existing, create, force;
     b2p_load_mode mode;
+    bool verbose, quiet, list;
+    const char *review_file;         /* --review-file: review.sql's text, written there too */
     unsigned retries, jobs, lock_wait;
     int backup_set;
     b2p_export_options ex;
@@ -115,7 +125,8 @@ static int parse_mode(const char *arg, b2p_load_mode *out) {
 static int parse_args(int argc, char **argv, load_opts *o) {
     static const struct option longopts[] = {
         {"dsn", required_argument, NULL, 'd'},          {"nul", required_argument, NULL, OPT_NUL},
-        {"dbname", required_argument, NULL, 'd'},
+        {"dbname", required_argument, NULL, 'd'},       {"verbose", no_argument, NULL, 'v'},
+        {"quiet", no_argument, NULL, 'q'},              {"list", no_argument, NULL, 'l'},              {"review-file", required_argument, NULL, OPT_REVIEW_FILE},
         {"backup-set", required_argument, NULL, 'b'},   {"allow-missing-stripes", no_argument, NULL, 'm'},
         {"mode", required_argument, NULL, 'M'},         {"sync-deletes", no_argument, NULL, 'D'},
         {"retries", required_argument, NULL, 'r'},      {"log-json", no_argument, NULL, 'J'},
@@ -129,7 +140,7 @@ static int parse_args(int argc, char **argv, load_opts *o) {
     opterr = 0; /* an unknown option is reported once, by cli_bad_option */
     o->retries = 3;
     o->lock_wait = 30;
-    while (!rc && (c = getopt_long(argc, argv, ":hj:d:C" CLI_TABLES_SHORTOPTS, longopts, NULL)) != -1) {
+    while (!rc && (c = getopt_long(argc, argv, ":hj:d:Cvql" CLI_TABLES_SHORTOPTS, longopts, NULL)) != -1) {
         rc = cli_tables_option("load", &o->tables, c, optarg);
         if (rc >= 0) continue;
         rc = 0;
@@ -140,6 +151,10 @@ static int parse_args(int argc, char **argv, load_opts *o) {
             o->dsn = optarg;
             break;
         case 'm': o->allow_missing = true; break;
+        case 'v': o->verbose = true; break;
+        case 'q': o->quiet = true; break;
+        case 'l': o->list = true; break;
+        case OPT_REVIEW_FILE: o->review_file = optarg; break;
         case 'D': o->sync_deletes = true; break;
         case 'J': o->log_json = true; break;
         case 'R': o->replace_drifted = true; break;
@@ -157,7 +172,9 @@ static int parse_args(int argc, char **argv, load_opts *o) {
         }
     }
     if (rc) return rc;
-    if (!o->dsn) return cli_usage_error("load", "say where to load: --dsn CONNINFO");
+    if (!o->dsn && !cli_env_names_database() && !o->list)
+        return cli_usage_error("load", "say where to load: -d DBNAME or --dsn CONNINFO (or set PGDATABASE)");
+    if (o->verbose && o->quiet) return cli_usage_error("load", "-v and -q exclude each other");
     if (optind >= argc) return cli_usage_error("load", "no backup file given");
     if (o->sync_deletes && o->mode != B2P_LOAD_AUTO && o->mode != B2P_LOAD_REMIGRATE)
         return cli_usage_error("load", "--sync-deletes goes with --mode remigrate (or auto)");
@@ -167,7 +184,10 @@ static int parse_args(int argc, char **argv, load_opts *o) {
 /* ---- what the user sees: a line per table, progress on a terminal, or JSON lines ---------- */
 
 typedef struct reporter {
-    bool log_json, tty, sync_deletes;
+    bool log_json, tty, sync_deletes, verbose, quiet;
+    const b2p_names *nm;                   /* the tables' PostgreSQL names, for the lines shown */
+    b2p_buf review;                        /* review.sql's text, as the DDL runs produce it */
+    size_t review_items;
     b2p_nul_policy nul_policy;
     double start, table_start;
     uint64_t rows_total, rows_before;      /* the catalog's counts: for the overall ETA */
@@ -217,6 +237,8 @@ static void on_review(void *ctx, const char *review_sql) {
     size_t items = 0;
     for (const char *p = review_sql; (p = strstr(p, "\n-- ")); p++) items++;
     if (!items) return;
+    r->review_items += items;
+    b2p_buf_puts(&r->review, review_sql, NULL); /* (out of memory: --review-file says so) */
     if (r->log_json) {
         json j;
         event_begin(&j, "review");
@@ -225,6 +247,7 @@ static void on_review(void *ctx, const char *review_sql) {
         event_end(&j);
         return;
     }
+    if (!r->verbose) return; /* said once, in the summary: the ledger and --review-file hold it */
     end_progress_line(r);
     fprintf(stderr, "bak2pg: some definitions were left out (what convert writes to review.sql):\n%s", review_sql);
 }
@@ -268,9 +291,19 @@ static void on_progress(void *ctx, const b2p_cat_table *t, uint64_t rows) {
     }
 }
 
+/* The table as the target knows it ("public.customers"), shown escaped. */
+static const char *target_name(const reporter *r, const b2p_cat_table *t, char *buf, size_t len) {
+    b2p_buf q = {0};
+    snprintf(buf, len, "%s", b2p_shown(b2p_qualified(r->nm, t, &q, NULL) ? t->name : q.data));
+    b2p_buf_free(&q);
+    return buf;
+}
+
 static void print_result(const reporter *r, const b2p_load_result *res) {
     const b2p_cat_table *t = res->table;
-    fprintf(stderr, "bak2pg: %s.%s: %s", b2p_shown(t->schema), b2p_shown(t->name), b2p_load_action_name(res->action));
+    char name[600];
+    if (r->quiet && res->action != B2P_LOAD_FAILED && res->action != B2P_LOAD_DRIFT && !res->export.nul_values) return;
+    fprintf(stderr, "bak2pg: %s: %s", target_name(r, t, name, sizeof name), b2p_load_action_name(res->action));
     switch (res->action) {
     case B2P_LOAD_REPLACED:
         fprintf(stderr, " (%s): %llu rows dropped, %llu loaded", b2p_shown(res->message), (unsigned long long)res->deleted,
@@ -292,12 +325,12 @@ static void print_result(const reporter *r, const b2p_load_result *res) {
     }
     fputc('\n', stderr);
     if (res->export.nul_values)
-        fprintf(stderr, "bak2pg: table %s.%s: %llu values held NUL characters: %s (--nul %s)\n", b2p_shown(t->schema),
-                b2p_shown(t->name), (unsigned long long)res->export.nul_values,
+        fprintf(stderr, "bak2pg: table %s: %llu values held NUL characters: %s (--nul %s)\n", name,
+                (unsigned long long)res->export.nul_values,
                 r->nul_policy == B2P_NUL_STRIP ? "stripped" : "each NUL replaced by U+FFFD",
                 r->nul_policy == B2P_NUL_STRIP ? "strip" : "replace");
     if (res->export.rows != res->export.expected_rows && res->export.rows)
-        fprintf(stderr, "bak2pg: table %s.%s: %llu rows decoded, the catalog counts %llu\n", b2p_shown(t->schema), b2p_shown(t->name),
+        fprintf(stderr, "bak2pg: table %s: %llu rows decoded, the catalog counts %llu\n", name,
                 (unsigned long long)res->export.rows, (unsigned long long)res->export.expected_rows);
 }
 
@@ -359,6 +392,7 @@ static void print_summary(const reporter *r, const b2p_load_stats *s, const char
         return;
     }
     if (st && st != B2P_ERR_PARTIAL) return;
+    if (r->quiet) return;
     printf("%s %s (run %s, %s): %u tables loaded or merged, %u unchanged, %u failed, %u skipped; "
            "%llu inserted, %llu updated, %llu deleted, %llu only in the target; %.1f s\n",
            s->mode == B2P_LOAD_CREATE ? "loaded" : "remigrated", b2p_shown(db), s->run_id, b2p_load_mode_name(s->mode), s->tables,
@@ -367,6 +401,21 @@ static void print_summary(const reporter *r, const b2p_load_stats *s, const char
     if (s->ddl.tables || s->ddl.keys)
         printf("  created %u tables; added %u keys, %u indexes, %u foreign keys, %u checks\n", s->ddl.tables, s->ddl.keys,
                s->ddl.indexes, s->ddl.foreign_keys, s->ddl.checks);
+}
+
+/* What the DDL left out: in the target's ledger (bak2pg.runs.review) always; said in one line
+ * (all of it with -v), and written to --review-file. */
+static b2p_status report_review(const reporter *r, const load_opts *o, const b2p_load_stats *s, b2p_error *err) {
+    if (!r->review_items) return B2P_OK;
+    const char *run_id = s->run_id;
+    if (!r->quiet && !r->log_json)
+        fprintf(stderr,
+                "bak2pg: %zu definitions (views, procedures, expressions) were not translated: the target's "
+                "bak2pg.runs.review (run %s) lists each with the reason%s%s%s\n",
+                (size_t)s->ddl.review_items, run_id[0] ? run_id : "?", o->review_file ? ", and so does " : "",
+                o->review_file ? b2p_shown(o->review_file) : "", r->verbose ? "" : " (-v shows them here)");
+    if (!o->review_file) return B2P_OK;
+    return cli_write_new_file(o->review_file, r->review.data ? r->review.data : "", r->review.len, err);
 }
 
 /* Where in argv[i] a --dsn value starts, or NULL: found by the pointer getopt handed over, not
@@ -396,7 +445,8 @@ static char *command_line(const load_opts *o, int argc, char **argv) {
 /* The --dsn values leave argv (what /proc/PID/cmdline and ps show), once copied: the text is
  * overwritten with NULs, so the process title holds nothing of it. */
 static char *take_dsn(load_opts *o) {
-    return (char *)(o->dsn = cli_take_secret(o->dsn_args, o->ndsn_args, o->dsn));
+    /* no -d or --dsn: libpq takes PGDATABASE and the rest from the environment, as psql does */
+    return (char *)(o->dsn = cli_take_secret(o->dsn_args, o->ndsn_args, o->dsn ? o->dsn : ""));
 }
 
 int cmd_load(int argc, char **argv) {
@@ -406,7 +456,10 @@ int cmd_load(int argc, char **argv) {
     /* the conninfo may hold a password: it leaves argv now (the ledger's copy of the command line
      * is made from the positions getopt consumed, before the text goes) */
     char *cmdline = command_line(&o, argc, argv);
-    char *dsn = take_dsn(&o);
+    char *given = take_dsn(&o), *dsn = given ? cli_conninfo(given) : NULL;
+    if (given) explicit_bzero(given, strlen(given));
+    free(given);
+    o.dsn = dsn;
     if (!cmdline || !dsn) {
         free(cmdline);
         free(dsn);
@@ -419,7 +472,8 @@ int cmd_load(int argc, char **argv) {
         free(dsn);
         return cli_report(&err);
     }
-    reporter rep = {.log_json = o.log_json, .sync_deletes = o.sync_deletes, .nul_policy = o.ex.nul_policy, .tty = isatty(STDERR_FILENO), .start = cli_now()};
+    reporter rep = {.log_json = o.log_json, .sync_deletes = o.sync_deletes, .nul_policy = o.ex.nul_policy,
+                    .tty = isatty(STDERR_FILENO) && !o.quiet, .start = cli_now(), .verbose = o.verbose, .quiet = o.quiet};
     b2p_names *nm = NULL;
     bool *sel = NULL;
     b2p_status st = b2p_names_build(in.cat, &o.tables.naming, &nm, &err);
@@ -436,6 +490,16 @@ int cmd_load(int argc, char **argv) {
         json_kv_uint(&j, "catalog_rows", rep.rows_total);
         event_end(&j);
     }
+    rep.nm = nm;
+    if (!st && o.list) { /* the plan alone: nothing is connected to */
+        int lrc = cli_print_plan(stdout, &in, nm, sel, CLI_SECTION_ALL);
+        free(cmdline);
+        free(dsn);
+        b2p_names_free(nm);
+        free(sel);
+        cli_close(&in);
+        return lrc;
+    }
     if (!st) {
         b2p_load_options lo = {.conninfo = o.dsn, .selected = sel, .export = o.ex, .mode = o.mode,
                                .sync_deletes = o.sync_deletes, .replace_drifted = o.replace_drifted, .merge_existing = o.merge_existing, .create_database = o.create, .force = o.force, .retries = o.retries, .lock_wait = o.lock_wait, .jobs = o.jobs, .command_line = cmdline,
@@ -445,6 +509,9 @@ int cmd_load(int argc, char **argv) {
     }
     end_progress_line(&rep);
     print_summary(&rep, &stats, b2p_pages_set(in.src)->database_name, st, &err);
+    b2p_status rst = report_review(&rep, &o, &stats, &err);
+    if (!st || st == B2P_ERR_PARTIAL) st = rst ? rst : st;
+    b2p_buf_free(&rep.review);
     free(cmdline);
     free(dsn);
     b2p_names_free(nm);

@@ -556,6 +556,9 @@ int cmd_schema(int argc, char **argv) {
     b2p_pages *src = in.src;
     b2p_names *nm = NULL;
     o.tables.include_ssms = true; /* schema describes every table, SSMS's own too */
+    /* the PostgreSQL names serve only to match patterns (ignoring case): kept in case, so that two
+     * names that fold alike (which load would refuse) do not stop a listing */
+    o.tables.naming.keep_case = true;
     if (b2p_names_build(cat, &o.tables.naming, &nm, &err) || check_patterns(cat, &o.tables, nm, &err)) {
         b2p_names_free(nm);
         cli_close(&in);

@@ -11,7 +11,7 @@
 #include "json.h"
 
 static const char USAGE[] =
-    "usage: bak2pg verify --dsn CONNINFO [options] FILE...\n"
+    "usage: bak2pg verify [-d DBNAME | --dsn CONNINFO] [options] FILE...\n"
     "\n"
     "Compares a PostgreSQL database loaded by `bak2pg load` (or by convert's load.sql) with the\n"
     "backup it came from, table by table, and checks the keys the backup declares in the target:\n"
@@ -34,7 +34,8 @@ static const char USAGE[] =
     "--cast again.\n"
     "\n"
     "options:\n"
-    "  --dsn CONNINFO             the target: a libpq connection string or URI, as for load\n"
+    "  -d, --dbname, --dsn DB     the target: a database name, or a libpq connection string or URI,\n"
+    "                             as for load (default: PGDATABASE, as psql)\n"
     CLI_TABLES_HELP
     "  --nul error|strip|replace  as given to load (text holding NUL characters; default: what the\n"
     "                             ledger recorded, else error)\n"
@@ -113,7 +114,8 @@ static int parse_args(int argc, char **argv, verify_opts *o) {
         default: return cli_bad_option("verify", c, argv);
         }
     }
-    if (!o->dsn) return cli_usage_error("verify", "say which database to verify: --dsn CONNINFO");
+    if (!o->dsn && !cli_env_names_database())
+        return cli_usage_error("verify", "say which database to verify: -d DBNAME or --dsn CONNINFO (or set PGDATABASE)");
     if (optind >= argc) return cli_usage_error("verify", "no backup file given");
     return 0;
 }
@@ -442,7 +444,10 @@ int cmd_verify(int argc, char **argv) {
     verify_opts o = {0};
     int rc = parse_args(argc, argv, &o);
     if (rc) return rc < 0 ? 0 : rc;
-    char *dsn = cli_take_secret(o.dsn_args, o.ndsn_args, o.dsn); /* out of the process title */
+    /* out of the process title; no -d or --dsn: the environment's database (PGDATABASE), as psql */
+    char *given = cli_take_secret(o.dsn_args, o.ndsn_args, o.dsn ? o.dsn : ""), *dsn = given ? cli_conninfo(given) : NULL;
+    if (given) explicit_bzero(given, strlen(given));
+    free(given);
     if (!dsn) return cli_report(&(b2p_error){.code = B2P_ERR_NOMEM, .msg = "out of memory"});
     o.dsn = dsn;
     b2p_error err = {0};

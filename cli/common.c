@@ -1,4 +1,6 @@
 /* What several commands share: opening a backup down to its catalog, choosing tables. */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -6,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -209,4 +212,56 @@ int cli_bad_option(const char *cmd, int c, char **argv) {
         snprintf(name, sizeof name, "-%c", optopt > 0x20 && optopt < 0x7f ? optopt : '?');
     if (c == ':') return cli_usage_error(cmd, "option '%s' needs an argument", b2p_shown(name));
     return cli_usage_error(cmd, "unknown option '%s'", b2p_shown(name));
+}
+
+/* ---- files a user names (-f, --review-file) ------------------------------------------------ */
+
+FILE *cli_create_file(const char *path, b2p_error *err) {
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        int e = errno;
+        b2p_fail(err, e == EEXIST ? B2P_ERR_USAGE : B2P_ERR_IO, "'%s': %s%s", path, strerror(e),
+                 e == EEXIST ? " (bak2pg writes a new file there and overwrites none: remove it, or name another)" : "");
+        return NULL;
+    }
+    FILE *f = fdopen(fd, "w");
+    if (!f) {
+        close(fd);
+        b2p_fail(err, B2P_ERR_NOMEM, "out of memory");
+    }
+    return f;
+}
+
+b2p_status cli_write_new_file(const char *path, const char *data, size_t len, b2p_error *err) {
+    FILE *f = cli_create_file(path, err);
+    if (!f) return err->code;
+    bool ok = fwrite(data, 1, len, f) == len;
+    int e = errno;
+    if (fclose(f) != 0 && ok) ok = false, e = errno;
+    return ok ? B2P_OK : b2p_fail(err, B2P_ERR_IO, "'%s': cannot write: %s", path, strerror(e));
+}
+
+bool cli_env_names_database(void) {
+    const char *db = getenv("PGDATABASE"), *service = getenv("PGSERVICE");
+    return (db && *db) || (service && *service);
+}
+
+/* Whether s is a libpq conninfo (key=value ...) or URI rather than a database's name. */
+static bool is_conninfo(const char *s) {
+    return strchr(s, '=') || !strncmp(s, "postgresql://", 13) || !strncmp(s, "postgres://", 11);
+}
+
+char *cli_conninfo(const char *dbname_or_conninfo) {
+    const char *s = dbname_or_conninfo;
+    if (!*s || is_conninfo(s)) return strdup(s);
+    /* a database's name, as psql -d takes it: dbname='...', with \ and ' escaped for libpq */
+    char *out = malloc(strlen(s) * 2 + 12);
+    if (!out) return NULL;
+    char *p = out + sprintf(out, "dbname='");
+    for (; *s; s++) {
+        if (*s == '\\' || *s == '\'') *p++ = '\\';
+        *p++ = *s;
+    }
+    strcpy(p, "'");
+    return out;
 }

@@ -60,7 +60,8 @@ static const char LEDGER_DDL[] =
     "    ADD COLUMN IF NOT EXISTS server_name text,\n"
     "    ADD COLUMN IF NOT EXISTS checkpoint_lsn text,\n"
     "    ADD COLUMN IF NOT EXISTS backup_finish_date text,\n"
-    "    ADD COLUMN IF NOT EXISTS nul_policy text;\n"
+    "    ADD COLUMN IF NOT EXISTS nul_policy text,\n"
+    "    ADD COLUMN IF NOT EXISTS review text;\n"
     "COMMENT ON COLUMN bak2pg.runs.nul_policy IS 'the --nul policy of the run: error, strip or replace';\n"
     "ALTER TABLE bak2pg.tables ADD COLUMN IF NOT EXISTS page_fingerprint text;\n"
     "COMMENT ON COLUMN bak2pg.tables.page_fingerprint IS 'XXH64 over the ids and LSNs of the table''s pages in the backup last loaded';\n"
@@ -211,6 +212,15 @@ b2p_status ledger_finish_run(PGconn *conn, const char *run_id, const char *outco
                                  "tables_done = $4, tables_unchanged = $5, tables_failed = $6, rows_inserted = $7, "
                                  "rows_updated = $8, rows_deleted = $9, rows_disappeared = $10 WHERE run_id = $1",
                                  10, p, "the ledger (runs)", &r, err);
+    PQclear(r);
+    return st;
+}
+
+b2p_status ledger_add_review(PGconn *conn, const char *run_id, const char *review_sql, b2p_error *err) {
+    const char *p[] = {run_id, review_sql};
+    PGresult *r;
+    b2p_status st = b2p_pg_query(conn, "UPDATE bak2pg.runs SET review = coalesce(review, '') || $2 WHERE run_id = $1", 2, p,
+                                 "the ledger (runs.review)", &r, err);
     PQclear(r);
     return st;
 }

@@ -38,6 +38,9 @@ b2p_status ledger_lineage_get(PGconn *conn, ledger_lineage *out, b2p_error *err)
 b2p_status ledger_lineage_set(PGconn *conn, const ledger_identity *id, const char *run_id, b2p_error *err);
 
 b2p_status ledger_start_run(PGconn *conn, const ledger_run *run, char run_id[24], b2p_error *err);
+/* Appends what the DDL of this run left out, and why (review.sql's text), to its runs row: the
+ * target keeps it beside the run, as convert keeps review.sql beside its scripts. */
+b2p_status ledger_add_review(PGconn *conn, const char *run_id, const char *review_sql, b2p_error *err);
 b2p_status ledger_finish_run(PGconn *conn, const char *run_id, const char *outcome, const char *message,
                              const b2p_load_stats *s, b2p_error *err);
 

@@ -835,6 +835,7 @@ static b2p_status run_script(loader *l, bool post, const bool *which) {
     }
     if (!st) st = b2p_pg_exec(l->conn, "BEGIN", "BEGIN", l->err);
     if (!st) st = b2p_pg_exec(l->conn, sql, post ? "the keys, indexes and constraints (post-data)" : "the tables (pre-data)", l->err);
+    if (!st && rlen) st = ledger_add_review(l->conn, l->stats->run_id, rev, l->err);
     for (size_t i = 0; i < l->cat->ntables && !st; i++) {
         if (!which[i]) continue;
         const b2p_cat_table *t = &l->cat->tables[i];
