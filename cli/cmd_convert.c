@@ -629,6 +629,12 @@ static b2p_status write_manifest(run *r, b2p_error *err) {
     json_kv_string(&j, "nul_policy", r->o->ex.nul_policy == B2P_NUL_STRIP ? "strip"
                                      : r->o->ex.nul_policy == B2P_NUL_REPLACE ? "replace" : "error");
     json_kv_uint(&j, "failed_tables", r->failed);
+    json_key(&j, "sections"); /* what the files hold (--section, -s, -a) */
+    json_begin_array(&j);
+    if (r->o->sections & CLI_SECTION_PRE) json_string(&j, "pre-data");
+    if (r->o->sections & CLI_SECTION_DATA) json_string(&j, "data");
+    if (r->o->sections & CLI_SECTION_POST) json_string(&j, "post-data");
+    json_end_array(&j);
     json_key(&j, "ddl");
     json_begin_object(&j);
     json_kv_uint(&j, "tables", r->ddl.tables);

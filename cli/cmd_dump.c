@@ -1,9 +1,11 @@
 /* bak2pg dump: every row of the chosen tables, exact, as COPY text, CSV or JSON lines. */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cli.h"
 #include "emit/emit.h"
@@ -30,6 +32,7 @@ static const char USAGE[] =
     "                           %XX (dots too), so no two tables share a file and none leaves DIR;\n"
     "                           DIR must be empty\n"
     "  --clean                  first remove the files an earlier bak2pg run wrote in DIR\n"
+    "  -j, --jobs N             with -o DIR: write N tables' files at once (the files are the same)\n"
     "  -l, --list               list the tables that would be dumped, in order, with their row\n"
     "                           counts, and dump nothing\n"
     "  --nul error|strip|replace  text holding NUL characters, which PostgreSQL cannot store:\n"
@@ -54,6 +57,7 @@ const char *const cli_dump_usage = USAGE;
 typedef struct dump_opts {
     const char *outdir, *file;
     bool all, allow_missing, clean, list, quiet;
+    unsigned jobs;               /* -j: tables written at once (-o DIR) */
     b2p_outdir *dir;             /* -o DIR, opened */
     int backup_set;
     b2p_export_options ex;
@@ -80,6 +84,7 @@ static int parse_args(int argc, char **argv, dump_opts *o) {
         {"allow-missing-stripes", no_argument, NULL, OPT_ALLOW_MISSING},
         {"clean", no_argument, NULL, OPT_CLEAN},         {"list", no_argument, NULL, 'l'},
         {"quiet", no_argument, NULL, 'q'},               {"help", no_argument, NULL, 'h'},
+        {"jobs", required_argument, NULL, 'j'},
         CLI_TABLES_LONGOPTS,                             {NULL, 0, NULL, 0},
     };
     static const char *const formats[] = {"copy", "csv", "jsonl"};
@@ -88,7 +93,7 @@ static int parse_args(int argc, char **argv, dump_opts *o) {
     int c, v = 0, rc = 0;
     optind = 1;
     opterr = 0; /* an unknown option is reported once, by cli_bad_option */
-    while (!rc && (c = getopt_long(argc, argv, ":o:f:F:lqh" CLI_TABLES_SHORTOPTS, longopts, NULL)) != -1) {
+    while (!rc && (c = getopt_long(argc, argv, ":o:f:F:j:lqh" CLI_TABLES_SHORTOPTS, longopts, NULL)) != -1) {
         rc = cli_tables_option("dump", &o->tables, c, optarg);
         if (rc >= 0) continue;
         rc = 0;
@@ -98,6 +103,7 @@ static int parse_args(int argc, char **argv, dump_opts *o) {
         case 'f': o->file = optarg; break;
         case 'l': o->list = true; break;
         case 'q': o->quiet = true; break;
+        case 'j': rc = cli_parse_count("dump", "-j", optarg, 1, 64, &o->jobs); break;
         case OPT_ALLOW_MISSING: o->allow_missing = true; break;
         case OPT_CLEAN: o->clean = true; break;
         case 'F': if (!(rc = parse_choice("--format", optarg, formats, 3, &v))) o->ex.format = (b2p_format)v; break;
@@ -113,6 +119,7 @@ static int parse_args(int argc, char **argv, dump_opts *o) {
     if (!chosen && !o->all) return cli_usage_error("dump", "say which tables: -t PATTERN, -n SCHEMA, or --all");
     if (chosen && o->all) return cli_usage_error("dump", "--all and -t/-n exclude each other");
     if (o->file && o->outdir) return cli_usage_error("dump", "-f FILE and -o DIR exclude each other");
+    if (o->jobs > 1 && !o->outdir) return cli_usage_error("dump", "-j goes with -o DIR (one stream has one order)");
     if (optind >= argc) return cli_usage_error("dump", "no backup file given");
     return 0;
 }
@@ -173,43 +180,118 @@ static void report_table(const b2p_cat_table *t, const b2p_export_stats *st) {
                 n, (unsigned long long)st->replaced_values);
 }
 
-/* Dumps one table; returns its status (UNSUPPORTED tables are reported and skipped). */
-static b2p_status dump_table(const dump_opts *o, cli_source *in, const b2p_names *nm, FILE *single,
-                             const b2p_cat_table *t, bool blocks) {
+static void lock(pthread_mutex_t *mu) {
+    if (mu) pthread_mutex_lock(mu);
+}
+
+static void unlock(pthread_mutex_t *mu) {
+    if (mu) pthread_mutex_unlock(mu);
+}
+
+/* Dumps one table from src; returns its status, reported (UNSUPPORTED tables are reported and
+ * skipped). With -j, mu guards what the workers share: the output directory's journal, stderr. */
+static b2p_status dump_table(const dump_opts *o, b2p_pages *src, const b2p_catalog *cat, const b2p_names *nm,
+                             FILE *single, const b2p_cat_table *t, bool blocks, pthread_mutex_t *mu) {
     b2p_error err = {0};
     const char *why = b2p_export_unsupported(t);
     if (why) {
+        lock(mu);
         fprintf(stderr, "bak2pg: table %s.%s skipped: %s\n", b2p_shown(t->schema), b2p_shown(t->name), why);
+        unlock(mu);
         return B2P_ERR_UNSUPPORTED;
     }
     b2p_buf name = {0};
+    lock(mu);
     FILE *out = open_output(o, single, t, &name, &err);
-    if (!out) {
-        b2p_buf_free(&name);
-        return (b2p_status)cli_report(&err);
-    }
+    unlock(mu);
     b2p_export_stats st;
-    b2p_status s = blocks ? write_copy_header(out, nm, t, &err) : B2P_OK;
-    if (!s) s = b2p_export_table(in->src, in->cat, t, &o->ex, file_sink, out, &st, &err);
+    b2p_status s = !out ? err.code : blocks ? write_copy_header(out, nm, t, &err) : B2P_OK;
+    if (!s) s = b2p_export_table(src, cat, t, &o->ex, file_sink, out, &st, &err);
     if (blocks && !s) fputs("\\.\n", out);
-    if (out != single) {
+    if (out && out != single) {
         b2p_error close_err = {0};
+        lock(mu);
         b2p_status cs = b2p_outdir_close_file(o->dir, out, name.data, &close_err);
+        unlock(mu);
         if (cs && !s) {
             s = cs;
             err = close_err;
         }
     }
     b2p_buf_free(&name);
-    if (s) return (b2p_status)cli_report(&err);
-    if (!o->quiet) report_table(t, &st);
-    return B2P_OK;
+    lock(mu);
+    if (s) cli_report(&err);
+    else if (!o->quiet) report_table(t, &st);
+    unlock(mu);
+    return s;
 }
 
 static size_t count_selected(const b2p_catalog *cat, const bool *sel) {
     size_t n = 0;
     for (size_t i = 0; i < cat->ntables; i++) n += sel[i];
     return n;
+}
+
+/* ---- -j N: several tables' files at once (-o DIR only: one stream has one order) ---------- */
+
+typedef struct dump_run {
+    const dump_opts *o;
+    const b2p_catalog *cat;
+    const b2p_names *nm;
+    const size_t *order;         /* job -> catalog index */
+    b2p_pages *src, **worker_src;
+    pthread_mutex_t mu;
+    bool unsupported;            /* some table was skipped (guarded by mu) */
+} dump_run;
+
+static b2p_status dump_worker_start(void *ctx, unsigned w, b2p_error *err) {
+    dump_run *r = ctx;
+    r->worker_src[w] = b2p_pages_fork(r->src, err);
+    return r->worker_src[w] ? B2P_OK : err->code;
+}
+
+static void dump_worker_stop(void *ctx, unsigned w) {
+    dump_run *r = ctx;
+    b2p_pages_free(r->worker_src[w]);
+    r->worker_src[w] = NULL;
+}
+
+static b2p_status dump_job(void *ctx, b2p_jobs *jobs, size_t job, unsigned w, b2p_error *err) {
+    (void)jobs;
+    dump_run *r = ctx;
+    b2p_status s = dump_table(r->o, r->worker_src[w], r->cat, r->nm, NULL, &r->cat->tables[r->order[job]], false, &r->mu);
+    if (s == B2P_ERR_UNSUPPORTED) {
+        pthread_mutex_lock(&r->mu);
+        r->unsupported = true;
+        pthread_mutex_unlock(&r->mu);
+        return B2P_OK;
+    }
+    return s ? b2p_fail(err, s, "(reported)") : B2P_OK;
+}
+
+static int dump_parallel(const dump_opts *o, cli_source *in, const b2p_names *nm, const size_t *order, size_t n) {
+    dump_run r = {.o = o, .cat = in->cat, .nm = nm, .order = order, .src = in->src, .mu = PTHREAD_MUTEX_INITIALIZER};
+    unsigned threads = o->jobs < n ? o->jobs : (unsigned)n;
+    r.worker_src = calloc(threads, sizeof *r.worker_src);
+    if (!r.worker_src) return cli_report(&(b2p_error){.code = B2P_ERR_NOMEM, .msg = "out of memory"});
+    b2p_jobs_spec spec = {.njobs = n, .threads = threads, .ctx = &r, .worker_start = dump_worker_start,
+                          .worker_stop = dump_worker_stop, .run = dump_job};
+    b2p_error err = {0};
+    b2p_status st = b2p_jobs_run(&spec, &err);
+    free(r.worker_src);
+    if (st && strcmp(err.msg, "(reported)")) return cli_report(&err); /* a worker that could not start */
+    return st ? (int)st : r.unsupported ? B2P_ERR_UNSUPPORTED : 0;
+}
+
+/* Whether two chosen tables' files would differ only in case: which one gets "~2" then depends on
+ * which is written first, so such a dump is written in order, on one thread. */
+static bool case_twins(const b2p_catalog *cat, const size_t *order, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = i + 1; k < n; k++) {
+            const b2p_cat_table *a = &cat->tables[order[i]], *b = &cat->tables[order[k]];
+            if (!strcasecmp(a->schema, b->schema) && !strcasecmp(a->name, b->name)) return true;
+        }
+    return false;
 }
 
 /* Every chosen table, in load order (parents before children, as load.sql fills them). */
@@ -219,8 +301,13 @@ static int dump_tables(const dump_opts *o, cli_source *in, const b2p_names *nm, 
     size_t n = b2p_load_order(in->cat, sel, order);
     bool blocks = !o->dir && (o->all || o->tables.nschemas || n > 1);
     int exit_code = 0;
+    if (o->jobs > 1 && o->dir && n > 1 && !case_twins(in->cat, order, n)) {
+        exit_code = dump_parallel(o, in, nm, order, n);
+        free(order);
+        return exit_code;
+    }
     for (size_t i = 0; i < n; i++) {
-        b2p_status s = dump_table(o, in, nm, single, &in->cat->tables[order[i]], blocks);
+        b2p_status s = dump_table(o, in->src, in->cat, nm, single, &in->cat->tables[order[i]], blocks, NULL);
         if (s == B2P_ERR_UNSUPPORTED) exit_code = B2P_ERR_UNSUPPORTED;
         else if (s) {
             exit_code = (int)s;

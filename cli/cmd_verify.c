@@ -41,6 +41,8 @@ static const char USAGE[] =
     "                             ledger recorded, else error)\n"
     "  --backup-set N             the backup set at position N (FILE = N)\n"
     "  --allow-missing-stripes    salvage: compare with what the stripes given hold\n"
+    "  -j, --jobs N               compare N tables at once, each on its own connection, all seeing\n"
+    "                             the first one's snapshot (default 1; the report is the same)\n"
     "  --json                     one JSON document on stdout instead of the table\n"
     "  -h, --help                 this help\n"
     "\n"
@@ -75,6 +77,7 @@ typedef struct verify_opts {
     size_t ndsn_args;
     cli_tables tables;
     bool allow_missing, json, nul_given;
+    unsigned jobs;
     int backup_set;
     b2p_export_options ex;
 } verify_opts;
@@ -84,13 +87,13 @@ static int parse_args(int argc, char **argv, verify_opts *o) {
         {"dsn", required_argument, NULL, 'd'},          {"nul", required_argument, NULL, OPT_NUL},
         {"dbname", required_argument, NULL, 'd'},
         {"backup-set", required_argument, NULL, 'b'},   {"allow-missing-stripes", no_argument, NULL, 'm'},
-        {"json", no_argument, NULL, OPT_JSON},               {"help", no_argument, NULL, 'h'},
+        {"json", no_argument, NULL, OPT_JSON},           {"jobs", required_argument, NULL, 'j'},               {"help", no_argument, NULL, 'h'},
         CLI_TABLES_LONGOPTS,                            {NULL, 0, NULL, 0},
     };
     int c;
     optind = 1;
     opterr = 0; /* an unknown option is reported once, by cli_bad_option */
-    while ((c = getopt_long(argc, argv, ":hd:" CLI_TABLES_SHORTOPTS, longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":hd:j:" CLI_TABLES_SHORTOPTS, longopts, NULL)) != -1) {
         int rc = cli_tables_option("verify", &o->tables, c, optarg);
         if (rc >= 0) {
             if (rc) return rc;
@@ -103,6 +106,9 @@ static int parse_args(int argc, char **argv, verify_opts *o) {
             break;
         case 'm': o->allow_missing = true; break;
         case OPT_JSON: o->json = true; break;
+        case 'j':
+            if (cli_parse_count("verify", "-j", optarg, 1, 64, &o->jobs)) return B2P_ERR_USAGE;
+            break;
         case OPT_NUL:
             if (cli_parse_nul("verify", optarg, &o->ex.nul_policy)) return B2P_ERR_USAGE;
             o->nul_given = true;
@@ -464,7 +470,7 @@ int cmd_verify(int argc, char **argv) {
     if (!st) st = cli_select_tables(in.cat, &o.tables, nm, &sel, &err);
     if (!st) {
         ctx c = {.nm = nm, .progress = isatty(STDERR_FILENO) != 0};
-        b2p_verify_options vo = {.conninfo = o.dsn, .selected = sel, .export = o.ex, .nul_given = o.nul_given, .ctx = &c,
+        b2p_verify_options vo = {.conninfo = o.dsn, .selected = sel, .export = o.ex, .nul_given = o.nul_given, .jobs = o.jobs, .ctx = &c,
                                  .notice = on_notice, .table_done = on_table};
         st = b2p_verify(in.src, in.cat, nm, &vo, &res, &err);
     }

@@ -418,7 +418,9 @@ typedef struct b2p_verify_options {
     const bool *selected;            /* per catalog table (NULL: all) */
     b2p_export_options export;       /* as the load wrote the rows (--nul) */
     bool nul_given;                  /* export.nul_policy was given (--nul): the ledger's is not used */
-    /* callbacks (may be NULL), given ctx */
+    unsigned jobs;                   /* tables compared at once, each worker on its own connection
+                                      * sharing the first one's snapshot (0, 1: one) */
+    /* callbacks (may be NULL), given ctx; with jobs > 1 called by one worker at a time */
     void *ctx;
     void (*notice)(void *ctx, const char *message);
     void (*table_done)(void *ctx, const b2p_verify_table *vt);

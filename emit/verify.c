@@ -17,6 +17,7 @@
  * noted and left aside, never a failure of the comparison. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -605,6 +606,105 @@ static b2p_status verify_table(verifier *v, b2p_pages *src, const b2p_cat_table 
     return st;
 }
 
+/* Opens a verifier's session: the fixed settings the hashes are computed under, and a read-only,
+ * repeatable-read transaction; on snapshot (a worker's) that of the first session, so that every
+ * worker sees the same target. */
+static b2p_status begin_session(verifier *v, const char *snapshot) {
+    b2p_status st = b2p_pg_exec(v->conn, b2p_pg_copy_settings(), "the session settings", v->err);
+    if (!st) st = b2p_pg_exec(v->conn, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", "BEGIN", v->err);
+    if (!st && snapshot) {
+        char sql[128];
+        snprintf(sql, sizeof sql, "SET TRANSACTION SNAPSHOT '%s'", snapshot); /* pg_export_snapshot's: [0-9A-F-] */
+        st = b2p_pg_exec(v->conn, sql, "sharing the snapshot", v->err);
+    }
+    return st;
+}
+
+static void count_table(b2p_verify_result *out, const b2p_verify_table *vt) {
+    switch (vt->status) {
+    case B2P_VERIFY_EQUAL: out->equal++; break;
+    case B2P_VERIFY_DIFFERENT: out->different++; break;
+    case B2P_VERIFY_MISSING: out->missing++; break;
+    case B2P_VERIFY_SKIPPED: out->skipped++; break;
+    }
+    out->source_rows += vt->source.rows;
+    out->target_rows += vt->target.rows;
+    out->keys_checked += (unsigned)vt->nkeys - vt->keys_unchecked;
+    out->keys_failed += vt->keys_failed;
+    out->keys_unchecked += vt->keys_unchecked;
+}
+
+/* ---- several tables at once (jobs > 1) ---------------------------------------------------- */
+
+typedef struct parallel {
+    const verifier *main;            /* its settings; its connection stays with the calling thread */
+    b2p_pages *src;
+    char snapshot[64];
+    const size_t *table_of_job;      /* job -> catalog index */
+    verifier *workers;               /* per worker: its own connection and buffer */
+    b2p_pages **worker_src;
+    b2p_error *worker_err;
+    pthread_mutex_t mu;              /* guards the callbacks */
+} parallel;
+
+static b2p_status worker_begin(void *ctx, unsigned w, b2p_error *err) {
+    parallel *p = ctx;
+    verifier *v = &p->workers[w];
+    *v = *p->main;
+    v->sql = (b2p_buf){0};
+    v->conn = NULL;
+    v->err = err;
+    b2p_status st = b2p_pg_connect(p->main->opt->conninfo, 0, &v->notice, &v->conn, err);
+    if (!st) st = begin_session(v, p->snapshot);
+    if (!st && !(p->worker_src[w] = b2p_pages_fork(p->src, err))) st = err->code;
+    return st;
+}
+
+static void worker_end(void *ctx, unsigned w) {
+    parallel *p = ctx;
+    b2p_buf_free(&p->workers[w].sql);
+    PQfinish(p->workers[w].conn);
+    b2p_pages_free(p->worker_src[w]);
+    p->workers[w].conn = NULL;
+    p->worker_src[w] = NULL;
+}
+
+static b2p_status verify_job(void *ctx, b2p_jobs *jobs, size_t job, unsigned w, b2p_error *err) {
+    (void)jobs;
+    parallel *p = ctx;
+    verifier *v = &p->workers[w];
+    v->err = err;
+    size_t ti = p->table_of_job[job];
+    b2p_status st = verify_table(v, p->worker_src[w], &v->cat->tables[ti], &v->out->tables[job]);
+    if (!st && v->opt->table_done) {
+        pthread_mutex_lock(&p->mu);
+        v->opt->table_done(v->opt->ctx, &v->out->tables[job]);
+        pthread_mutex_unlock(&p->mu);
+    }
+    return st;
+}
+
+static b2p_status verify_parallel(verifier *v, b2p_pages *src, const size_t *table_of_job, size_t n) {
+    parallel p = {.main = v, .src = src, .table_of_job = table_of_job, .mu = PTHREAD_MUTEX_INITIALIZER};
+    PGresult *r = NULL;
+    b2p_status st = b2p_pg_query(v->conn, "SELECT pg_export_snapshot()", 0, NULL, "exporting the snapshot", &r, v->err);
+    if (!st) snprintf(p.snapshot, sizeof p.snapshot, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    if (st) return st;
+    if (strspn(p.snapshot, "0123456789ABCDEFabcdef-") != strlen(p.snapshot))
+        return b2p_fail(v->err, B2P_ERR_PG_SQL, "the server exported a snapshot named '%s'", p.snapshot);
+    unsigned threads = v->opt->jobs < n ? v->opt->jobs : (unsigned)n;
+    p.workers = calloc(threads, sizeof *p.workers);
+    p.worker_src = calloc(threads, sizeof *p.worker_src);
+    if (!p.workers || !p.worker_src) st = b2p_fail(v->err, B2P_ERR_NOMEM, "out of memory");
+    b2p_jobs_spec spec = {.njobs = n, .threads = threads, .ctx = &p, .worker_start = worker_begin, .worker_stop = worker_end,
+                          .run = verify_job};
+    if (!st) st = b2p_jobs_run(&spec, v->err);
+    free(p.workers);
+    free(p.worker_src);
+    return st;
+}
+
 b2p_status b2p_verify(b2p_pages *src, const b2p_catalog *cat, const b2p_names *nm, const b2p_verify_options *opt,
                       b2p_verify_result *out, b2p_error *err) {
     memset(out, 0, sizeof *out);
@@ -613,32 +713,28 @@ b2p_status b2p_verify(b2p_pages *src, const b2p_catalog *cat, const b2p_names *n
     if (st) return st;
     snprintf(out->database, sizeof out->database, "%s", PQdb(v.conn));
     out->tables = calloc(cat->ntables ? cat->ntables : 1, sizeof *out->tables);
-    if (!out->tables) st = b2p_fail(err, B2P_ERR_NOMEM, "out of memory");
-    if (!st) st = b2p_pg_exec(v.conn, b2p_pg_copy_settings(), "the session settings", err);
-    if (!st) st = b2p_pg_exec(v.conn, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", "BEGIN", err);
+    size_t *table_of_job = calloc(cat->ntables ? cat->ntables : 1, sizeof *table_of_job);
+    if (!out->tables || !table_of_job) st = b2p_fail(err, B2P_ERR_NOMEM, "out of memory");
+    if (!st) st = begin_session(&v, NULL);
     if (!st) st = ledger_present(&v);
     if (!st) st = ledger_last_run(&v, src, out);
-    for (size_t i = 0; i < cat->ntables && !st; i++) {
-        const b2p_cat_table *t = &cat->tables[i];
-        if (!selected(&v, t)) continue;
-        b2p_verify_table *vt = &out->tables[out->ntables++];
-        st = verify_table(&v, src, t, vt);
-        if (st) break;
-        switch (vt->status) {
-        case B2P_VERIFY_EQUAL: out->equal++; break;
-        case B2P_VERIFY_DIFFERENT: out->different++; break;
-        case B2P_VERIFY_MISSING: out->missing++; break;
-        case B2P_VERIFY_SKIPPED: out->skipped++; break;
+    size_t n = 0;
+    for (size_t i = 0; i < cat->ntables; i++)
+        if (selected(&v, &cat->tables[i])) table_of_job[n++] = i;
+    if (!st && opt->jobs > 1 && n > 1) {
+        st = verify_parallel(&v, src, table_of_job, n);
+        if (!st) out->ntables = n;
+    } else {
+        for (size_t j = 0; j < n && !st; j++) {
+            b2p_verify_table *vt = &out->tables[out->ntables++];
+            st = verify_table(&v, src, &cat->tables[table_of_job[j]], vt);
+            if (!st && opt->table_done) opt->table_done(opt->ctx, vt);
         }
-        out->source_rows += vt->source.rows;
-        out->target_rows += vt->target.rows;
-        out->keys_checked += (unsigned)vt->nkeys - vt->keys_unchecked;
-        out->keys_failed += vt->keys_failed;
-        out->keys_unchecked += vt->keys_unchecked;
-        if (opt->table_done) opt->table_done(opt->ctx, vt);
     }
+    for (size_t j = 0; j < out->ntables && !st; j++) count_table(out, &out->tables[j]);
     if (!st) st = b2p_pg_exec(v.conn, "COMMIT", "COMMIT", err);
     out->ok = !st && out->different == 0 && out->missing == 0 && !out->unfinished_run[0];
+    free(table_of_job);
     b2p_buf_free(&v.sql);
     PQfinish(v.conn);
     return st;

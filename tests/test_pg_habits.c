@@ -275,6 +275,65 @@ static void test_load_names_and_quiet(void **state) {
     assert_int_equal(WEXITSTATUS(rc), 2);
 }
 
+/* ---- -j on dump and verify: the same result ------------------------------------------------- */
+
+/* The whole text of file dir/name ("" when absent), for comparing. */
+static char *slurp(const char *dir, const char *name) {
+    char p[1200];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    FILE *f = fopen(p, "rb");
+    if (!f) return strdup("");
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = calloc((size_t)n + 1, 1);
+    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    return b;
+}
+
+/* verify --json without its timing ("milliseconds": N), which differs between runs. */
+static char *verify_json(const char *dbname, const char *bak, const char *options, int *rc) {
+    char conninfo[512];
+    pgserver_conninfo_db(server, dbname, conninfo, sizeof conninfo);
+    *rc = bak2pg_run(tmpdir, &last, "verify --json %s --dsn '%s' '%s'", options, conninfo, bak);
+    char *s = strdup(last.out), *ms = strstr(s, "\"milliseconds\":");
+    if (ms) { /* cut the number out */
+        char *end = ms + strlen("\"milliseconds\":");
+        while (*end >= '0' && *end <= '9') end++;
+        memmove(ms, end, strlen(end) + 1);
+    }
+    return s;
+}
+
+static void test_jobs_give_the_same_result(void **state) {
+    (void)state;
+    const char *bak = fixture_path(NORTHWIND);
+    const char *one = path_in_tmp("dump-j1"), *four = path_in_tmp("dump-j4");
+    assert_int_equal(bak2pg_run(tmpdir, &last, "dump --all -o '%s' '%s'", one, bak), 0);
+    assert_int_equal(bak2pg_run(tmpdir, &last, "dump --all -j 4 -o '%s' '%s'", four, bak), 0);
+    static const char *const files[] = {"dbo.Orders.copy", "dbo.Order%20Details.copy", "dbo.Categories.copy", "dbo.Customers.copy"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char *a = slurp(one, files[i]), *b = slurp(four, files[i]);
+        assert_true(strlen(a) > 100);
+        assert_string_equal(a, b);
+        free(a), free(b);
+    }
+    assert_int_equal(bak2pg_run(tmpdir, &last, "dump --all -j 4 '%s'", bak), 2); /* one stream: one order */
+    /* verify -j: the same report; a changed value found as well */
+    int rc1, rc4;
+    char *seq = verify_json("byname", bak, "", &rc1), *par = verify_json("byname", bak, "-j 3", &rc4);
+    assert_int_equal(rc1, 0);
+    assert_int_equal(rc4, 0);
+    assert_true(strlen(seq) > 1000);
+    assert_string_equal(seq, par);
+    free(seq), free(par);
+    assert_int_equal(pgserver_exec(server, "byname", "UPDATE public.shippers SET phone = 'changed' WHERE shipperid = 2"), 0);
+    free(verify_json("byname", bak, "-j 3", &rc4));
+    assert_int_equal(rc4, 1);
+    assert_non_null(strstr(last.out, "\"different\":1,"));
+}
+
 /* ---- usage errors -------------------------------------------------------------------------- */
 
 static void test_usage_error_said_once(void **state) {
@@ -302,6 +361,7 @@ int main(void) {
         cmocka_unit_test(test_sections_and_dump_into_convert_schema),
         cmocka_unit_test(test_clean_scripts_run_again),
         cmocka_unit_test(test_load_names_and_quiet),
+        cmocka_unit_test(test_jobs_give_the_same_result),
         cmocka_unit_test(test_usage_error_said_once),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
