@@ -424,8 +424,8 @@ static void test_unchanged_needs_the_same_pages(void **state) {
                      0);
     int rc = bak2pg_run(tmpdir, &last, "load --dsn '%s' '%s'", conninfo, bak);
     if (rc) fail_msg("exit %d: %s", rc, last.err);
-    assert_non_null(strstr(last.err, "dbo.categories: unchanged: the ledger shows this backup loaded"));
-    assert_non_null(strstr(last.err, "dbo.products: merged by primary key (id): 50 rows in the backup; 0 inserted, 1 updated"));
+    assert_non_null(strstr(last.err, "public.categories: unchanged: the ledger shows this backup loaded"));
+    assert_non_null(strstr(last.err, "public.products: merged by primary key (id): 50 rows in the backup; 0 inserted, 1 updated"));
     assert_int_equal(pgserver_query_long(server, "pages", "SELECT category FROM public.products WHERE id = 1"), category);
 }
 
@@ -511,7 +511,7 @@ static void test_a_failed_table_does_not_stop_the_run(void **state) {
     int rc = bak2pg_run(tmpdir, &last, "load --dsn '%s' '%s'", conninfo, bak);
     printf("  --nul error: exit %d\n%s%s", rc, last.out, last.err);
     assert_int_equal(rc, B2P_ERR_PARTIAL);
-    assert_non_null(strstr(last.err, "dbo.members: failed"));
+    assert_non_null(strstr(last.err, "public.members: failed"));
     assert_non_null(strstr(last.err, "1 table failed"));
     assert_non_null(strstr(last.out, "1 failed")); /* the summary */
     assert_int_equal(pgserver_query_long(server, "nuls", "SELECT count(*) FROM public.books"), 20);
@@ -532,8 +532,8 @@ static void test_a_failed_table_does_not_stop_the_run(void **state) {
     rc = bak2pg_run(tmpdir, &last, "load --nul replace --dsn '%s' '%s'", conninfo, bak);
     printf("  --nul replace: exit %d\n%s", rc, last.err);
     assert_int_equal(rc, 0);
-    assert_non_null(strstr(last.err, "table dbo.members: 2 values held NUL characters"));
-    assert_null(strstr(last.err, "table dbo.books: "));
+    assert_non_null(strstr(last.err, "table public.members: 2 values held NUL characters"));
+    assert_null(strstr(last.err, "table public.books: "));
     assert_int_equal(pgserver_query_long(server, "nuls2", "SELECT count(*) FROM public.members WHERE password = 'pass' || chr(65533) || 'word'"), 1);
     assert_int_equal(pgserver_query_long(server, "nuls2", "SELECT count(*) FROM bak2pg.runs WHERE nul_policy = 'replace'"), 1);
     assert_int_equal(pgserver_query_long(server, "nuls2", "SELECT nul_values_changed FROM bak2pg.table_runs WHERE target_table = 'members'"), 2);

@@ -300,13 +300,13 @@ static void test_drift_stops_the_table_or_replaces_it(void **state) {
 
     /* salih's Categories and Products have renamed key columns: drift, left as they are */
     assert_int_equal(bak2pg_run(tmpdir, &last, "load --force --dsn '%s' '%s'", conninfo, fixture_path(salih)), B2P_ERR_UNSUPPORTED);
-    assert_non_null(strstr(last.err, "dbo.Categories: drift: rows were matched by primary key (categoryid) and the backup now has primary key (id)"));
-    assert_non_null(strstr(last.err, "dbo.Products: drift"));
-    assert_non_null(strstr(last.err, "dbo.Users: loaded, 58 rows")); /* the run went on */
+    assert_non_null(strstr(last.err, "public.categories: drift: rows were matched by primary key (categoryid) and the backup now has primary key (id)"));
+    assert_non_null(strstr(last.err, "public.products: drift"));
+    assert_non_null(strstr(last.err, "public.users: loaded, 58 rows")); /* the run went on */
     assert_int_equal(pgserver_query_long(server, "drift", "SELECT count(*) FROM public.categories"), categories);
 
     assert_int_equal(bak2pg_run(tmpdir, &last, "load --replace-drifted --sync-deletes --dsn '%s' '%s'", conninfo, fixture_path(salih)), 0);
-    assert_non_null(strstr(last.err, "dbo.Categories: replaced"));
+    assert_non_null(strstr(last.err, "public.categories: replaced"));
     assert_non_null(strstr(last.err, "8 rows dropped, 9 loaded"));
     snprintf(dir, sizeof dir, "%s/salih-conv", tmpdir);
     assert_int_equal(pg_compare_manifest(server, dir, "drift", "salih over salman"), 3);
@@ -335,15 +335,15 @@ static void test_new_columns_and_changed_types(void **state) {
                                    "UPDATE bak2pg.tables SET source = 'older' WHERE target_table = 'customers'"),
                      0);
     assert_int_equal(bak2pg_run(tmpdir, &last, "load --dsn '%s' '%s'", conninfo, fixture_path(salman)), B2P_ERR_UNSUPPORTED);
-    assert_non_null(strstr(last.err, "dbo.Shippers: merged by primary key (shipperid): 3 rows in the backup; 0 inserted, 3 updated"));
+    assert_non_null(strstr(last.err, "public.shippers: merged by primary key (shipperid): 3 rows in the backup; 0 inserted, 3 updated"));
     assert_int_equal(pgserver_query_long(server, "cols", "SELECT count(*) FROM public.shippers WHERE phone IS NOT NULL"), 3);
-    assert_non_null(strstr(last.err, "dbo.Region: drift: column regiondescription is character varying(60) in the target and "
+    assert_non_null(strstr(last.err, "public.region: drift: column regiondescription is character varying(60) in the target and "
                                      "character(50) in the backup"));
     /* customers: its content is unchanged (hash), so it is not even merged; its own column stays */
-    assert_non_null(strstr(last.err, "dbo.Customers: unchanged: same content as the ledger's"));
+    assert_non_null(strstr(last.err, "public.customers: unchanged: same content as the ledger's"));
     assert_int_equal(pgserver_query_long(server, "cols", "SELECT count(*) FROM public.customers WHERE note = 'mine'"), 91);
     /* and the run still went through every other table */
-    assert_non_null(strstr(last.err, "dbo.Order Details: unchanged"));
+    assert_non_null(strstr(last.err, "public.\"order details\": unchanged"));
 }
 
 static void test_tables_without_a_key_match_whole_rows(void **state) {
@@ -365,11 +365,11 @@ static void test_tables_without_a_key_match_whole_rows(void **state) {
     assert_int_equal(bak2pg_run(tmpdir, &last, "load --dsn '%s' '%s'", conninfo, fixture_path(pubs)), B2P_ERR_USAGE);
     assert_non_null(strstr(last.err, "public.roysched"));
     assert_int_equal(bak2pg_run(tmpdir, &last, "load --merge-existing --dsn '%s' '%s'", conninfo, fixture_path(pubs)), 0);
-    assert_non_null(strstr(last.err, "dbo.roysched: merged by whole row: 86 rows in the backup; 1 inserted, 0 updated, 1 only in the target (kept"));
+    assert_non_null(strstr(last.err, "public.roysched: merged by whole row: 86 rows in the backup; 1 inserted, 0 updated, 1 only in the target (kept"));
     assert_int_equal(pgserver_query_long(server, "pubs", "SELECT count(*) FROM public.roysched"), 87);
     assert_int_equal(pgserver_exec(server, "pubs", "DELETE FROM bak2pg.tables WHERE target_table = 'roysched'"), 0);
     assert_int_equal(bak2pg_run(tmpdir, &last, "load --merge-existing --sync-deletes --dsn '%s' '%s'", conninfo, fixture_path(pubs)), 0);
-    assert_non_null(strstr(last.err, "dbo.roysched: merged by whole row: 86 rows in the backup; 0 inserted, 0 updated, 1 only in the target"));
+    assert_non_null(strstr(last.err, "public.roysched: merged by whole row: 86 rows in the backup; 0 inserted, 0 updated, 1 only in the target"));
     assert_non_null(strstr(last.err, "deleted 1 rows the backup no longer has"));
     snprintf(dir, sizeof dir, "%s/pubs-conv", tmpdir);
     assert_int_equal(pg_compare_manifest(server, dir, "pubs", "pubs after whole-row merges"), 14);

@@ -542,7 +542,7 @@ static void test_differential_overlay(void **state) {
     char conninfo[1024];
     pgserver_conninfo_db(server, "fullonly", conninfo, sizeof conninfo);
     assert_int_equal(bak2pg_run(tmpdir, &last, "load --dsn '%s'%s", conninfo, both), 0);
-    assert_non_null(strstr(last.err, "dbo.Shippers: merged by primary key (shipperid): 3 rows in the backup; 0 inserted, 1 updated, 0 only"));
+    assert_non_null(strstr(last.err, "public.shippers: merged by primary key (shipperid): 3 rows in the backup; 0 inserted, 1 updated, 0 only"));
     assert_non_null(strstr(last.out, "0 inserted, 1 updated, 0 deleted"));
     assert_int_equal(verify_json("fullonly", "", both, &doc), 0);
     mj_free(doc);
@@ -788,8 +788,8 @@ static void test_cast_and_nul_policy(void **state) {
     /* the same backup loaded again without the cast is not "unchanged": the column would be text */
     rc = bak2pg_run(tmpdir, &last, "load --nul replace --dsn '%s'%s", conninfo, files);
     if (rc != B2P_ERR_UNSUPPORTED) fail_msg("a rerun without --cast exited %d: %s", rc, last.err);
-    assert_null(strstr(last.err, "dbo.Members: unchanged"));
-    assert_non_null(strstr(last.err, "dbo.Members: drift"));
+    assert_null(strstr(last.err, "public.members: unchanged"));
+    assert_non_null(strstr(last.err, "public.members: drift"));
     /* the policy is the run's (bak2pg.runs.nul_policy) even where the table's source identity
      * lacks it */
     exec_ok("castload", "UPDATE bak2pg.tables SET source = replace(source, ' nul=2', '')");
