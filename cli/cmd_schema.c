@@ -25,8 +25,13 @@ static const char USAGE[] =
     "is needed.\n"
     "\n"
     "options:\n"
-    "  --table PATTERN          only tables (and modules, types) whose schema.name or name\n"
-    "                           matches PATTERN (shell wildcards: 'dbo.Order*', '*Customer*')\n"
+    "  -t, --table PATTERN      only tables (and modules, types) whose schema.name or name\n"
+    "                           matches PATTERN (shell wildcards, ignoring case, the backup's names\n"
+    "                           or PostgreSQL's: 'dbo.Order*', 'public.orders', '*customer*');\n"
+    "                           repeatable; one that matches nothing is an error\n"
+    "  -T, --exclude-table PATTERN  not these\n"
+    "  -n, --schema PATTERN     only what is in these schemas; -N, --exclude-schema: not\n"
+    "  --strict-names           a -T or -N pattern that matches nothing is an error too\n"
     "  --backup-set N           the backup set at position N (FILE = N); default: the last full\n"
     "  --allow-missing-stripes  read what is there when stripe files are missing (salvage)\n"
     "  --json                   one JSON document on stdout instead of text\n"
@@ -34,7 +39,8 @@ static const char USAGE[] =
     "\n"
     "examples:\n"
     "  bak2pg schema Northwind.bak\n"
-    "  bak2pg schema --table 'dbo.Orders' Northwind.bak\n"
+    "  bak2pg schema -t 'dbo.Orders' Northwind.bak\n"
+    "  bak2pg schema -n Sales -T '*History' TSQL2012.bak\n"
     "  bak2pg schema --json stripe1.bak stripe2.bak\n";
 const char *const cli_schema_usage = USAGE;
 
