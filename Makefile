@@ -108,7 +108,7 @@ check: deps
 	$(MAKE) fuzz FUZZ_SECONDS=5
 	@echo "check: all test programs passed in both builds (plain, sanitizers); every fuzz target builds and ran 5 s"
 	@echo "check: $$(cat build/plain/skipped) test(s) skipped in the plain build, $$(cat build/san/skipped) under the sanitizers"
-	@[ -r "$(FIXTURES)/MANIFEST.tsv" ] || echo "check: SKIPPED $$(($$(cat build/plain/skipped) + $$(cat build/san/skipped))) tests that read real backups: no fixture corpus at $(FIXTURES). 'make corpus' fetches its backups there (FIXTURES=DIR for another place); see the SKIPPED lines above and README \"Building and testing\""
+	@[ -r "$(FIXTURES)/MANIFEST.tsv" ] || echo "check: SKIPPED $$(($$(cat build/plain/skipped) + $$(cat build/san/skipped))) tests that read real backups: no fixture corpus at $(FIXTURES). 'make corpus' fetches its backups there (FIXTURES=DIR for another place; the tests also need the corpus's MANIFEST.tsv and truth/, which come with ../shared, README \"The fixture corpus\"); see the SKIPPED lines above"
 
 demo: deps
 	$(MAKE) bak2pg fixtures/demo.bak
