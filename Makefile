@@ -2,7 +2,12 @@
 # runs every test twice (plain, and under AddressSanitizer + UndefinedBehaviorSanitizer), then
 # builds every fuzz target and runs it for 5 s; `make demo` shows the tool on a backup;
 # `make fuzz` runs each fuzz target for FUZZ_SECONDS (60);
-# `make bench` measures throughput and memory (never part of check).
+# `make bench` measures throughput and memory (never part of check); `make corpus` fetches the
+# real backups of the fixture corpus; `make install` / `make uninstall` (PREFIX, DESTDIR).
+
+# The first rule below comes out of the variant macro (build/plain/libb2p.a): without this, a bare
+# `make` would build only the library.
+.DEFAULT_GOAL := all
 
 CC       ?= cc
 PKGS     := libzstd libpq libxml-2.0 libxxhash
@@ -13,7 +18,8 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-FIXTURES ?= $(abspath ../shared/fixtures)
+# The fixture corpus: FIXTURES=DIR or B2P_FIXTURES=DIR (either; the tests read B2P_FIXTURES).
+FIXTURES ?= $(if $(B2P_FIXTURES),$(B2P_FIXTURES),$(abspath ../shared/fixtures))
 export B2P_FIXTURES := $(FIXTURES)
 
 LIB_SRC  := $(sort $(wildcard base/*.c mtf/*.c pages/*.c catalog/*.c emit/*.c))
@@ -52,10 +58,16 @@ endef
 $(eval $(call variant,plain,))
 $(eval $(call variant,san,$(SAN)))
 
-.PHONY: all deps check test-plain test-san demo fuzz bench clean
+.PHONY: all deps check test-plain test-san demo fuzz bench corpus install uninstall clean
 .SECONDARY:
 
-all: bak2pg build/plain/mkbak
+all: bak2pg build/plain/mkbak build/man/bak2pg.1
+
+# The man page is made from the help texts of the binary just built (tools/mkman), so that it
+# says what --help says.
+build/man/bak2pg.1: bak2pg tools/mkman
+	@mkdir -p $(dir $@)
+	sh tools/mkman ./bak2pg > $@.tmp && mv $@.tmp $@
 
 bak2pg: build/plain/bak2pg
 	cp $< $@
@@ -63,20 +75,31 @@ bak2pg: build/plain/bak2pg
 deps:
 	@sh .ci/setup-deps
 
-# Each test binary runs from the repository root; B2P_BIN names the bak2pg of the same variant.
+# Each test program (tests/test_*.c built, tests/test_*.sh as they are) runs from the repository
+# root; B2P_BIN names the bak2pg of the same variant. Its output is also kept in build/VARIANT/
+# test.log so that the skipped tests can be counted: cmocka's "[  SKIPPED ] N test(s)" summary
+# lines (the shell tests print the same), summed into build/VARIANT/skipped.
 define run_tests
-	@set -e; failed=0; for t in $(1); do \
+	@set -e; failed=0; skipped=0; for t in $(1); do \
 	  echo "== $$t"; \
-	  if ! B2P_BIN=$(2) B2P_VARIANT=$(3) $$t; then failed=$$((failed+1)); fi; \
+	  { rc=0; case $$t in *.sh) run="sh $$t" ;; *) run=$$t ;; esac; \
+	    B2P_BIN=$(2) B2P_VARIANT=$(3) MAKE="$(MAKE)" $$run 2>&1 || rc=$$?; echo $$rc > build/$(3)/test.rc; } \
+	    | tee build/$(3)/test.log; \
+	  n=$$(sed -n 's/^\[  SKIPPED \] \([0-9][0-9]*\) test(s).*/\1/p' build/$(3)/test.log | head -n 1); \
+	  skipped=$$((skipped + $${n:-0})); \
+	  if [ "$$(cat build/$(3)/test.rc)" != 0 ]; then failed=$$((failed+1)); fi; \
 	done; \
+	echo $$skipped > build/$(3)/skipped; \
 	if [ $$failed -ne 0 ]; then echo "$$failed test program(s) failed ($(3))"; exit 1; fi
 endef
 
+SH_TESTS := $(sort $(wildcard tests/test_*.sh))
+
 test-plain: build/plain/bak2pg $(plain_TESTS)
-	$(call run_tests,$(plain_TESTS),$(abspath build/plain/bak2pg),plain)
+	$(call run_tests,$(plain_TESTS) $(SH_TESTS),$(abspath build/plain/bak2pg),plain)
 
 test-san: build/san/bak2pg $(san_TESTS)
-	$(call run_tests,$(san_TESTS),$(abspath build/san/bak2pg),san)
+	$(call run_tests,$(san_TESTS) $(SH_TESTS),$(abspath build/san/bak2pg),san)
 
 check: deps
 	$(MAKE) bak2pg
@@ -84,7 +107,8 @@ check: deps
 	$(MAKE) test-san
 	$(MAKE) fuzz FUZZ_SECONDS=5
 	@echo "check: all test programs passed in both builds (plain, sanitizers); every fuzz target builds and ran 5 s"
-	@[ -r "$(FIXTURES)/MANIFEST.tsv" ] || echo "check: SKIPPED every test that reads real backups: no fixture corpus at $(FIXTURES) (see the SKIPPED lines above; README \"Building and testing\")"
+	@echo "check: $$(cat build/plain/skipped) test(s) skipped in the plain build, $$(cat build/san/skipped) under the sanitizers"
+	@[ -r "$(FIXTURES)/MANIFEST.tsv" ] || echo "check: SKIPPED $$(($$(cat build/plain/skipped) + $$(cat build/san/skipped))) tests that read real backups: no fixture corpus at $(FIXTURES). 'make corpus' fetches its backups there (FIXTURES=DIR for another place; the tests also need the corpus's MANIFEST.tsv and truth/, which come with ../shared, README \"The fixture corpus\"); see the SKIPPED lines above"
 
 demo: deps
 	$(MAKE) bak2pg fixtures/demo.bak
@@ -94,9 +118,33 @@ FUZZ_SECONDS ?= 60
 fuzz: deps
 	sh .ci/fuzz $(FUZZ_SECONDS)
 
+# .ci/bench runs bak2pg, and mkbak for its pipeline part
 bench: deps
-	$(MAKE) bak2pg
+	$(MAKE) bak2pg build/plain/mkbak
 	sh .ci/bench
+
+# The real backups of the fixture corpus, from the public repositories fixtures/corpus.tsv names
+# (at the commits it pins), each checked against its sha256; files already there are kept.
+corpus:
+	sh tools/fetch-corpus fixtures/corpus.tsv "$(FIXTURES)"
+
+# make install [PREFIX=/usr/local] [DESTDIR=...]: the binary, its man page and its completions.
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+MANDIR     ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
+INSTALLED  := $(BINDIR)/bak2pg $(MANDIR)/man1/bak2pg.1 $(BASHCOMPDIR)/bak2pg $(ZSHCOMPDIR)/_bak2pg
+
+install: bak2pg build/man/bak2pg.1
+	install -d "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(MANDIR)/man1" "$(DESTDIR)$(BASHCOMPDIR)" "$(DESTDIR)$(ZSHCOMPDIR)"
+	install -m 755 bak2pg "$(DESTDIR)$(BINDIR)/bak2pg"
+	install -m 644 build/man/bak2pg.1 "$(DESTDIR)$(MANDIR)/man1/bak2pg.1"
+	install -m 644 completion/bak2pg.bash "$(DESTDIR)$(BASHCOMPDIR)/bak2pg"
+	install -m 644 completion/_bak2pg "$(DESTDIR)$(ZSHCOMPDIR)/_bak2pg"
+
+uninstall:
+	rm -f $(INSTALLED:%="$(DESTDIR)%")
 
 clean:
 	rm -rf build bak2pg

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -29,6 +30,7 @@ static void print_help(FILE *out) {
             "\n"
             "usage: bak2pg <command> [options] FILE...\n"
             "       bak2pg <command> --help\n"
+            "       bak2pg help <command>\n"
             "\n"
             "commands:\n",
             B2P_VERSION);
@@ -92,16 +94,36 @@ static int finish(int rc) {
     return B2P_ERR_IO;
 }
 
+/* `bak2pg help CMD`: CMD's own help, as `bak2pg CMD --help` prints it (one text per command,
+ * kept in its cmd_*.c), so that the man page and the shell completions, which read it, see
+ * what the command really accepts. */
+static int help_command(int argc, char **argv) {
+    if (argc > 3) {
+        fprintf(stderr, "bak2pg help: one command at most (see 'bak2pg --help')\n");
+        return B2P_ERR_USAGE;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        if (strcmp(argv[2], commands[i].name) != 0) continue;
+        char name[16], help[] = "--help";
+        snprintf(name, sizeof name, "%s", commands[i].name);
+        char *av[] = {name, help, NULL};
+        return commands[i].run(2, av);
+    }
+    fprintf(stderr, "bak2pg help: '%s' is not a bak2pg command (see 'bak2pg --help')\n", b2p_shown(argv[2]));
+    return B2P_ERR_USAGE;
+}
+
 static int run(int argc, char **argv) {
     if (argc < 2) {
         print_help(stderr);
         return B2P_ERR_USAGE;
     }
     const char *name = argv[1];
-    if (!strcmp(name, "--help") || !strcmp(name, "-h") || !strcmp(name, "help")) {
+    if (!strcmp(name, "--help") || !strcmp(name, "-h") || (!strcmp(name, "help") && argc == 2)) {
         print_help(stdout);
         return 0;
     }
+    if (!strcmp(name, "help")) return help_command(argc, argv);
     if (!strcmp(name, "--version")) {
         printf("bak2pg %s\n", B2P_VERSION);
         return 0;
@@ -113,5 +135,9 @@ static int run(int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
+    /* getopt's own message ("unrecognized option '--bogus'") would come before the command's
+     * usage error and say the same thing twice: the commands report bad options themselves
+     * (naming it from optopt or argv[optind - 1]). */
+    opterr = 0;
     return finish(run(argc, argv));
 }
