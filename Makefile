@@ -81,12 +81,12 @@ deps:
 # lines (the shell tests print the same), summed into build/VARIANT/skipped.
 define run_tests
 	@set -e; failed=0; skipped=0; for t in $(1); do \
-	  echo "== $$t"; \
+	  echo "== $$t"; start=$$(date +%s); \
 	  { rc=0; case $$t in *.sh) run="sh $$t" ;; *) run=$$t ;; esac; \
 	    B2P_BIN=$(2) B2P_VARIANT=$(3) MAKE="$(MAKE)" $$run 2>&1 || rc=$$?; echo $$rc > build/$(3)/test.rc; } \
 	    | tee build/$(3)/test.log; \
 	  n=$$(sed -n 's/^\[  SKIPPED \] \([0-9][0-9]*\) test(s).*/\1/p' build/$(3)/test.log | head -n 1); \
-	  skipped=$$((skipped + $${n:-0})); \
+	  skipped=$$((skipped + $${n:-0})); echo "-- $$t: $$(( $$(date +%s) - start )) s"; \
 	  if [ "$$(cat build/$(3)/test.rc)" != 0 ]; then failed=$$((failed+1)); fi; \
 	done; \
 	echo $$skipped > build/$(3)/skipped; \
