@@ -10,7 +10,7 @@
 .DEFAULT_GOAL := all
 
 CC       ?= cc
-PKGS     := libzstd libpq libxml-2.0 libxxhash
+PKGS     := libzstd libpq libxml-2.0 libxxhash libcrypto
 WARN     := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wvla
 DEFS     := -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64
 OPT      ?= -O2 -g

@@ -1,6 +1,7 @@
 /* bak2pg info: what RESTORE HEADERONLY and FILELISTONLY would show; --check reads every page.
  * Every name from the backup (and the file names given) is shown through b2p_shown: one line,
  * escaped, whatever it holds. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,14 +30,25 @@ static const char USAGE[] =
     "  --json                   one JSON document on stdout instead of text\n"
     "  -h, --help               this help\n"
     "\n"
+    "backups under transparent data encryption (TDE) show the certificate thumbprint their key\n"
+    "is protected by; pages and log need that key (exit 11). To check the key material:\n"
+    "  --tde-cert FILE          the server certificate (DER, from BACKUP CERTIFICATE): must be\n"
+    "                           the one the backup names\n"
+    "  --tde-key FILE           its private key (PVK); then the backup's encrypted database key\n"
+    "                           is decrypted with it (and never shown)\n"
+    "  --tde-password-file FILE the private key's password, the file's first line; else the\n"
+    "                           environment variable B2P_TDE_PASSWORD (never on the command line)\n"
+    "\n"
     "examples:\n"
     "  bak2pg info Northwind.bak\n"
-    "  bak2pg info --check --json part1.bak part2.bak\n";
+    "  bak2pg info --check --json part1.bak part2.bak\n"
+    "  bak2pg info --tde-cert server.cer --tde-key server.pvk --tde-password-file pw.txt log.bak\n";
 const char *const cli_info_usage = USAGE;
 
 typedef struct info_opts {
     bool json, check, allow_missing;
     int backup_set;
+    const char *tde_cert, *tde_key, *tde_password_file;
 } info_opts;
 
 typedef struct bad_pages {
@@ -111,8 +123,31 @@ static void print_set_text(const b2p_set_info *s) {
     }
 }
 
+static void thumbprint_hex(const b2p_media *m, char out[41]) {
+    for (int i = 0; i < 20; i++) snprintf(out + 2 * i, 3, "%02X", m->tde_thumbprint[i]);
+}
+
+/* What a TDE container shows in the clear: the rest (sets, files, LSNs) is encrypted. */
+static void print_tde_text(const b2p_media *m) {
+    char hex[41];
+    thumbprint_hex(m, hex);
+    printf("File %s\n", b2p_shown(m->path));
+    printf("  %-22s %s\n", "container", "MSSQLBAK version 2, encrypted");
+    printf("  %-22s %s\n", "encryption", "transparent data encryption (TDE)");
+    printf("  %-22s %s (SHA-1 of the server certificate)\n", "certificate thumbprint", hex);
+    printf("  %-22s %u bytes (the database encryption key, encrypted by that certificate)\n",
+           "encrypted key", m->tde_key_len);
+    printf("  %-22s %s\n", "algorithm", "not in the clear header");
+    printf("  %-22s %llu bytes\n", "file size", (unsigned long long)m->file_size);
+    printf("  %-22s %s\n", "backup sets", "encrypted: pages, log and metadata need the key (exit 11)");
+}
+
 static void print_media_text(const b2p_media *m) {
     char g[40], d[32];
+    if (m->tde) {
+        print_tde_text(m);
+        return;
+    }
     printf("File %s\n", b2p_shown(m->path));
     printf("  %-22s %s, block size %u\n", "container",
            m->compressed ? "MSSQLBAK (compressed, MS-XPRESS)" : "MTF (uncompressed)", m->block_size);
@@ -201,6 +236,13 @@ static void print_media_json(json *j, const b2p_media *m) {
     json_kv_string(j, "media_name", m->media_name);
     json_kv_string(j, "media_date", b2p_datetime_format(m->media_date, a, sizeof a));
     json_kv_bool(j, "media_password", m->media_password);
+    json_kv_bool(j, "tde", m->tde);
+    if (m->tde) {
+        char hex[41];
+        thumbprint_hex(m, hex);
+        json_kv_string(j, "tde_certificate_thumbprint", hex);
+        json_kv_uint(j, "tde_encrypted_key_bytes", m->tde_key_len);
+    }
     json_key(j, "backup_sets");
     json_begin_array(j);
     for (size_t i = 0; i < m->nsets; i++) print_set_json(j, &m->sets[i]);
@@ -239,6 +281,35 @@ static void print_check_text(const b2p_set_info *set, const b2p_page_stats *st, 
     printf("  %-22s %s\n", "result", stats_ok(st) ? "OK" : "PROBLEMS FOUND");
 }
 
+static void print_log_check_text(const b2p_set_info *set, const b2p_log_stats *st) {
+    printf("\nCheck of backup set %u (transaction log: no data pages)\n", set->position);
+    printf("  %-22s %u blocks, %u streams, %llu bytes read\n", "log", st->log_blocks, st->log_streams,
+           (unsigned long long)st->log_bytes);
+    if (st->skipped_blocks)
+        printf("  %-22s %u (PH6S, skipped by their own length)\n", "other blocks", st->skipped_blocks);
+    if (st->csum_streams)
+        printf("  %-22s %u verified, %u bad%s\n", "backup checksums", st->csum_streams, st->csum_bad,
+               st->csum_bad ? " (the first at the offset named below)" : "");
+    else printf("  %-22s none in this backup\n", "backup checksums");
+    if (st->csum_bad)
+        fprintf(stderr, "bak2pg: backup set %u: offset %llu: backup checksum (CSUM) mismatch over the log stream\n",
+                set->position, (unsigned long long)st->first_bad_offset);
+}
+
+static void print_log_check_json(json *j, const b2p_set_info *set, const b2p_log_stats *st) {
+    json_begin_object(j);
+    json_kv_uint(j, "backup_set", set->position);
+    json_kv_string(j, "kind", "log");
+    json_kv_uint(j, "log_blocks", st->log_blocks);
+    json_kv_uint(j, "log_streams", st->log_streams);
+    json_kv_uint(j, "log_bytes", st->log_bytes);
+    json_kv_uint(j, "skipped_blocks", st->skipped_blocks);
+    json_kv_uint(j, "backup_checksums", st->csum_streams);
+    json_kv_uint(j, "bad_backup_checksums", st->csum_bad);
+    json_kv_bool(j, "ok", st->csum_bad == 0);
+    json_end_object(j);
+}
+
 static void print_check_json(json *j, const b2p_set_info *set, const b2p_page_stats *st, bool incomplete) {
     json_begin_object(j);
     json_kv_uint(j, "backup_set", set->position);
@@ -269,6 +340,9 @@ static int parse_args(int argc, char **argv, info_opts *o) {
         {"check", no_argument, NULL, 'c'},
         {"backup-set", required_argument, NULL, 'b'},
         {"allow-missing-stripes", no_argument, NULL, 'm'},
+        {"tde-cert", required_argument, NULL, 'C'},
+        {"tde-key", required_argument, NULL, 'K'},
+        {"tde-password-file", required_argument, NULL, 'P'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -280,6 +354,9 @@ static int parse_args(int argc, char **argv, info_opts *o) {
         case 'j': o->json = true; break;
         case 'c': o->check = true; break;
         case 'm': o->allow_missing = true; break;
+        case 'C': o->tde_cert = optarg; break;
+        case 'K': o->tde_key = optarg; break;
+        case 'P': o->tde_password_file = optarg; break;
         case 'b':
             if (cli_parse_backup_set("info", optarg, &o->backup_set)) return B2P_ERR_USAGE;
             break;
@@ -288,7 +365,72 @@ static int parse_args(int argc, char **argv, info_opts *o) {
         }
     }
     if (optind >= argc) return cli_usage_error("info", "no backup file given");
+    if ((o->tde_key || o->tde_password_file) && !o->tde_cert)
+        return cli_usage_error("info", "--tde-key and --tde-password-file need --tde-cert");
     return 0;
+}
+
+/* The PVK password: the first line of --tde-password-file, else B2P_TDE_PASSWORD. */
+static bool read_tde_password(const info_opts *o, char *out, size_t len) {
+    out[0] = 0;
+    if (!o->tde_password_file) {
+        const char *env = getenv("B2P_TDE_PASSWORD");
+        if (env) snprintf(out, len, "%s", env);
+        return true;
+    }
+    FILE *f = fopen(o->tde_password_file, "r");
+    if (!f) {
+        fprintf(stderr, "bak2pg: '%s': cannot open the password file: %s\n", b2p_shown(o->tde_password_file),
+                strerror(errno));
+        return false;
+    }
+    if (!fgets(out, (int)len, f)) out[0] = 0;
+    fclose(f);
+    out[strcspn(out, "\r\n")] = 0;
+    return true;
+}
+
+static void print_tde_keys(const b2p_tde_keys *k, bool key_given) {
+    printf("\nKey material\n");
+    printf("  %-22s %s\n", "certificate", k->certificate_matches ? "matches the thumbprint" : "does not match");
+    if (!key_given) return;
+    printf("  %-22s %s\n", "private key", k->private_key_decrypted ? "decrypted with the password" : "not decrypted");
+    if (k->private_key_decrypted)
+        printf("  %-22s %s\n", "key and certificate", k->key_matches_certificate ? "belong together" : "do not belong together");
+    if (k->database_key_decrypted)
+        printf("  %-22s decrypted: %s, %u bits (not shown)\n", "database key", k->algorithm, k->key_bits);
+    else if (k->key_matches_certificate) printf("  %-22s not decrypted\n", "database key");
+}
+
+/* --tde-cert (and --tde-key): checks the key material of the first TDE file given. */
+static int check_tde_keys(const info_opts *o, b2p_backup *bk, bool json_out, json *j) {
+    const b2p_media *m = NULL;
+    for (size_t i = 0; i < b2p_backup_media_count(bk) && !m; i++)
+        if (b2p_backup_media(bk, i)->tde) m = b2p_backup_media(bk, i);
+    if (!m) {
+        fprintf(stderr, "bak2pg: --tde-cert: none of the given files is under transparent data encryption\n");
+        return B2P_ERR_USAGE;
+    }
+    char password[1024];
+    if (o->tde_key && !read_tde_password(o, password, sizeof password)) return B2P_ERR_IO;
+    b2p_tde_keys k;
+    b2p_error err = {0};
+    b2p_status st = b2p_tde_check_keys(m, o->tde_cert, o->tde_key, o->tde_key ? password : NULL, &k, &err);
+    explicit_bzero(password, sizeof password);
+    if (json_out) {
+        json_key(j, "tde_keys");
+        json_begin_object(j);
+        json_kv_bool(j, "certificate_matches", k.certificate_matches);
+        json_kv_bool(j, "private_key_decrypted", k.private_key_decrypted);
+        json_kv_bool(j, "key_matches_certificate", k.key_matches_certificate);
+        json_kv_bool(j, "database_key_decrypted", k.database_key_decrypted);
+        if (k.database_key_decrypted) {
+            json_kv_string(j, "algorithm", k.algorithm);
+            json_kv_uint(j, "key_bits", k.key_bits);
+        }
+        json_end_object(j);
+    } else print_tde_keys(&k, o->tde_key != NULL);
+    return st ? cli_report(&err) : 0;
 }
 
 int cmd_info(int argc, char **argv) {
@@ -305,7 +447,14 @@ int cmd_info(int argc, char **argv) {
     bad_pages bad = {0};
     b2p_pages_options po = {.backup_set = o.backup_set, .allow_missing_stripes = o.allow_missing,
                             .on_bad_page = on_bad_page, .ctx = &bad};
-    if (o.check && (st = b2p_pages_open(&src, bk, &po, &err))) {
+    /* A log backup holds no pages: --check reads its log streams through instead. */
+    const b2p_set_info *log_set = NULL;
+    b2p_log_stats log_stats;
+    if (o.check && (st = b2p_pages_open(&src, bk, &po, &err)) == B2P_ERR_LOG_BACKUP) {
+        err = (b2p_error){0};
+        st = b2p_log_check(bk, o.backup_set, &log_set, &log_stats, &err);
+    }
+    if (o.check && st) {
         b2p_backup_free(bk);
         return cli_report(&err);
     }
@@ -332,6 +481,17 @@ int cmd_info(int argc, char **argv) {
             print_check_json(&j, b2p_pages_set(src), ps, b2p_pages_incomplete(src));
         } else print_check_text(b2p_pages_set(src), ps, b2p_pages_incomplete(src));
         if (!stats_ok(ps)) exit_code = B2P_ERR_FAILED;
+    }
+    if (o.tde_cert) {
+        int rc_keys = check_tde_keys(&o, bk, o.json, &j);
+        if (rc_keys) exit_code = rc_keys;
+    }
+    if (log_set) {
+        if (o.json) {
+            json_key(&j, "check");
+            print_log_check_json(&j, log_set, &log_stats);
+        } else print_log_check_text(log_set, &log_stats);
+        if (log_stats.csum_bad) exit_code = B2P_ERR_FAILED;
     }
     if (o.json) {
         json_end_object(&j);

@@ -31,7 +31,12 @@ static b2p_status media_open(const char *path, b2p_media_int **out, b2p_error *e
     if (!st) {
         m->pub.compressed = m->image.compressed;
         m->pub.file_size = m->image.file_size;
-        st = b2p_walk_media(m, err);
+        if (m->image.tde) {
+            m->pub.tde = true;
+            memcpy(m->pub.tde_thumbprint, m->image.tde_thumbprint, sizeof m->pub.tde_thumbprint);
+            m->pub.tde_key_len = m->image.tde_key_len;
+            m->pub.family_count = m->pub.family_sequence = 1;
+        } else st = b2p_walk_media(m, err);
     }
     if (st) {
         media_free(m);
@@ -228,4 +233,14 @@ size_t b2p_backup_media_count(const b2p_backup *bk) {
 
 const b2p_media *b2p_backup_media(const b2p_backup *bk, size_t i) {
     return i < bk->nmedia ? &bk->media[i]->pub : NULL;
+}
+
+b2p_status b2p_fail_tde(b2p_error *err, const b2p_media *m) {
+    char hex[41];
+    for (int i = 0; i < 20; i++) snprintf(hex + 2 * i, 3, "%02X", m->tde_thumbprint[i]);
+    return b2p_fail(err, B2P_ERR_TDE,
+                    "'%s': offset 24: the backup is under transparent data encryption (TDE): its contents "
+                    "are encrypted with the database encryption key, protected by the server certificate "
+                    "with SHA-1 thumbprint %s; bak2pg cannot read pages or log records without it",
+                    m->path, hex);
 }

@@ -7,6 +7,11 @@
  *          u16 compressed size, 16 bytes IV or junk, u32 ciphertext length (encrypted only),
  *          u32 check value; then the MS-XCA LZ77+Huffman payload
  *   raw SFMB blocks (soft filemarks) sit uncompressed at block-aligned offsets
+ * MSSQLBAK version 2 under TDE (one fixture, SQL Server 2017, incoming/salscouts..._TDE):
+ *   8 u32 2, 12 u32 5, 16 u32 0xDC01 (both unexplained), 20 u32 20 = thumbprint length,
+ *   24 the 20-byte SHA-1 thumbprint of the server certificate (equals sha1 of its DER file),
+ *   44 u32 256 = length of the encrypted key that follows at 48 (an RSA-2048 block's size);
+ *   after it, no record bak2pg can read without the key.
  * Records decode independently, so the image can be read at random through a segment table. */
 #define B2P_MTF_INTERNAL
 #include "mtf_int.h"
@@ -226,6 +231,21 @@ static b2p_status index_container(b2p_image *im, b2p_error *err) {
     return B2P_OK;
 }
 
+/* Reads the version 2 header above; true when the file is such a container. */
+static bool read_tde_header(b2p_image *im) {
+    enum { THUMBPRINT = 20, MAX_KEY = 4096 };
+    uint8_t h[48];
+    if (im->file_size < sizeof h || b2p_file_read(im->fd, im->path, 0, h, sizeof h, NULL) != B2P_OK) return false;
+    uint32_t key_len = b2p_le32(h + 44);
+    if (b2p_le32(h + 8) != 2 || b2p_le32(h + 20) != THUMBPRINT || key_len == 0 || key_len > MAX_KEY ||
+        key_len > im->file_size - sizeof h)
+        return false;
+    im->tde = true;
+    memcpy(im->tde_thumbprint, h + 24, THUMBPRINT);
+    im->tde_key_len = key_len;
+    return true;
+}
+
 b2p_status b2p_image_open(b2p_image *im, const char *path, b2p_error *err) {
     memset(im, 0, sizeof *im);
     im->path = path;
@@ -251,6 +271,7 @@ b2p_status b2p_image_open(b2p_image *im, const char *path, b2p_error *err) {
     }
     if (have >= 8 && memcmp(magic, MAGIC_MSSQLBAK, 8) == 0) {
         im->compressed = true;
+        if (read_tde_header(im)) return B2P_OK; /* size 0: nothing of it can be read */
         st = index_container(im, err);
         if (st) b2p_image_close(im);
         return st;

@@ -209,6 +209,20 @@ typedef struct filegroup {
     char name[256];
 } filegroup;
 
+/* SFIN's file type as RESTORE FILELISTONLY letters it. 1 and 2 are in every fixture; 7 is the
+ * FILESTREAM container of SQL Server 2017 (salscouts: file id 65537 in the FILESTREAM filegroup);
+ * 3 (full-text catalog, SQL Server 2005) and 4 (FILESTREAM) are read as the format notes give
+ * them, no fixture holds either. */
+static char sfin_file_type(uint32_t type) {
+    switch (type) {
+    case 1: return 'D';
+    case 2: return 'L';
+    case 3: return 'F';
+    case 4: case 7: return 'S';
+    default: return '?';
+    }
+}
+
 static b2p_status parse_sfin(record r, b2p_set_info *s, b2p_error *err) {
     b2p_file_info *files = realloc(s->files, (s->nfiles + 1) * sizeof *files);
     if (!files) return b2p_fail(err, B2P_ERR_NOMEM, "out of memory");
@@ -216,9 +230,8 @@ static b2p_status parse_sfin(record r, b2p_set_info *s, b2p_error *err) {
     b2p_file_info *f = &files[s->nfiles++];
     memset(f, 0, sizeof *f);
     const uint8_t *p = r.p;
-    uint32_t type = b2p_le32(p + 28);
-    f->type = type == 1 ? 'D' : type == 2 ? 'L' : type == 3 ? 'F' : type == 4 ? 'S' : '?';
-    f->file_id = b2p_le16(p + 20);
+    f->type = sfin_file_type(b2p_le32(p + 28));
+    f->file_id = b2p_le32(p + 20);
     f->filegroup_id = b2p_le32(p + 36);
     f->size_bytes = b2p_le64(p + 40);
     f->max_size_bytes = b2p_le64(p + 86);

@@ -55,7 +55,7 @@ typedef struct b2p_file_info {
     char logical_name[256];
     char physical_name[520];
     char type;                 /* 'D' data, 'L' log, 'F' full-text, 'S' filestream, '?' */
-    uint16_t file_id;
+    uint32_t file_id;          /* 1..32767 for data and log; 65537 and up for FILESTREAM containers */
     uint32_t filegroup_id;
     char filegroup_name[256];  /* "" for the log */
     uint64_t size_bytes;       /* size of the file in the database */
@@ -113,6 +113,11 @@ typedef struct b2p_media {
     char media_name[256];
     b2p_datetime media_date;
     bool media_password;
+    /* Transparent data encryption: the file is an MSSQLBAK version 2 container whose contents
+     * are encrypted; only its clear header is read (no sets), and data needs the key (exit 11). */
+    bool tde;
+    uint8_t tde_thumbprint[20];   /* SHA-1 of the server certificate that protects the key */
+    uint32_t tde_key_len;         /* bytes of the encrypted key the header carries */
     size_t nsets;
     b2p_set_info *sets;           /* in file order */
 } b2p_media;
@@ -236,6 +241,39 @@ uint32_t b2p_page_checksum(const uint8_t page[B2P_PAGE_SIZE]);
 /* Checks the torn-page signature (m_flagBits 0x100) and restores the saved bits in place.
  * Returns false when the sectors disagree (a torn write). */
 bool b2p_page_restore_torn_bits(uint8_t page[B2P_PAGE_SIZE]);
+/* What info --check finds in a transaction log backup set (logcheck.c). */
+typedef struct b2p_log_stats {
+    unsigned log_blocks;        /* MSTL blocks */
+    unsigned log_streams;       /* MQTL streams read through ... */
+    uint64_t log_bytes;         /* ... holding this many bytes of log */
+    unsigned skipped_blocks;    /* blocks skipped by their own length (PH6S) */
+    unsigned csum_streams;      /* backup checksums (CSUM) over the log ... */
+    unsigned csum_bad;          /* ... of which this many failed */
+    uint64_t first_bad_offset;  /* file offset of the first stream whose checksum failed */
+} b2p_log_stats;
+
+/* Reads every log stream of the log backup set at position (0: the last log set) and verifies
+ * its backup checksums; *set is the set checked. B2P_ERR_NOT_FOUND when there is none. */
+b2p_status b2p_log_check(const b2p_backup *bk, int position, const b2p_set_info **set,
+                         b2p_log_stats *st, b2p_error *err);
+
+/* What checking a TDE backup's key material found (tde.c); each step needs the one before. */
+typedef struct b2p_tde_keys {
+    bool certificate_matches;     /* SHA-1 of the certificate file = the backup's thumbprint */
+    bool private_key_decrypted;   /* the PVK opened with the password */
+    bool key_matches_certificate;
+    bool database_key_decrypted;  /* the header's encrypted key opened under the private key */
+    uint32_t key_alg;             /* CryptoAPI ALG_ID of that key */
+    unsigned key_bits;
+    char algorithm[32];           /* "AES_256", ... */
+} b2p_tde_keys;
+
+/* Checks cert_path (DER) against m's thumbprint, then (key_path not NULL) opens the PVK private
+ * key with password and decrypts the key in m's header. Stops at the first step that fails, with
+ * one line naming it (B2P_ERR_TDE); *out says which steps succeeded. No key is ever returned. */
+b2p_status b2p_tde_check_keys(const b2p_media *m, const char *cert_path, const char *key_path,
+                              const char *password, b2p_tde_keys *out, b2p_error *err);
+
 /* The backup checksum of a CSUM stream over len bytes (container.md 10.4), incrementally:
  * state starts at 0 with sector 0; len must be a multiple of 512 except for the last call. */
 typedef struct b2p_csum_state {

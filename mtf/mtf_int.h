@@ -30,6 +30,9 @@ typedef struct b2p_image {
     uint64_t file_size;
     uint64_t size;         /* bytes of MTF image */
     bool compressed;
+    bool tde;              /* an MSSQLBAK version 2 container under TDE: see image.c */
+    uint8_t tde_thumbprint[20];
+    uint32_t tde_key_len;
     b2p_segment *segs;
     size_t nsegs, segcap;
 } b2p_image;
@@ -76,8 +79,11 @@ typedef struct b2p_data_range {
 typedef struct b2p_set_data {
     b2p_data_range *ranges;
     size_t nranges;
+    b2p_data_range *log_ranges; /* MQTL streams: the log, in 8 KB units after the same lead */
+    size_t nlog_ranges;
     bool has_msda;        /* an MSDA block was present (not a log backup) */
     unsigned log_blocks;  /* MSTL blocks seen */
+    unsigned skipped_blocks; /* blocks bak2pg skips by their own length (PH6S) */
 } b2p_set_data;
 
 typedef struct b2p_media_int {
@@ -99,6 +105,10 @@ void b2p_media_free_sets(b2p_media_int *m);
  * naming both files and the base the differential needs. */
 b2p_status b2p_fail_not_its_base(b2p_error *err, const char *diff_path, const b2p_set_info *diff,
                                  const char *full_path, const b2p_set_info *full);
+
+/* The refusal of a file under transparent data encryption (B2P_ERR_TDE), naming the thumbprint
+ * of the certificate that would be needed. */
+b2p_status b2p_fail_tde(b2p_error *err, const b2p_media *m);
 
 /* Parses one MQCI stream (SCIN/SFGI/SFIN records) into set. */
 b2p_status b2p_parse_mqci(const uint8_t *data, size_t len, b2p_set_info *set, const char *path,

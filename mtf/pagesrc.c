@@ -190,6 +190,8 @@ static b2p_status choose_set(const b2p_backup *bk, int position, const b2p_set_i
         }
     }
     char lsn[32], guid[40];
+    for (size_t i = 0; i < bk->nmedia; i++)
+        if (bk->media[i]->pub.tde) return b2p_fail_tde(err, &bk->media[i]->pub);
     /* a differential that belongs to none of the given full backups must not be dropped in
      * silence: the user meant its pages to be read */
     if (orphan && best) return b2p_fail_not_its_base(err, orphan_path, orphan, best_path, best);

@@ -147,30 +147,34 @@ static b2p_status parse_mqci_stream(walker *w, uint64_t data_off, uint64_t len) 
     return st;
 }
 
-static b2p_status add_data_range(walker *w, uint64_t data_off, uint64_t len) {
-    if (!w->data || len == 0) return B2P_OK;
-    b2p_set_data *d = w->data;
-    b2p_data_range *r = realloc(d->ranges, (d->nranges + 1) * sizeof *r);
+/* Appends the stream at data_off to *ranges: MQDA (pages) and MQTL (log) alike. */
+static b2p_status add_range(walker *w, b2p_data_range **ranges, size_t *n, uint64_t data_off, uint64_t len) {
+    if (len == 0) return B2P_OK;
+    b2p_data_range *r = realloc(*ranges, (*n + 1) * sizeof *r);
     if (!r) return b2p_fail(w->err, B2P_ERR_NOMEM, "out of memory");
-    d->ranges = r;
-    /* Page data follows a 2-byte lead (always 00 00): container.md 4.1. */
+    *ranges = r;
+    /* Page and log data follow a 2-byte lead (always 00 00): container.md 4.1. */
     uint64_t lead = len % B2P_PAGE_SIZE == 2 ? 2 : 0;
-    r[d->nranges++] = (b2p_data_range){.image_off = data_off + lead,
+    r[(*n)++] = (b2p_data_range){.image_off = data_off + lead,
                                        .len = (len - lead) / B2P_PAGE_SIZE * B2P_PAGE_SIZE,
                                        .csum_off = data_off,
                                        .csum_len = len};
     return B2P_OK;
 }
 
+/* A CSUM stream checksums the MQDA or MQTL stream right before it. */
 static b2p_status attach_csum(walker *w, uint64_t data_off, uint64_t len, const char *prev_id) {
-    if (!w->data || strcmp(prev_id, "MQDA") != 0 || w->data->nranges == 0) return B2P_OK;
+    if (!w->data) return B2P_OK;
+    bool pages = strcmp(prev_id, "MQDA") == 0, log = strcmp(prev_id, "MQTL") == 0;
+    size_t n = pages ? w->data->nranges : log ? w->data->nlog_ranges : 0;
+    if (n == 0) return B2P_OK;
     uint8_t v[4];
     if (len != 4)
         return b2p_fail(w->err, B2P_ERR_CORRUPT, "'%s': offset %llu: CSUM stream of %llu bytes, expected 4",
                         w->m->pub.path, (unsigned long long)file_off(w, data_off), (unsigned long long)len);
     b2p_status st = read_image(w, data_off, v, 4);
     if (st) return st;
-    b2p_data_range *r = &w->data->ranges[w->data->nranges - 1];
+    b2p_data_range *r = pages ? &w->data->ranges[n - 1] : &w->data->log_ranges[n - 1];
     r->has_csum = true;
     r->csum = b2p_le32(v);
     return B2P_OK;
@@ -186,7 +190,10 @@ static b2p_status on_stream(walker *w, const char *dblk, const char *id, uint64_
         return st;
     }
     if (strcmp(id, "MQCI") == 0) return parse_mqci_stream(w, data_off, len);
-    if (strcmp(id, "MQDA") == 0) return add_data_range(w, data_off, len);
+    if (strcmp(id, "MQDA") == 0 && w->data)
+        return add_range(w, &w->data->ranges, &w->data->nranges, data_off, len);
+    if (strcmp(id, "MQTL") == 0 && w->data)
+        return add_range(w, &w->data->log_ranges, &w->data->nlog_ranges, data_off, len);
     if (strcmp(id, "CSUM") == 0) return attach_csum(w, data_off, len, prev_id);
     return B2P_OK;
 }
@@ -227,6 +234,33 @@ static b2p_status walk_streams(walker *w, const char *dblk, uint64_t dblk_pos, u
         memcpy(prev_id, id, 5);
         pos = (data + len + 3) & ~(uint64_t)3;
     }
+}
+
+/* A block that carries no MTF streams but one payload its own header places: PH6S, which SQL
+ * Server 2017 writes into the log backup of a database with a FILESTREAM filegroup, between MSCI
+ * and the first MSTL. Its fixed part (64 bytes) ends with u32 count (1 seen) at 52, u32 payload
+ * length at 56 and u32 payload offset from the block's start at 60; the bytes between the fixed
+ * part and the payload are zero, and the next block starts right after the payload (container.md
+ * 2.5). The payload is not needed to read the backup; it is skipped by its own length, and the
+ * block after it must be a valid block (the walk checks that next). */
+static b2p_status skip_payload_block(walker *w, const char *type, uint64_t pos, uint64_t *next) {
+    if (w->fixed_len < 64)
+        return b2p_fail(w->err, B2P_ERR_CORRUPT, "'%s': offset %llu: %s block of %zu fixed bytes, expected 64",
+                        w->m->pub.path, (unsigned long long)file_off(w, pos), type, w->fixed_len);
+    uint32_t len = b2p_le32(w->fixed + 56), at = b2p_le32(w->fixed + 60);
+    if (at < w->fixed_len || at % 4 != 0)
+        return b2p_fail(w->err, B2P_ERR_CORRUPT,
+                        "'%s': offset %llu: %s block's payload at +%u, expected a 4-byte aligned offset "
+                        "past its %zu-byte header", w->m->pub.path, (unsigned long long)file_off(w, pos),
+                        type, at, w->fixed_len);
+    if (at > w->m->image.size - pos || len > w->m->image.size - pos - at)
+        return b2p_fail(w->err, B2P_ERR_TRUNCATED,
+                        "'%s': offset %llu: %s block's %u-byte payload at +%u runs past the end of the "
+                        "backup data (truncated?)", w->m->pub.path, (unsigned long long)file_off(w, pos),
+                        type, len, at);
+    if (w->data) w->data->skipped_blocks++;
+    *next = pos + at + len;
+    return B2P_OK;
 }
 
 static b2p_status on_dblk(walker *w, const char *type, uint64_t pos) {
@@ -295,7 +329,9 @@ b2p_status b2p_walk_media(b2p_media_int *m, b2p_error *err) {
         if ((st = read_image(w, pos, w->fixed, w->fixed_len))) break;
         if ((st = on_dblk(w, type, pos))) break;
         uint64_t next = 0;
-        if ((st = walk_streams(w, type, pos, first, &next))) break;
+        if (strcmp(type, "PH6S") == 0) st = skip_payload_block(w, type, pos, &next);
+        else st = walk_streams(w, type, pos, first, &next);
+        if (st) break;
         pos = next;
     }
     if (!st && m->pub.nsets == 0)
@@ -318,6 +354,7 @@ void b2p_media_free_sets(b2p_media_int *m) {
     for (size_t i = 0; i < m->pub.nsets; i++) {
         free(m->pub.sets[i].files);
         free(m->data[i].ranges);
+        free(m->data[i].log_ranges);
     }
     free(m->pub.sets);
     free(m->data);

@@ -3,7 +3,7 @@
  *
  * The input is one backup file. It is written to a memfd and opened by its /proc/self/fd path,
  * so the library reads it exactly as it reads a file on disk. Then the whole pipeline runs:
- * b2p_backup_open, b2p_pages_open, b2p_pages_foreach. Beyond "no crash, no leak, no undefined
+ * b2p_backup_open, b2p_pages_open (b2p_log_check for a log backup), b2p_pages_foreach. Beyond "no crash, no leak, no undefined
  * behaviour", these properties must hold on any input (a violation aborts, which libFuzzer
  * reports as a crash):
  *   - a failure is a status in 1..16 equal to err.code, with a one-line message naming the file;
@@ -130,11 +130,28 @@ static int on_page(void *ctx, uint16_t file_id, uint32_t page_id, const uint8_t 
     return 0;
 }
 
+/* A log backup: info --check reads its log streams (logcheck.c); the counts must add up. */
+static void run_log_check(b2p_backup *bk) {
+    const b2p_set_info *set = NULL;
+    b2p_log_stats ls;
+    b2p_error err;
+    b2p_status st = b2p_log_check(bk, 0, &set, &ls, &err);
+    if (st) {
+        check_failure("b2p_log_check", st, &err);
+        return;
+    }
+    require(set != NULL && set->type == B2P_BACKUP_LOG, "the log check names a log set");
+    require(ls.csum_bad <= ls.csum_streams && ls.csum_streams <= ls.log_streams, "log checksum counts add up");
+    require(ls.log_bytes % B2P_PAGE_SIZE == 0, "log streams are read in whole 8 KB units");
+    require(ls.csum_bad == 0 || ls.first_bad_offset > 0, "a bad log checksum names its offset");
+}
+
 static void run_pages(b2p_backup *bk) {
     b2p_pages_options po = {.allow_missing_stripes = true};
     b2p_pages *src = NULL;
     b2p_error err;
     b2p_status st = b2p_pages_open(&src, bk, &po, &err);
+    if (st == B2P_ERR_LOG_BACKUP) run_log_check(bk);
     if (st) {
         require(src == NULL, "no source on failure");
         check_failure("b2p_pages_open", st, &err);
