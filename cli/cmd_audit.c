@@ -152,7 +152,7 @@ static void print_text(const b2p_audit *a) {
         printf("  %s: %s.%s%s%s: %llu %s\n", b2p_finding_name(f->kind), b2p_shown(f->table->schema),
                b2p_shown(f->table->name), f->subject[0] ? " " : "", b2p_shown(f->subject),
                (unsigned long long)f->count, b2p_shown(f->detail));
-        for (size_t k = 0; k < f->nsamples; k++) printf("      e.g. %s\n", b2p_shown(f->samples[k]));
+        for (size_t k = 0; k < f->nsamples; k++) printf("      e.g. '%s'\n", b2p_shown(f->samples[k]));
     }
 }
 
