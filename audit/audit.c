@@ -264,8 +264,11 @@ static bool fits_email(const char *v, size_t n) {
     for (size_t i = 0; i < n; i++)
         if (isspace((unsigned char)v[i]) || v[i] == '\\') return false;
     const char *dot = NULL;
-    for (size_t i = 0; i < dom; i++)
-        if (d[i] == '.') dot = d + i;
+    for (size_t i = 0; i < dom; i++) {
+        unsigned char ch = (unsigned char)d[i];
+        if (ch == '.') dot = d + i;
+        else if (ch < 0x80 && !isalnum(ch) && ch != '-') return false; /* a host name (IDN: any non-ASCII) */
+    }
     return dot && dot > d && dot < d + dom - 1;
 }
 
@@ -353,7 +356,7 @@ static void column_value(b2p_audit *a, b2p_audit_column *c, const char *v, size_
     }
     const b2p_cat_column *col = c->col;
     if (is_date(col)) {
-        if (a->backup_date[0] && n >= 10 && strncmp(v, a->backup_date, n < 19 ? n : 19) > 0 &&
+        if (a->backup_date[0] && n >= 10 && memcmp(v, "9999", 4) && strncmp(v, a->backup_date, n < 19 ? n : 19) > 0 &&
             memcmp(v, a->backup_date, 10) >= 0) {
             c->future++;
             keep_sample(c->s_future, &c->nfuture, v, n);
@@ -536,7 +539,7 @@ static void column_findings(b2p_audit *a, const b2p_cat_table *t, b2p_audit_colu
         move_samples(f, c->s_pre1900, &c->npre1900);
     }
     if (!is_text(c->col) || !c->nonnull) return;
-    bool email = named_email(c->col) || c->at_signs * 2 >= c->nonnull;
+    bool email = named_email(c->col) || c->email_ok * 2 >= c->nonnull;
     if (email && c->email_ok < c->nonnull) {
         f = add_finding(a, B2P_FIND_BAD_EMAIL, t, name, c->nonnull - c->email_ok,
                         "values of an e-mail column that are not local@domain.tld");

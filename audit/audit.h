@@ -6,10 +6,11 @@
  *
  * Rules (stated once, here, and in the reports):
  *   - distinct: HyperLogLog, 2^12 registers, standard error 1.04/sqrt(4096) = 1.6%;
- *   - future date: a date/time value after the backup's finish date;
+ *   - future date: a date/time value after the backup's finish date (year 9999, the customary
+ *     "no end" of a period or validity column, is not counted);
  *   - pre-1900 outlier: a value before 1900-01-01 in a date/time column where at most 5% of the
  *     non-null values are that old (the neighbours are recent);
- *   - e-mail column: named like "mail" or with at least half its values holding '@'; a value fits
+ *   - e-mail column: named like "mail" or with at least half its values fitting; a value fits
  *     local@domain.tld with no spaces. Phone (named phone/tel/fax/mobile): digits, spaces and
  *     + - ( ) . / x only, 5 to 20 digits. URL (named url/website/homepage/link): http://, https://
  *     or www.;
