@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "audit/audit_int.h"
@@ -100,15 +101,18 @@ uint64_t b2p_audit_distinct(const b2p_audit_column *c) {
 
 /* ---- the audit ---------------------------------------------------------------------------- */
 
-b2p_status b2p_audit_new(const b2p_catalog *cat, const char *backup_date, b2p_audit **out, b2p_error *err) {
+b2p_status b2p_audit_new(const b2p_catalog *cat, const char *backup_date, size_t ntables, b2p_audit **out,
+                          b2p_error *err) {
     b2p_audit *a = calloc(1, sizeof *a);
-    if (!a || !(a->tables = calloc(cat->ntables ? cat->ntables : 1, sizeof *a->tables)) ||
+    if (!a || !(a->tables = calloc(ntables ? ntables : 1, sizeof *a->tables)) ||
         !(a->keysets = calloc(cat->ntables ? cat->ntables : 1, sizeof *a->keysets))) {
         if (a) free(a->tables);
         free(a);
         return b2p_fail(err, B2P_ERR_NOMEM, "out of memory starting the audit");
     }
     a->cat = cat;
+    a->ntables = ntables;
+    pthread_mutex_init(&a->mu, NULL);
     snprintf(a->backup_date, sizeof a->backup_date, "%s", backup_date ? backup_date : "");
     *out = a;
     return B2P_OK;
@@ -150,6 +154,7 @@ void b2p_audit_free(b2p_audit *a) {
     }
     free(a->findings);
     free(a->tables);
+    pthread_mutex_destroy(&a->mu);
     free(a);
 }
 
@@ -177,13 +182,18 @@ static void keep_sample(char **samples, size_t *n, const char *v, size_t len) {
     if (*n < B2P_AUDIT_SAMPLES && (samples[*n] = dup_n(v, len))) (*n)++;
 }
 
-/* Adds a finding; the samples move into it. */
-static b2p_finding *add_finding(b2p_audit *a, b2p_finding_kind k, const b2p_cat_table *t, const char *subject,
-                                uint64_t count, const char *detail) {
+/* Adds a finding (any worker: under the audit's lock); samples[0..*n) move into it. */
+static void add_finding(b2p_audit *a, b2p_finding_kind k, const b2p_cat_table *t, const char *subject,
+                        uint64_t count, const char *detail, char **samples, size_t *n) {
+    pthread_mutex_lock(&a->mu);
     if (a->nfindings == a->cap_findings) {
         size_t ncap = a->cap_findings ? a->cap_findings * 2 : 16;
         b2p_finding *nf = realloc(a->findings, ncap * sizeof *nf);
-        if (!nf) return NULL;
+        if (!nf) {
+            a->findings_lost = true;
+            pthread_mutex_unlock(&a->mu);
+            return;
+        }
         a->findings = nf;
         a->cap_findings = ncap;
     }
@@ -191,14 +201,12 @@ static b2p_finding *add_finding(b2p_audit *a, b2p_finding_kind k, const b2p_cat_
     *f = (b2p_finding){.kind = k, .table = t, .count = count};
     f->subject = dup_n(subject ? subject : "", subject ? strlen(subject) : 0);
     f->detail = dup_n(detail, strlen(detail));
-    return f;
-}
-
-static void move_samples(b2p_finding *f, char **s, size_t *n) {
-    if (!f) return;
-    for (size_t i = 0; i < *n; i++) f->samples[i] = s[i];
-    f->nsamples = *n;
-    *n = 0;
+    for (size_t i = 0; samples && i < *n; i++) f->samples[i] = samples[i];
+    if (samples) {
+        f->nsamples = *n;
+        *n = 0;
+    }
+    pthread_mutex_unlock(&a->mu);
 }
 
 /* ---- classifying columns ------------------------------------------------------------------ */
@@ -527,66 +535,56 @@ static b2p_status prepare_parent_keys(b2p_audit *a, const b2p_cat_table *t, b2p_
 static void column_findings(b2p_audit *a, const b2p_cat_table *t, b2p_audit_column *c) {
     const char *name = c->col->name;
     char msg[256];
-    b2p_finding *f;
     if (c->future) {
         snprintf(msg, sizeof msg, "values after the backup's date (%s)", a->backup_date);
-        f = add_finding(a, B2P_FIND_FUTURE_DATE, t, name, c->future, msg);
-        move_samples(f, c->s_future, &c->nfuture);
+        add_finding(a, B2P_FIND_FUTURE_DATE, t, name, c->future, msg, c->s_future, &c->nfuture);
     }
     if (c->pre1900 && c->pre1900 * 20 <= c->nonnull) {
-        f = add_finding(a, B2P_FIND_PRE1900_DATE, t, name, c->pre1900,
-                        "values before 1900 where at least 95% of the column's values are later");
-        move_samples(f, c->s_pre1900, &c->npre1900);
+        add_finding(a, B2P_FIND_PRE1900_DATE, t, name, c->pre1900,
+                        "values before 1900 where at least 95% of the column's values are later", c->s_pre1900, &c->npre1900);
     }
     if (!is_text(c->col) || !c->nonnull) return;
     bool email = named_email(c->col) || c->email_ok * 2 >= c->nonnull;
     if (email && c->email_ok < c->nonnull) {
-        f = add_finding(a, B2P_FIND_BAD_EMAIL, t, name, c->nonnull - c->email_ok,
-                        "values of an e-mail column that are not local@domain.tld");
-        move_samples(f, c->s_email, &c->nbad_email);
+        add_finding(a, B2P_FIND_BAD_EMAIL, t, name, c->nonnull - c->email_ok,
+                        "values of an e-mail column that are not local@domain.tld", c->s_email, &c->nbad_email);
     }
     if (named_phone(c->col) && !email && c->phone_ok < c->nonnull) {
-        f = add_finding(a, B2P_FIND_BAD_PHONE, t, name, c->nonnull - c->phone_ok,
-                        "values of a phone column with characters other than digits, spaces and + - ( ) . / x, or not 5-20 digits");
-        move_samples(f, c->s_phone, &c->nbad_phone);
+        add_finding(a, B2P_FIND_BAD_PHONE, t, name, c->nonnull - c->phone_ok,
+                        "values of a phone column with characters other than digits, spaces and + - ( ) . / x, or not 5-20 digits", c->s_phone, &c->nbad_phone);
     }
     if (named_url(c->col) && c->url_ok * 2 >= c->nonnull && c->url_ok < c->nonnull) {
-        f = add_finding(a, B2P_FIND_BAD_URL, t, name, c->nonnull - c->url_ok,
-                        "values of a URL column that do not start with http://, https:// or www.");
-        move_samples(f, c->s_url, &c->nbad_url);
+        add_finding(a, B2P_FIND_BAD_URL, t, name, c->nonnull - c->url_ok,
+                        "values of a URL column that do not start with http://, https:// or www.", c->s_url, &c->nbad_url);
     }
     if (c->binary)
         add_finding(a, B2P_FIND_BINARY_TEXT, t, name, c->binary,
-                    "text values holding control characters: bytes stored as text?");
+                    "text values holding control characters: bytes stored as text?", NULL, NULL);
     if (c->hex_digest == c->nonnull && c->nonnull >= 2)
         add_finding(a, B2P_FIND_HEX_DIGEST, t, name, c->hex_digest,
-                    "every value is 32, 40 or 64 hex digits: a hash kept as text (bytea may fit better)");
+                    "every value is 32, 40 or 64 hex digits: a hash kept as text (bytea may fit better)", NULL, NULL);
 }
 
 static void numeric_findings(b2p_audit *a, const b2p_cat_table *t, b2p_audit_column *c) {
     if (!c->near_limit) return;
-    b2p_finding *f = add_finding(a, B2P_FIND_NUMERIC_NEAR_LIMIT, t, c->col->name, c->near_limit,
-                                 "values within 10% of the PostgreSQL type's limit");
-    move_samples(f, c->s_near, &c->nnear);
+    add_finding(a, B2P_FIND_NUMERIC_NEAR_LIMIT, t, c->col->name, c->near_limit,
+                                 "values within 10% of the PostgreSQL type's limit", c->s_near, &c->nnear);
 }
 
 static void fk_findings(b2p_audit *a, const b2p_cat_table *t, fk_role *r) {
     const char *name = r->keys->fk->name ? r->keys->fk->name : "?";
     const b2p_cat_table *p = b2p_catalog_table_by_id(a->cat, r->keys->fk->ref_object_id);
     char msg[600];
-    b2p_finding *f;
     if (r->orphans) {
         snprintf(msg, sizeof msg, "rows whose key has no parent row in %s.%s", p ? p->schema : "?", p ? p->name : "?");
-        f = add_finding(a, B2P_FIND_ORPHAN_FK, t, name, r->orphans, msg);
-        move_samples(f, r->s_orphan, &r->norphan);
+        add_finding(a, B2P_FIND_ORPHAN_FK, t, name, r->orphans, msg, r->s_orphan, &r->norphan);
     }
     if (r->folded_only) {
         snprintf(msg, sizeof msg,
                  "rows whose key matches a parent in %s.%s only without trailing spaces or ignoring case: "
                  "a PostgreSQL foreign key refuses them",
                  p ? p->schema : "?", p ? p->name : "?");
-        f = add_finding(a, B2P_FIND_PADDING_CASE_MATCH, t, name, r->folded_only, msg);
-        move_samples(f, r->s_folded, &r->nfolded);
+        add_finding(a, B2P_FIND_PADDING_CASE_MATCH, t, name, r->folded_only, msg, r->s_folded, &r->nfolded);
     }
     free_samples(r->s_orphan, r->norphan);
     free_samples(r->s_folded, r->nfolded);
@@ -616,7 +614,10 @@ static b2p_status prepare_roles(b2p_audit *a, reader *rd, const b2p_cat_table *t
     for (size_t k = 0; k < t->nforeign_keys; k++) {
         const b2p_cat_foreign_key *fk = &t->foreign_keys[k];
         const b2p_cat_table *p = b2p_catalog_table_by_id(a->cat, fk->ref_object_id);
-        if (!p || p == t || !a->keysets[table_index(a->cat, p)].read) continue;
+        pthread_mutex_lock(&a->mu);
+        bool parent_read = p && a->keysets[table_index(a->cat, p)].read;
+        pthread_mutex_unlock(&a->mu);
+        if (!p || p == t || !parent_read) continue;
         b2p_table_keys *pk = &a->keysets[table_index(a->cat, p)];
         for (size_t j = 0; j < pk->nfks; j++)
             if (pk->fks[j].fk == fk) {
@@ -627,8 +628,9 @@ static b2p_status prepare_roles(b2p_audit *a, reader *rd, const b2p_cat_table *t
     return B2P_OK;
 }
 
-b2p_status b2p_audit_table_rows(b2p_audit *a, b2p_pages *src, const b2p_cat_table *t, b2p_error *err) {
-    b2p_audit_table *at = &a->tables[a->ntables];
+b2p_status b2p_audit_table_rows(b2p_audit *a, size_t slot, b2p_pages *src, const b2p_cat_table *t, b2p_error *err) {
+    if (slot >= a->ntables) return b2p_fail(err, B2P_ERR_INTERNAL, "audit: table slot %zu of %zu", slot, a->ntables);
+    b2p_audit_table *at = &a->tables[slot];
     *at = (b2p_audit_table){.table = t, .pages = table_pages(t)};
     const b2p_cat_column *cols[MAX_FIELDS];
     size_t n = b2p_export_columns(t, cols, MAX_FIELDS);
@@ -636,7 +638,6 @@ b2p_status b2p_audit_table_rows(b2p_audit *a, b2p_pages *src, const b2p_cat_tabl
     if (!at->columns) return b2p_fail(err, B2P_ERR_NOMEM, "out of memory auditing %s.%s", t->schema, t->name);
     at->ncolumns = n;
     for (size_t i = 0; i < n; i++) at->columns[i].col = cols[i];
-    a->ntables++;
     if ((at->skipped = b2p_export_unsupported(t))) return B2P_OK;
     reader rd = {.a = a, .at = at};
     b2p_status st = prepare_roles(a, &rd, t, err);
@@ -646,17 +647,19 @@ b2p_status b2p_audit_table_rows(b2p_audit *a, b2p_pages *src, const b2p_cat_tabl
     if (!st && rd.oom) st = b2p_fail(err, B2P_ERR_NOMEM, "out of memory keeping the keys of %s.%s", t->schema, t->name);
     b2p_buf_free(&rd.line);
     at->bytes = at->export.bytes;
+    pthread_mutex_lock(&a->mu);
     a->keysets[table_index(a->cat, t)].read = true;
+    pthread_mutex_unlock(&a->mu);
     for (size_t i = 0; i < at->ncolumns; i++) {
         column_findings(a, t, &at->columns[i]);
         numeric_findings(a, t, &at->columns[i]);
     }
     for (size_t k = 0; k < rd.nchild; k++) fk_findings(a, t, &rd.child[k]);
     if (at->export.nul_values) add_finding(a, B2P_FIND_NUL, t, "", at->export.nul_values,
-                                           "text values holding NUL characters, which PostgreSQL cannot store (see --nul)");
+                                           "text values holding NUL characters, which PostgreSQL cannot store (see --nul)", NULL, NULL);
     if (at->export.replaced_values)
         add_finding(a, B2P_FIND_UNDEFINED_BYTES, t, "", at->export.replaced_values,
-                    "text values with bytes undefined in their code page");
+                    "text values with bytes undefined in their code page", NULL, NULL);
     free(rd.parent);
     free(rd.child);
     return st;
@@ -673,6 +676,7 @@ static double identity_limit(const b2p_cat_column *c) {
 void b2p_audit_catalog_findings(b2p_audit *a) {
     for (size_t i = 0; i < a->ntables; i++) {
         const b2p_cat_table *t = a->tables[i].table;
+        if (!t) continue;
         for (size_t j = 0; j < t->ncolumns; j++) {
             const b2p_cat_column *c = &t->columns[j];
             double lim = identity_limit(c);
@@ -680,7 +684,7 @@ void b2p_audit_catalog_findings(b2p_audit *a) {
                 char msg[160];
                 snprintf(msg, sizeof msg, "identity's last value %lld has used 90%% or more of %s's range",
                          (long long)c->identity_last, c->type_name);
-                add_finding(a, B2P_FIND_IDENTITY_NEAR_END, t, c->name, 1, msg);
+                add_finding(a, B2P_FIND_IDENTITY_NEAR_END, t, c->name, 1, msg, NULL, NULL);
             }
         }
         for (size_t k = 0; k < t->nforeign_keys; k++) {
@@ -688,7 +692,33 @@ void b2p_audit_catalog_findings(b2p_audit *a) {
             if (fk->disabled || fk->not_trusted)
                 add_finding(a, B2P_FIND_UNTRUSTED_FK, t, fk->name, 1,
                             fk->disabled ? "foreign key disabled: its rows were not checked by SQL Server"
-                                         : "foreign key not trusted (created or re-enabled WITH NOCHECK)");
+                                         : "foreign key not trusted (created or re-enabled WITH NOCHECK)", NULL, NULL);
         }
     }
 }
+
+/* Findings in a stable order whichever worker found them first: by table (as read), kind, subject. */
+static const b2p_audit *sorting;
+
+static size_t slot_of(const b2p_audit *a, const b2p_cat_table *t) {
+    for (size_t i = 0; i < a->ntables; i++)
+        if (a->tables[i].table == t) return i;
+    return a->ntables;
+}
+
+static int by_table_kind(const void *x, const void *y) {
+    const b2p_finding *f = x, *g = y;
+    size_t a = slot_of(sorting, f->table), b = slot_of(sorting, g->table);
+    if (a != b) return a < b ? -1 : 1;
+    if (f->kind != g->kind) return f->kind < g->kind ? -1 : 1;
+    return strcmp(f->subject ? f->subject : "", g->subject ? g->subject : "");
+}
+
+void b2p_audit_finish(b2p_audit *a) {
+    b2p_audit_catalog_findings(a);
+    sorting = a;
+    if (a->nfindings) qsort(a->findings, a->nfindings, sizeof *a->findings, by_table_kind);
+    sorting = NULL;
+}
+
+bool b2p_audit_findings_lost(const b2p_audit *a) { return a->findings_lost; }

@@ -90,14 +90,23 @@ typedef struct b2p_audit_table {
 
 typedef struct b2p_audit b2p_audit;
 
-/* An audit of cat's tables; backup_date "YYYY-MM-DD HH:MM:SS" (the backup's finish), or "". */
-b2p_status b2p_audit_new(const b2p_catalog *cat, const char *backup_date, b2p_audit **out, b2p_error *err);
+/* An audit of ntables of cat's tables; backup_date "YYYY-MM-DD HH:MM:SS" (the backup's finish), or "". */
+b2p_status b2p_audit_new(const b2p_catalog *cat, const char *backup_date, size_t ntables, b2p_audit **out,
+                          b2p_error *err);
 void b2p_audit_free(b2p_audit *a);
-/* Reads every row of t (once) and adds its figures and findings. Call in load order. */
-b2p_status b2p_audit_table_rows(b2p_audit *a, b2p_pages *src, const b2p_cat_table *t, b2p_error *err);
+/* Reads every row of t (once) into table slot `slot` (0..ntables-1) and adds its figures and
+ * findings. Tables may be read on several threads at once (each with its own page source,
+ * b2p_pages_fork); a foreign key is checked against its referenced table only if that one's
+ * reading finished before this one started (so: read in load order, a table after those it
+ * references). */
+b2p_status b2p_audit_table_rows(b2p_audit *a, size_t slot, b2p_pages *src, const b2p_cat_table *t, b2p_error *err);
+/* After the last table: the catalog's findings, and every finding in a stable order. */
+void b2p_audit_finish(b2p_audit *a);
+/* Whether some finding was lost for want of memory. */
+bool b2p_audit_findings_lost(const b2p_audit *a);
 /* Calls fn about every 65536 rows while a table is read (for progress on a terminal). */
 void b2p_audit_on_progress(b2p_audit *a, void (*fn)(void *ctx, const b2p_cat_table *t, uint64_t rows), void *ctx);
-/* Adds the findings the catalog alone gives (identity near its end, untrusted keys). */
+/* Adds the findings the catalog alone gives (identity near its end, untrusted keys); b2p_audit_finish calls it. */
 void b2p_audit_catalog_findings(b2p_audit *a);
 
 size_t b2p_audit_ntables(const b2p_audit *a);

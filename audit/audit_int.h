@@ -2,6 +2,7 @@
 #ifndef B2P_AUDIT_INT_H
 #define B2P_AUDIT_INT_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -35,6 +36,8 @@ struct b2p_audit {
     b2p_finding *findings;
     void (*progress)(void *ctx, const b2p_cat_table *t, uint64_t rows);
     void *progress_ctx;
+    pthread_mutex_t mu;          /* guards findings and keysets[].read: tables are read on several threads */
+    bool findings_lost;          /* out of memory adding one */
 };
 
 #endif

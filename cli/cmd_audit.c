@@ -1,5 +1,6 @@
 /* bak2pg audit: what is in a backup's rows and what is wrong with them, before a migration. */
 #include <getopt.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,8 @@ static const char USAGE[] =
     "                             no scripts; opens offline), with the files' sha256; a new file\n"
     "  --backup-set N             the backup set at position N (FILE = N)\n"
     "  --allow-missing-stripes    salvage: read what is there when stripe files are missing\n"
+    "  -j, --jobs N               read N tables at once (each after the tables it references,\n"
+    "                             so that its keys are checked); the figures are the same\n"
     "  -q, --quiet                no progress on stderr\n"
     "  -h, --help                 this help\n"
     "\n"
@@ -59,6 +62,7 @@ const char *const cli_audit_usage = USAGE;
 
 typedef struct audit_opts {
     bool json, quiet, allow_missing;
+    unsigned jobs;
     const char *html;
     int backup_set;
     cli_tables tables;
@@ -74,6 +78,7 @@ static int parse_args(int argc, char **argv, audit_opts *o) {
         {"backup-set", required_argument, NULL, OPT_BACKUP_SET},
         {"allow-missing-stripes", no_argument, NULL, OPT_ALLOW_MISSING},
         {"quiet", no_argument, NULL, 'q'},
+        {"jobs", required_argument, NULL, 'j'},
         {"help", no_argument, NULL, 'h'},
         CLI_SELECT_LONGOPTS,
         {NULL, 0, NULL, 0},
@@ -81,7 +86,7 @@ static int parse_args(int argc, char **argv, audit_opts *o) {
     int c, rc = 0;
     optind = 1;
     opterr = 0;
-    while (!rc && (c = getopt_long(argc, argv, ":qh" CLI_TABLES_SHORTOPTS, longopts, NULL)) != -1) {
+    while (!rc && (c = getopt_long(argc, argv, ":j:qh" CLI_TABLES_SHORTOPTS, longopts, NULL)) != -1) {
         rc = cli_tables_option("audit", &o->tables, c, optarg);
         if (rc >= 0) continue;
         rc = 0;
@@ -92,6 +97,7 @@ static int parse_args(int argc, char **argv, audit_opts *o) {
         case OPT_BACKUP_SET: rc = cli_parse_backup_set("audit", optarg, &o->backup_set); break;
         case OPT_ALLOW_MISSING: o->allow_missing = true; break;
         case 'q': o->quiet = true; break;
+        case 'j': rc = cli_parse_count("audit", "-j", optarg, 1, 64, &o->jobs); break;
         case 'h': fputs(USAGE, stdout); return -1;
         default: return cli_bad_option("audit", c, argv);
         }
@@ -104,6 +110,7 @@ static int parse_args(int argc, char **argv, audit_opts *o) {
 /* ---- progress on a terminal -------------------------------------------------------------- */
 
 typedef struct progress {
+    pthread_mutex_t mu;          /* workers share the line and the counters */
     bool on, line_open;
     size_t done, total;
     uint64_t rows_before, rows_total;
@@ -113,6 +120,7 @@ typedef struct progress {
 static void on_progress(void *ctx, const b2p_cat_table *t, uint64_t rows) {
     progress *p = ctx;
     if (!p->on) return;
+    pthread_mutex_lock(&p->mu);
     double now = cli_now(), secs = now - p->start, tsecs = now - p->table_start;
     double rate = tsecs > 0 ? (double)rows / tsecs : 0;
     double frac = p->rows_total ? (double)(p->rows_before + rows) / (double)p->rows_total : 0;
@@ -121,6 +129,7 @@ static void on_progress(void *ctx, const b2p_cat_table *t, uint64_t rows) {
             p->total, b2p_shown(t->schema), b2p_shown(t->name), (unsigned long long)rows,
             (unsigned long long)b2p_table_rows(t), rate, (int)eta / 60, (int)eta % 60);
     p->line_open = true;
+    pthread_mutex_unlock(&p->mu);
 }
 
 static void end_progress(progress *p) {
@@ -261,6 +270,93 @@ static b2p_status write_html(const b2p_audit *a, b2p_audit_source *src, const ch
     return st;
 }
 
+/* ---- the run: tables on -j workers, each after the tables it references ------------------- */
+
+typedef struct audit_run {
+    const cli_source *in;
+    const size_t *order;             /* job -> catalog index (load order) */
+    size_t n;
+    b2p_audit *a;
+    progress *pr;
+    b2p_pages **worker_src;
+    int rc;                          /* the worst table's status (guarded by pr->mu) */
+} audit_run;
+
+static b2p_status worker_start(void *ctx, unsigned w, b2p_error *err) {
+    audit_run *r = ctx;
+    if (w == 0) {
+        r->worker_src[0] = r->in->src;
+        return B2P_OK;
+    }
+    r->worker_src[w] = b2p_pages_fork(r->in->src, err);
+    return r->worker_src[w] ? B2P_OK : err->code;
+}
+
+static void worker_stop(void *ctx, unsigned w) {
+    audit_run *r = ctx;
+    if (w) b2p_pages_free(r->worker_src[w]);
+}
+
+/* One table; a table that cannot be read is reported and the others go on (exit status 14). */
+static b2p_status run_job(void *ctx, b2p_jobs *jobs, size_t job, unsigned w, b2p_error *err) {
+    (void)jobs;
+    (void)err;
+    audit_run *r = ctx;
+    const b2p_cat_table *t = &r->in->cat->tables[r->order[job]];
+    pthread_mutex_lock(&r->pr->mu);
+    r->pr->table_start = cli_now();
+    pthread_mutex_unlock(&r->pr->mu);
+    b2p_error te = {0};
+    b2p_status st = b2p_audit_table_rows(r->a, job, r->worker_src[w], t, &te);
+    const b2p_audit_table *at = b2p_audit_table_at(r->a, job);
+    pthread_mutex_lock(&r->pr->mu);
+    if (st || at->skipped) end_progress(r->pr);
+    if (st) {
+        cli_report(&te);
+        r->rc = st == B2P_ERR_NOMEM ? B2P_ERR_NOMEM : r->rc ? r->rc : B2P_ERR_UNSUPPORTED;
+    } else if (at->skipped) {
+        fprintf(stderr, "bak2pg: table %s.%s not read: %s\n", b2p_shown(t->schema), b2p_shown(t->name), at->skipped);
+        r->rc = r->rc ? r->rc : B2P_ERR_UNSUPPORTED;
+    }
+    r->pr->done++;
+    r->pr->rows_before += b2p_table_rows(t);
+    pthread_mutex_unlock(&r->pr->mu);
+    return B2P_OK;
+}
+
+/* Job i waits for the jobs before it (in load order) whose tables it references. */
+static int read_tables(const audit_opts *o, const cli_source *in, const size_t *order, size_t n, b2p_audit *a,
+                       progress *pr) {
+    unsigned threads = o->jobs ? o->jobs : 1;
+    size_t *ndeps = calloc(n + 1, sizeof *ndeps), **deps = calloc(n + 1, sizeof *deps), *pos = calloc(in->cat->ntables + 1, sizeof *pos);
+    b2p_pages **wsrc = calloc(threads, sizeof *wsrc);
+    b2p_error err = {0};
+    int rc = 0;
+    if (!ndeps || !deps || !pos || !wsrc) rc = cli_report((b2p_fail(&err, B2P_ERR_NOMEM, "out of memory"), &err));
+    for (size_t i = 0; !rc && i < in->cat->ntables; i++) pos[i] = SIZE_MAX;
+    for (size_t i = 0; !rc && i < n; i++) pos[order[i]] = i;
+    for (size_t i = 0; !rc && i < n; i++) {
+        const b2p_cat_table *t = &in->cat->tables[order[i]];
+        if (!(deps[i] = calloc(t->nforeign_keys + 1, sizeof **deps))) rc = cli_report((b2p_fail(&err, B2P_ERR_NOMEM, "out of memory"), &err));
+        for (size_t k = 0; !rc && k < t->nforeign_keys; k++) {
+            const b2p_cat_table *p = b2p_catalog_table_by_id(in->cat, t->foreign_keys[k].ref_object_id);
+            size_t j = p ? pos[p - in->cat->tables] : SIZE_MAX;
+            if (j < i) deps[i][ndeps[i]++] = j;
+        }
+    }
+    audit_run r = {.in = in, .order = order, .n = n, .a = a, .pr = pr, .worker_src = wsrc};
+    b2p_jobs_spec spec = {.njobs = n, .threads = threads, .ndeps = ndeps, .deps = (const size_t *const *)deps,
+                          .ctx = &r, .worker_start = worker_start, .worker_stop = worker_stop, .run = run_job};
+    if (!rc && b2p_jobs_run(&spec, &err)) rc = cli_report(&err);
+    if (!rc) rc = r.rc;
+    for (size_t i = 0; deps && i < n; i++) free(deps[i]);
+    free(deps);
+    free(ndeps);
+    free(pos);
+    free(wsrc);
+    return rc;
+}
+
 /* ---- the run ------------------------------------------------------------------------------- */
 
 static int run(audit_opts *o, char **files, size_t nfiles) {
@@ -278,37 +374,24 @@ static int run(audit_opts *o, char **files, size_t nfiles) {
     b2p_datetime_format(set->database_creation_date, created, sizeof created);
     snprintf(version, sizeof version, "%s (%u.%u.%u)", b2p_database_version_name(set->database_version),
              set->version_major, set->version_minor, set->version_build);
+    progress pr = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    size_t n = 0;
     st = cli_select_tables(in.cat, &o->tables, NULL, &sel, &err);
     if (!st && !(order = calloc(in.cat->ntables + 1, sizeof *order))) st = b2p_fail(&err, B2P_ERR_NOMEM, "out of memory");
-    if (!st) st = b2p_audit_new(in.cat, set->finish_date.year ? finished : "", &a, &err);
+    if (!st) n = b2p_load_order(in.cat, sel, order);
+    if (!st) st = b2p_audit_new(in.cat, set->finish_date.year ? finished : "", n, &a, &err);
     if (st) {
         rc = cli_report(&err);
         goto done;
     }
-    size_t n = b2p_load_order(in.cat, sel, order);
-    progress pr = {.on = !o->quiet && isatty(2), .total = n, .start = cli_now()};
+    pr.start = cli_now();
+    pr.on = !o->quiet && isatty(2);
+    pr.total = n;
     for (size_t i = 0; i < n; i++) pr.rows_total += b2p_table_rows(&in.cat->tables[order[i]]);
     b2p_audit_on_progress(a, on_progress, &pr);
-    for (size_t i = 0; i < n; i++) {
-        const b2p_cat_table *t = &in.cat->tables[order[i]];
-        pr.done = i;
-        pr.table_start = cli_now();
-        b2p_error te = {0};
-        if (b2p_audit_table_rows(a, in.src, t, &te)) {
-            end_progress(&pr);
-            cli_report(&te);
-            rc = te.code == B2P_ERR_NOMEM ? B2P_ERR_NOMEM : B2P_ERR_UNSUPPORTED;
-        }
-        const b2p_audit_table *at = b2p_audit_table_at(a, b2p_audit_ntables(a) - 1);
-        if (at->skipped) {
-            end_progress(&pr);
-            fprintf(stderr, "bak2pg: table %s.%s not read: %s\n", b2p_shown(t->schema), b2p_shown(t->name), at->skipped);
-            rc = rc ? rc : B2P_ERR_UNSUPPORTED;
-        }
-        pr.rows_before += b2p_table_rows(t);
-    }
+    rc = read_tables(o, &in, order, n, a, &pr);
     end_progress(&pr);
-    b2p_audit_catalog_findings(a);
+    b2p_audit_finish(a);
     b2p_audit_source src = {.nfiles = nfiles, .paths = (const char *const *)files, .server = set->server_name,
                             .database = set->database_name, .version = version, .backup_date = finished,
                             .created = created};

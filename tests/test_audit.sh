@@ -39,6 +39,10 @@ grep -Eq "^  CustomerCode +nulls 1 \(16\.7%\), ~5 distinct, longest 3, min AB, m
     fail "audit planted: CustomerCode's figures: $(grep CustomerCode "$tmp/p.txt")"
 grep -q "^dbo.Orders: 6 rows" "$tmp/p.txt" || fail "audit planted: Orders' row count: $(grep '^dbo.Orders' "$tmp/p.txt")"
 
+# -j 2: the same report (a child still after its parent, so its keys are checked)
+"$bin" audit -q -j 2 "$tmp/planted.bak" > "$tmp/p2.txt" 2>&1 || fail "audit -j 2: exit $?"
+cmp -s "$tmp/p.txt" "$tmp/p2.txt" || fail "audit -j 2 differs from -j 1: $(diff "$tmp/p.txt" "$tmp/p2.txt" | head -n 5)"
+
 # ---- clean: nothing found -------------------------------------------------------------------
 "$bin" audit -q "$tmp/clean.bak" > "$tmp/c.txt" 2>&1; rc=$?
 [ $rc -eq 0 ] || fail "audit clean: exit $rc"
