@@ -319,8 +319,46 @@ static bool parse_number(const char *v, size_t n, double *out) {
     return *end == 0;
 }
 
+/* Whether v is -?digits[.digits], the text of every integer, decimal and money value. */
+static bool plain_decimal(const char *v, size_t n) {
+    size_t i = n && v[0] == '-';
+    bool digit = false, dot = false;
+    for (; i < n; i++) {
+        if (isdigit((unsigned char)v[i])) digit = true;
+        else if (v[i] == '.' && !dot) dot = true;
+        else return false;
+    }
+    return digit;
+}
+
+/* Compares two plain decimals' magnitudes: integer part by length then digits, then fraction. */
+static int compare_magnitude(const char *a, size_t an, const char *b, size_t bn) {
+    while (an > 1 && *a == '0' && a[1] != '.') a++, an--;
+    while (bn > 1 && *b == '0' && b[1] != '.') b++, bn--;
+    const char *ad = memchr(a, '.', an), *bd = memchr(b, '.', bn);
+    size_t ai = ad ? (size_t)(ad - a) : an, bi = bd ? (size_t)(bd - b) : bn;
+    if (ai != bi) return ai < bi ? -1 : 1;
+    int r = memcmp(a, b, ai);
+    if (r) return r < 0 ? -1 : 1;
+    const char *af = ad ? ad + 1 : "", *bf = bd ? bd + 1 : "";
+    size_t afn = ad ? an - ai - 1 : 0, bfn = bd ? bn - bi - 1 : 0;
+    for (size_t i = 0; i < afn || i < bfn; i++) {
+        char x = i < afn ? af[i] : '0', y = i < bfn ? bf[i] : '0';
+        if (x != y) return x < y ? -1 : 1;
+    }
+    return 0;
+}
+
+static int compare_decimal(const char *a, size_t an, const char *b, size_t bn) {
+    bool na = a[0] == '-', nb = b[0] == '-';
+    if (na != nb) return na ? -1 : 1; /* (-0 does not occur in PostgreSQL's text) */
+    int r = compare_magnitude(a + na, an - na, b + nb, bn - nb);
+    return na ? -r : r;
+}
+
 static int compare_values(const b2p_cat_column *c, const char *a, size_t an, const char *b, size_t bn) {
     double x, y;
+    if (is_numeric_type(c) && plain_decimal(a, an) && plain_decimal(b, bn)) return compare_decimal(a, an, b, bn);
     if (is_numeric_type(c) && parse_number(a, an, &x) && parse_number(b, bn, &y)) return (x > y) - (x < y);
     int r = memcmp(a, b, an < bn ? an : bn);
     return r ? r : (an > bn) - (an < bn);
@@ -345,6 +383,34 @@ static bool near_limit(const b2p_cat_column *c, const char *v, size_t n) {
     return room && digits == room && v[first] == '9';
 }
 
+enum { K_OTHER, K_DATE, K_TEXT, K_INTEGER, K_DECIMAL, K_NUMBER };
+
+/* Decides once how c's values are checked (the type names compared per column, not per value). */
+static void classify(b2p_audit_column *c) {
+    const b2p_cat_column *col = c->col;
+    c->limit = integer_limit(col);
+    if (is_date(col)) c->klass = K_DATE;
+    else if (is_text(col)) c->klass = K_TEXT;
+    else if (c->limit > 0) c->klass = K_INTEGER;
+    else if (!strcmp(col->type_name, "decimal") || !strcmp(col->type_name, "numeric")) c->klass = K_DECIMAL;
+    else if (is_numeric_type(col)) c->klass = K_NUMBER;
+    else c->klass = K_OTHER;
+}
+
+/* Whether the integer text v is at 90% of limit or beyond, without parsing a double per value. */
+static bool integer_near_limit(const char *v, size_t n, double limit) {
+    size_t neg = n && v[0] == '-';
+    if (n - neg < 5) return false; /* every limit here has 5 digits or more */
+    double x = 0;
+    for (size_t i = neg; i < n; i++) x = x * 10 + (v[i] - '0');
+    return x >= 0.9 * limit;
+}
+
+static int class_compare(const b2p_audit_column *c, const char *a, size_t an, const char *b, size_t bn) {
+    if ((c->klass == K_INTEGER || c->klass == K_DECIMAL) && an && bn) return compare_decimal(a, an, b, bn);
+    return compare_values(c->col, a, an, b, bn);
+}
+
 static void column_value(b2p_audit *a, b2p_audit_column *c, const char *v, size_t n) {
     if (n == 2 && v[0] == '\\' && v[1] == 'N') {
         c->nulls++;
@@ -354,16 +420,16 @@ static void column_value(b2p_audit *a, b2p_audit_column *c, const char *v, size_
     hll_add(c->hll, mix(hash_bytes(v, n, 0xcbf29ce484222325ull)));
     if (n > c->longest) c->longest = n;
     b2p_error e = {0};
-    if (c->nonnull == 1 || compare_values(c->col, v, n, c->min.data, c->min.len) < 0) {
+    if (c->nonnull == 1 || class_compare(c, v, n, c->min.data, c->min.len) < 0) {
         b2p_buf_clear(&c->min);
         b2p_buf_append(&c->min, v, n > 200 ? 200 : n, &e);
     }
-    if (c->nonnull == 1 || compare_values(c->col, v, n, c->max.data, c->max.len) > 0) {
+    if (c->nonnull == 1 || class_compare(c, v, n, c->max.data, c->max.len) > 0) {
         b2p_buf_clear(&c->max);
         b2p_buf_append(&c->max, v, n > 200 ? 200 : n, &e);
     }
     const b2p_cat_column *col = c->col;
-    if (is_date(col)) {
+    if (c->klass == K_DATE) {
         if (a->backup_date[0] && n >= 10 && memcmp(v, "9999", 4) && strncmp(v, a->backup_date, n < 19 ? n : 19) > 0 &&
             memcmp(v, a->backup_date, 10) >= 0) {
             c->future++;
@@ -373,7 +439,7 @@ static void column_value(b2p_audit *a, b2p_audit_column *c, const char *v, size_
             c->pre1900++;
             keep_sample(c->s_pre1900, &c->npre1900, v, n);
         }
-    } else if (is_text(col)) {
+    } else if (c->klass == K_TEXT) {
         if (memchr(v, '@', n)) c->at_signs++;
         if (fits_email(v, n)) c->email_ok++;
         else keep_sample(c->s_email, &c->nbad_email, v, n);
@@ -383,7 +449,8 @@ static void column_value(b2p_audit *a, b2p_audit_column *c, const char *v, size_
         else keep_sample(c->s_url, &c->nbad_url, v, n);
         if (is_ansi_text(col) && looks_binary(v, n)) c->binary++;
         if (is_hex_digest(v, n)) c->hex_digest++;
-    } else if (near_limit(col, v, n)) {
+    } else if ((c->klass == K_INTEGER && integer_near_limit(v, n, c->limit)) ||
+               (c->klass == K_DECIMAL && near_limit(col, v, n))) {
         c->near_limit++;
         keep_sample(c->s_near, &c->nnear, v, n);
     }
@@ -543,7 +610,7 @@ static void column_findings(b2p_audit *a, const b2p_cat_table *t, b2p_audit_colu
         add_finding(a, B2P_FIND_PRE1900_DATE, t, name, c->pre1900,
                         "values before 1900 where at least 95% of the column's values are later", c->s_pre1900, &c->npre1900);
     }
-    if (!is_text(c->col) || !c->nonnull) return;
+    if (c->klass != K_TEXT || !c->nonnull) return;
     bool email = named_email(c->col) || c->email_ok * 2 >= c->nonnull;
     if (email && c->email_ok < c->nonnull) {
         add_finding(a, B2P_FIND_BAD_EMAIL, t, name, c->nonnull - c->email_ok,
@@ -637,7 +704,10 @@ b2p_status b2p_audit_table_rows(b2p_audit *a, size_t slot, b2p_pages *src, const
     at->columns = calloc(n ? n : 1, sizeof *at->columns);
     if (!at->columns) return b2p_fail(err, B2P_ERR_NOMEM, "out of memory auditing %s.%s", t->schema, t->name);
     at->ncolumns = n;
-    for (size_t i = 0; i < n; i++) at->columns[i].col = cols[i];
+    for (size_t i = 0; i < n; i++) {
+        at->columns[i].col = cols[i];
+        classify(&at->columns[i]);
+    }
     if ((at->skipped = b2p_export_unsupported(t))) return B2P_OK;
     reader rd = {.a = a, .at = at};
     b2p_status st = prepare_roles(a, &rd, t, err);

@@ -68,6 +68,8 @@ typedef struct b2p_finding {
 
 typedef struct b2p_audit_column {
     const b2p_cat_column *col;
+    uint8_t klass;               /* how its values are checked (audit.c), decided once */
+    double limit;                /* integers: the PostgreSQL type's largest magnitude */
     uint64_t nulls, nonnull;
     uint8_t hll[1u << B2P_AUDIT_HLL_BITS];
     b2p_buf min, max;
