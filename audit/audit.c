@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <pthread.h>
 #include <string.h>
+#include <xxhash.h>
 
 #include "audit/audit_int.h"
 
@@ -77,11 +78,9 @@ static uint64_t mix(uint64_t z) {
 static void hll_add(uint8_t *reg, uint64_t h) {
     unsigned idx = (unsigned)(h >> (64 - B2P_AUDIT_HLL_BITS));
     uint64_t rest = h << B2P_AUDIT_HLL_BITS;
-    uint8_t rank = 1;
-    while (rank <= 64 - B2P_AUDIT_HLL_BITS && !(rest & (1ull << 63))) {
-        rank++;
-        rest <<= 1;
-    }
+    unsigned max_rank = 64 - B2P_AUDIT_HLL_BITS + 1;
+    uint8_t rank = (uint8_t)(rest ? (unsigned)__builtin_clzll(rest) + 1 : max_rank);
+    if (rank > max_rank) rank = (uint8_t)max_rank;
     if (rank > reg[idx]) reg[idx] = rank;
 }
 
@@ -356,14 +355,6 @@ static int compare_decimal(const char *a, size_t an, const char *b, size_t bn) {
     return na ? -r : r;
 }
 
-static int compare_values(const b2p_cat_column *c, const char *a, size_t an, const char *b, size_t bn) {
-    double x, y;
-    if (is_numeric_type(c) && plain_decimal(a, an) && plain_decimal(b, bn)) return compare_decimal(a, an, b, bn);
-    if (is_numeric_type(c) && parse_number(a, an, &x) && parse_number(b, bn, &y)) return (x > y) - (x < y);
-    int r = memcmp(a, b, an < bn ? an : bn);
-    return r ? r : (an > bn) - (an < bn);
-}
-
 /* The largest magnitude of c's PostgreSQL type, for integers; 0 when not an integer type. */
 static double integer_limit(const b2p_cat_column *c) {
     if (!strcmp(c->type_name, "tinyint") || !strcmp(c->type_name, "smallint")) return 32767.0;
@@ -408,7 +399,13 @@ static bool integer_near_limit(const char *v, size_t n, double limit) {
 
 static int class_compare(const b2p_audit_column *c, const char *a, size_t an, const char *b, size_t bn) {
     if ((c->klass == K_INTEGER || c->klass == K_DECIMAL) && an && bn) return compare_decimal(a, an, b, bn);
-    return compare_values(c->col, a, an, b, bn);
+    if (c->klass == K_NUMBER) {
+        double x, y;
+        if (plain_decimal(a, an) && plain_decimal(b, bn)) return compare_decimal(a, an, b, bn);
+        if (parse_number(a, an, &x) && parse_number(b, bn, &y)) return (x > y) - (x < y);
+    }
+    int r = memcmp(a, b, an < bn ? an : bn);
+    return r ? r : (an > bn) - (an < bn);
 }
 
 static void column_value(b2p_audit *a, b2p_audit_column *c, const char *v, size_t n) {
@@ -417,9 +414,9 @@ static void column_value(b2p_audit *a, b2p_audit_column *c, const char *v, size_
         return;
     }
     c->nonnull++;
-    hll_add(c->hll, mix(hash_bytes(v, n, 0xcbf29ce484222325ull)));
+    hll_add(c->hll, XXH3_64bits(v, n));
     if (n > c->longest) c->longest = n;
-    b2p_error e = {0};
+    static _Thread_local b2p_error e; /* appending a min/max of at most 200 bytes; not zeroed per value */
     if (c->nonnull == 1 || class_compare(c, v, n, c->min.data, c->min.len) < 0) {
         b2p_buf_clear(&c->min);
         b2p_buf_append(&c->min, v, n > 200 ? 200 : n, &e);
@@ -515,7 +512,7 @@ static bool key_hashes(const reader *rd, const fk_role *r, uint64_t *exact, uint
 }
 
 static void key_text(const reader *rd, const fk_role *r, b2p_buf *out) {
-    b2p_error e = {0};
+    static _Thread_local b2p_error e; /* a scratch error for appends (not zeroed per call: it is large) */
     for (size_t i = 0; i < r->nfields; i++) {
         if (i) b2p_buf_append(out, ", ", 2, &e);
         b2p_buf_append(out, rd->fv[r->field[i]], rd->fl[r->field[i]], &e);
@@ -524,13 +521,15 @@ static void key_text(const reader *rd, const fk_role *r, b2p_buf *out) {
 
 static void on_line(reader *rd, const char *p, size_t n) {
     rd->nfields = 0;
-    size_t start = 0;
-    for (size_t i = 0; i <= n && rd->nfields < MAX_FIELDS; i++)
-        if (i == n || p[i] == '\t') {
-            rd->fv[rd->nfields] = p + start;
-            rd->fl[rd->nfields++] = i - start;
-            start = i + 1;
-        }
+    const char *q = p, *end = p + n;
+    while (rd->nfields < MAX_FIELDS) {
+        const char *tab = memchr(q, '\t', (size_t)(end - q));
+        const char *stop = tab ? tab : end;
+        rd->fv[rd->nfields] = q;
+        rd->fl[rd->nfields++] = (size_t)(stop - q);
+        if (!tab) break;
+        q = tab + 1;
+    }
     b2p_audit_table *at = rd->at;
     at->rows++;
     if (rd->a->progress && !(at->rows & 0xffff)) rd->a->progress(rd->a->progress_ctx, at->table, at->rows);
@@ -558,7 +557,7 @@ static void on_line(reader *rd, const char *p, size_t n) {
 
 static bool audit_sink(void *ctx, const char *data, size_t len) {
     reader *rd = ctx;
-    b2p_error e = {0};
+    static _Thread_local b2p_error e; /* a scratch error for appends (not zeroed per call: it is large) */
     while (len) {
         const char *nl = memchr(data, '\n', len);
         size_t take = nl ? (size_t)(nl - data) : len;
