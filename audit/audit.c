@@ -13,7 +13,7 @@
 static const char *const finding_names[B2P_FIND_KINDS] = {
     "orphan-fk", "padding-case-match", "future-date", "pre-1900-date", "bad-email", "bad-phone", "bad-url",
     "nul-in-text", "undefined-code-page-bytes", "binary-text", "hex-digest-in-text", "numeric-near-limit",
-    "identity-near-end", "untrusted-or-disabled-fk",
+    "identity-near-end", "untrusted-or-disabled-fk", "duplicate-in-disabled-unique", "disabled-check",
 };
 
 const char *b2p_finding_name(b2p_finding_kind k) {
@@ -475,8 +475,10 @@ typedef struct reader {
     size_t nfields;
     const char *fv[MAX_FIELDS];
     size_t fl[MAX_FIELDS];
-    size_t nparent, nchild;
-    fk_role *parent, *child;
+    size_t nparent, nchild, nunique;
+    fk_role *parent, *child, *unique;
+    b2p_fk_keys *unique_keys;    /* per disabled unique index: the folded keys seen */
+    const b2p_cat_index **unique_index;
     bool oom;
 } reader;
 
@@ -539,6 +541,18 @@ static void on_line(reader *rd, const char *p, size_t n) {
         if (key_hashes(rd, &rd->parent[k], &h, &g) &&
             (set_add(&rd->parent[k].keys->exact, h) < 0 || set_add(&rd->parent[k].keys->folded, g) < 0))
             rd->oom = true;
+    for (size_t k = 0; k < rd->nunique; k++) {
+        fk_role *r = &rd->unique[k];
+        if (!key_hashes(rd, r, &h, &g)) continue;
+        int added = set_add(&r->keys->folded, g);
+        if (added < 0) rd->oom = true;
+        if (added) continue;
+        r->orphans++; /* here: a row whose key an earlier row holds, as SQL Server compares */
+        b2p_buf kt = {0};
+        key_text(rd, r, &kt);
+        keep_sample(r->s_orphan, &r->norphan, kt.data ? kt.data : "", kt.len);
+        b2p_buf_free(&kt);
+    }
     for (size_t k = 0; k < rd->nchild; k++) {
         fk_role *r = &rd->child[k];
         if (!key_hashes(rd, r, &h, &g) || set_has(&r->keys->exact, h)) continue;
@@ -677,6 +691,18 @@ static b2p_status prepare_roles(b2p_audit *a, reader *rd, const b2p_cat_table *t
         if (fk_fields(rd->at, ks->fks[k].fk->ref_columns, ks->fks[k].fk->ncolumns, &rd->parent[rd->nparent]))
             rd->nparent++;
     }
+    rd->unique = calloc(t->nindexes + 1, sizeof *rd->unique);
+    rd->unique_keys = calloc(t->nindexes + 1, sizeof *rd->unique_keys);
+    rd->unique_index = calloc(t->nindexes + 1, sizeof *rd->unique_index);
+    if (!rd->unique || !rd->unique_keys || !rd->unique_index) return b2p_fail(err, B2P_ERR_NOMEM, "out of memory");
+    for (size_t k = 0; k < t->nindexes; k++) {
+        const b2p_cat_index *ix = &t->indexes[k];
+        if (!ix->disabled || !(ix->unique || ix->primary_key || ix->unique_constraint) || !ix->nkeys || ix->has_filter)
+            continue;
+        rd->unique[rd->nunique].keys = &rd->unique_keys[rd->nunique];
+        rd->unique_index[rd->nunique] = ix;
+        if (fk_fields(rd->at, ix->key_columns, ix->nkeys, &rd->unique[rd->nunique])) rd->nunique++;
+    }
     for (size_t k = 0; k < t->nforeign_keys; k++) {
         const b2p_cat_foreign_key *fk = &t->foreign_keys[k];
         const b2p_cat_table *p = b2p_catalog_table_by_id(a->cat, fk->ref_object_id);
@@ -729,6 +755,19 @@ b2p_status b2p_audit_table_rows(b2p_audit *a, size_t slot, b2p_pages *src, const
     if (at->export.replaced_values)
         add_finding(a, B2P_FIND_UNDEFINED_BYTES, t, "", at->export.replaced_values,
                     "text values with bytes undefined in their code page", NULL, NULL);
+    for (size_t k = 0; k < rd.nunique; k++) {
+        fk_role *r = &rd.unique[k];
+        if (r->orphans)
+            add_finding(a, B2P_FIND_DISABLED_UNIQUE_DUP, t, rd.unique_index[k]->name, r->orphans,
+                        "rows whose key an earlier row holds (trailing spaces and case ignored) in a disabled "
+                        "unique index: PostgreSQL's will refuse them",
+                        r->s_orphan, &r->norphan);
+        free_samples(r->s_orphan, r->norphan);
+        free(rd.unique_keys[k].folded.v);
+    }
+    free(rd.unique);
+    free(rd.unique_keys);
+    free(rd.unique_index);
     free(rd.parent);
     free(rd.child);
     return st;
@@ -756,6 +795,12 @@ void b2p_audit_catalog_findings(b2p_audit *a) {
                 add_finding(a, B2P_FIND_IDENTITY_NEAR_END, t, c->name, 1, msg, NULL, NULL);
             }
         }
+        for (size_t k = 0; k < t->nchecks; k++)
+            if (t->checks[k].disabled)
+                add_finding(a, B2P_FIND_DISABLED_CHECK, t, t->checks[k].name, 1,
+                            "CHECK constraint disabled: rows may violate it (its expression is not evaluated "
+                            "by the audit; the catalog has no trusted flag for checks here)",
+                            NULL, NULL);
         for (size_t k = 0; k < t->nforeign_keys; k++) {
             const b2p_cat_foreign_key *fk = &t->foreign_keys[k];
             if (fk->disabled || fk->not_trusted)
