@@ -417,11 +417,13 @@ static void column_value(b2p_audit *a, b2p_audit_column *c, const char *v, size_
     hll_add(c->hll, XXH3_64bits(v, n));
     if (n > c->longest) c->longest = n;
     static _Thread_local b2p_error e; /* appending a min/max of at most 200 bytes; not zeroed per value */
-    if (c->nonnull == 1 || class_compare(c, v, n, c->min.data, c->min.len) < 0) {
+    bool new_min = c->nonnull == 1 || class_compare(c, v, n, c->min.data, c->min.len) < 0;
+    if (new_min) {
         b2p_buf_clear(&c->min);
         b2p_buf_append(&c->min, v, n > 200 ? 200 : n, &e);
     }
-    if (c->nonnull == 1 || class_compare(c, v, n, c->max.data, c->max.len) > 0) {
+    /* a new minimum is a new maximum only as the first value */
+    if (c->nonnull == 1 || (!new_min && class_compare(c, v, n, c->max.data, c->max.len) > 0)) {
         b2p_buf_clear(&c->max);
         b2p_buf_append(&c->max, v, n > 200 ? 200 : n, &e);
     }
