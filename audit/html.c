@@ -39,7 +39,8 @@ static const char CSS[] =
     "h1{font-size:1.6em}h2{font-size:1.25em;margin-top:1.8em;border-bottom:1px solid #ccc}"
     "table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:2px 6px;text-align:left;"
     "vertical-align:top}th{background:#eee}td.n{text-align:right}code{font-size:12px}"
-    ".none{color:#070}.warn{color:#a40}";
+    ".none{color:#070}.warn{color:#a40}code.s{white-space:pre;background:#eef}";
+/* samples: white-space kept and shaded, so that a trailing space (the padding findings) shows */
 
 static void source_section(page *p, const b2p_audit_source *s) {
     raw(p, "<h2>Source</h2><table>");
@@ -82,7 +83,7 @@ static void findings_section(page *p, const b2p_audit *a) {
         text(p, f->detail);
         raw(p, "</td><td>");
         for (size_t k = 0; k < f->nsamples; k++) {
-            raw(p, "%s<code>", k ? "<br>" : "");
+            raw(p, "%s<code class=\"s\">", k ? "<br>" : "");
             text(p, f->samples[k]);
             raw(p, "</code>");
         }
