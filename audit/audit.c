@@ -745,7 +745,7 @@ b2p_status b2p_audit_table_rows(b2p_audit *a, size_t slot, b2p_pages *src, const
     b2p_buf_free(&rd.line);
     at->bytes = at->export.bytes;
     pthread_mutex_lock(&a->mu);
-    a->keysets[table_index(a->cat, t)].read = true;
+    a->keysets[table_index(a->cat, t)].read = !st; /* keys of a table read in part would make false orphans */
     pthread_mutex_unlock(&a->mu);
     for (size_t i = 0; i < at->ncolumns; i++) {
         column_findings(a, t, &at->columns[i]);
