@@ -118,14 +118,20 @@ typedef struct progress {
     bool on, line_open;
     size_t done, total;
     uint64_t rows_before, rows_total;
-    double start, table_start;
+    double start, table_start, last; /* last: when a line was last printed */
 } progress;
 
 static void on_progress(void *ctx, const b2p_cat_table *t, uint64_t rows) {
     progress *p = ctx;
     if (!p->on) return;
     pthread_mutex_lock(&p->mu);
-    double now = cli_now(), secs = now - p->start, tsecs = now - p->table_start;
+    double now = cli_now();
+    if (now - p->last < 0.5) { /* twice a second is enough for a person */
+        pthread_mutex_unlock(&p->mu);
+        return;
+    }
+    p->last = now;
+    double secs = now - p->start, tsecs = now - p->table_start;
     double rate = tsecs > 0 ? (double)rows / tsecs : 0;
     double frac = p->rows_total ? (double)(p->rows_before + rows) / (double)p->rows_total : 0;
     double eta = frac > 0.01 && frac < 1 ? secs * (1 - frac) / frac : 0;
