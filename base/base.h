@@ -138,6 +138,9 @@ enum {
 
 /* Appends s[0..n) escaped. */
 b2p_status b2p_escape_text(b2p_buf *out, const char *s, size_t n, unsigned flags, b2p_error *err);
+/* Appends s[0..n) as HTML text (valid in an element or a quoted attribute): escaped as above,
+ * then & < > " ' as entities. The one place text becomes HTML. */
+b2p_status b2p_escape_html(b2p_buf *out, const char *s, size_t n, b2p_error *err);
 /* s (a C string) escaped for one line, in a small per-thread ring of buffers: valid until the 8th
  * next call on the same thread, so that one printf can show several names. Text too long for a
  * slot (512 bytes escaped) is cut and ends in "...". Never NULL (NULL shows as ""). */

@@ -102,3 +102,19 @@ b2p_status b2p_comment_lines(b2p_buf *out, const char *prefix, const char *text,
         p += len + (p[len] == '\r' && p[len + 1] == '\n' ? 2 : 1);
     }
 }
+
+/* HTML text and attribute values: first made visible as for a terminal (controls, invalid
+ * UTF-8 and bidi overrides shown as escapes, so the page shows what the backup holds and is
+ * valid UTF-8), then the five characters HTML gives meaning written as entities. */
+b2p_status b2p_escape_html(b2p_buf *out, const char *s, size_t n, b2p_error *err) {
+    b2p_buf shown = {0};
+    b2p_status st = b2p_escape_text(&shown, s, n, 0, err);
+    for (size_t i = 0; !st && i < shown.len; i++) {
+        char c = shown.data[i];
+        const char *ent = c == '&' ? "&amp;" : c == '<' ? "&lt;" : c == '>' ? "&gt;" : c == '"' ? "&quot;"
+                        : c == '\'' ? "&#39;" : NULL;
+        st = ent ? b2p_buf_puts(out, ent, err) : b2p_buf_append(out, &c, 1, err);
+    }
+    b2p_buf_free(&shown);
+    return st;
+}

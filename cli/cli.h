@@ -17,6 +17,7 @@ int cmd_dump(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
 int cmd_load(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
 
 
 /* A backup opened down to its catalog. */
@@ -184,6 +185,6 @@ int cli_bad_option(const char *cmd, int c, char **argv);
 
 /* Each command's --help text (its first line is the one-line usage). */
 extern const char *const cli_info_usage, *const cli_schema_usage, *const cli_dump_usage, *const cli_convert_usage,
-    *const cli_load_usage, *const cli_verify_usage;
+    *const cli_load_usage, *const cli_verify_usage, *const cli_audit_usage;
 
 #endif

@@ -184,7 +184,7 @@ static const char *usage_of(const char *cmd) {
         const char *name;
         const char *const *usage;
     } all[] = {{"info", &cli_info_usage},       {"schema", &cli_schema_usage}, {"dump", &cli_dump_usage},
-               {"convert", &cli_convert_usage}, {"load", &cli_load_usage},     {"verify", &cli_verify_usage}};
+               {"convert", &cli_convert_usage}, {"load", &cli_load_usage},     {"verify", &cli_verify_usage}, {"audit", &cli_audit_usage}};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         if (!strcmp(cmd, all[i].name)) return *all[i].usage;
     return NULL;

@@ -21,6 +21,7 @@ static const command commands[] = {
     {"load", cmd_load, "a backup straight into a PostgreSQL server (libpq, COPY FROM STDIN, no files)"},
     {"verify", cmd_verify, "compare a loaded PostgreSQL database with the backup: rows, content hashes, keys"},
     {"dump", cmd_dump, "the rows of tables, exact, as PostgreSQL COPY text, CSV or JSON lines"},
+    {"audit", cmd_audit, "what is in the backup's rows and what will trouble a migration: nulls, orphans, dates"},
     {"schema", cmd_schema, "the tables of the backed-up database: columns, keys, indexes, row counts"},
 };
 

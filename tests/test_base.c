@@ -131,6 +131,47 @@ static void test_escape_is_inert_and_reversible(void **state) {
     }
 }
 
+/* HTML: for hostile text, b2p_escape_html's output holds no < > " ' and no & but the five
+ * entities, and undoing the entities gives b2p_escape_text's output exactly (so it is as inert
+ * and as reversible). */
+static void test_escape_html_is_inert_and_reversible(void **state) {
+    (void)state;
+    static const char *const ent[] = {"&amp;", "&lt;", "&gt;", "&quot;", "&#39;"};
+    static const char plain[] = {'&', '<', '>', '"', '\''};
+    char in[600];
+    for (int i = 0; i < 20000; i++) {
+        size_t n = hostile(in, 512);
+        if (i % 3 == 0 && n) in[i % n] = "<>&\"'"[i % 5];
+        b2p_buf html = {0}, text = {0}, back = {0};
+        assert_int_equal(b2p_escape_html(&html, in, n, NULL), B2P_OK);
+        assert_int_equal(b2p_escape_text(&text, in, n, 0, NULL), B2P_OK);
+        for (size_t k = 0; k < html.len;) {
+            char c = html.data[k];
+            if (c == '<' || c == '>' || c == '"' || c == '\'') fail_msg("HTML holds a raw %c: '%s'", c, html.data);
+            if (c != '&') {
+                assert_int_equal(b2p_buf_append(&back, &c, 1, NULL), B2P_OK);
+                k++;
+                continue;
+            }
+            size_t e = 0;
+            while (e < 5 && strncmp(html.data + k, ent[e], strlen(ent[e]))) e++;
+            if (e == 5) fail_msg("HTML holds a bare &: '%s'", html.data);
+            assert_int_equal(b2p_buf_append(&back, &plain[e], 1, NULL), B2P_OK);
+            k += strlen(ent[e]);
+        }
+        if (back.len != text.len || (back.len && memcmp(back.data, text.data, back.len)))
+            fail_msg("HTML escaping is not the text escaping plus entities: '%s'", html.data ? html.data : "");
+        b2p_buf_free(&html);
+        b2p_buf_free(&text);
+        b2p_buf_free(&back);
+    }
+    b2p_buf out = {0};
+    const char *in2 = "<a href=\"x\">O'Brien & \x1b[1m</a>";
+    assert_int_equal(b2p_escape_html(&out, in2, strlen(in2), NULL), B2P_OK);
+    assert_string_equal(out.data, "&lt;a href=&quot;x&quot;&gt;O&#39;Brien &amp; \\x1B[1m&lt;/a&gt;");
+    b2p_buf_free(&out);
+}
+
 static void test_escape_examples(void **state) {
     (void)state;
     b2p_buf out = {0};
@@ -409,6 +450,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_escape_is_inert_and_reversible),
         cmocka_unit_test(test_escape_examples),
+        cmocka_unit_test(test_escape_html_is_inert_and_reversible),
         cmocka_unit_test(test_comment_lines_are_only_comments),
         cmocka_unit_test(test_file_components_are_safe_and_injective),
         cmocka_unit_test(test_table_file_names_do_not_collide),
