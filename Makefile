@@ -22,7 +22,7 @@ SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 FIXTURES ?= $(if $(B2P_FIXTURES),$(B2P_FIXTURES),$(abspath ../shared/fixtures))
 export B2P_FIXTURES := $(FIXTURES)
 
-LIB_SRC  := $(sort $(wildcard base/*.c mtf/*.c pages/*.c catalog/*.c emit/*.c))
+LIB_SRC  := $(sort $(wildcard base/*.c mtf/*.c pages/*.c catalog/*.c emit/*.c parquet/*.c))
 CLI_SRC  := $(sort $(wildcard cli/*.c))
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 SUPPORT_SRC := $(sort $(wildcard tests/support/*.c))
