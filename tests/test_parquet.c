@@ -163,6 +163,22 @@ static void file_read_by_duckdb(void **state) {
                                  "3|8000000000000|NULL|0.0008|2023-11-14 22:13:20.0000008|false|2\n"
                                  "4|NULL|h\xc3\xa9" "llo|NULL|2023-11-14 22:13:20.0000009|true|2.25\n";
         assert_string_equal(got, want);
+        /* the statistics of row group 0 (rows 0-2), as DuckDB reads them */
+        rc = system(codec ? "node tests/parquet_read.mjs build/parquet_test.parquet stats > build/parquet_test.out"
+                          : "node tests/parquet_read.mjs build/parquet_test.parquet stats | sed s/UNCOMPRESSED/ZSTD/ > build/parquet_test.out");
+        assert_int_equal(rc, 0);
+        o = fopen("build/parquet_test.out", "r");
+        assert_non_null(o);
+        n = fread(got, 1, sizeof got - 1, o);
+        fclose(o);
+        got[n] = 0;
+        assert_string_equal(got, "i|ZSTD|-5|-3|0\n"
+                                 "big|ZSTD|1000000000000|2000000000000|1\n"
+                                 "s|ZSTD|h\xc3\xa9" "llo|h\xc3\xa9" "llo|1\n"
+                                 "d|ZSTD|-0.0001|0.0002|0\n"
+                                 "ts|ZSTD|2023-11-14 22:13:20|2023-11-14 22:13:20.0000002|0\n"
+                                 "b|ZSTD|false|true|1\n"
+                                 "f|ZSTD|-0.0|0.5|0\n");
     }
 }
 
