@@ -59,7 +59,8 @@ typedef struct b2p_pq_writer b2p_pq_writer;
 /* Starts a file on f (which the caller closes after b2p_pq_close). cols and kv are copied. */
 b2p_status b2p_pq_open(b2p_pq_writer **w, FILE *f, const b2p_pq_column *cols, size_t ncols,
                        const b2p_pq_kv *kv, size_t nkv, const b2p_pq_options *opt, b2p_error *err);
-/* One value of column col of the current row; every column gets exactly one per row. */
+/* One value of column col of the current row; every column gets exactly one per row. After any
+ * failure the writer is only good for b2p_pq_abort. */
 b2p_status b2p_pq_null(b2p_pq_writer *w, size_t col, b2p_error *err);
 b2p_status b2p_pq_bool(b2p_pq_writer *w, size_t col, bool v, b2p_error *err);
 b2p_status b2p_pq_int32(b2p_pq_writer *w, size_t col, int32_t v, b2p_error *err);

@@ -182,10 +182,36 @@ static void file_read_by_duckdb(void **state) {
     }
 }
 
+/* Misuse is refused with a message, never written: a NULL in a required column, a value given
+ * twice, a row missing a column, a fixed value of the wrong length, a column out of range. */
+static void misuse_refused(void **state) {
+    (void)state;
+    b2p_pq_column cols[] = {
+        {.name = "a", .physical = B2P_PQ_INT32},
+        {.name = "u", .physical = B2P_PQ_FIXED, .type_length = 16, .nullable = true, .logical = B2P_PQL_UUID},
+    };
+    FILE *f = tmpfile();
+    assert_non_null(f);
+    b2p_pq_writer *w;
+    b2p_error err = {0};
+    assert_int_equal(b2p_pq_open(&w, f, cols, 2, NULL, 0, NULL, &err), B2P_OK);
+    assert_int_equal(b2p_pq_null(w, 0, &err), B2P_ERR_INTERNAL);
+    assert_non_null(strstr(err.msg, "required column 'a'"));
+    assert_int_equal(b2p_pq_int32(w, 0, 1, &err), B2P_OK);
+    assert_int_equal(b2p_pq_int32(w, 0, 2, &err), B2P_ERR_INTERNAL);
+    assert_int_equal(b2p_pq_end_row(w, &err), B2P_ERR_INTERNAL);
+    assert_non_null(strstr(err.msg, "'u' has no value"));
+    assert_int_equal(b2p_pq_bytes(w, 1, "short", 5, &err), B2P_ERR_INTERNAL);
+    assert_int_equal(b2p_pq_int32(w, 7, 1, &err), B2P_ERR_INTERNAL);
+    b2p_pq_abort(w);
+    fclose(f);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(thrift_bytes),
         cmocka_unit_test(hybrid_round_trip),
+        cmocka_unit_test(misuse_refused),
         cmocka_unit_test(file_read_by_duckdb),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
