@@ -22,7 +22,7 @@ SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 FIXTURES ?= $(if $(B2P_FIXTURES),$(B2P_FIXTURES),$(abspath ../shared/fixtures))
 export B2P_FIXTURES := $(FIXTURES)
 
-LIB_SRC  := $(sort $(wildcard base/*.c mtf/*.c pages/*.c catalog/*.c emit/*.c audit/*.c))
+LIB_SRC  := $(sort $(wildcard base/*.c mtf/*.c pages/*.c catalog/*.c emit/*.c audit/*.c parquet/*.c))
 CLI_SRC  := $(sort $(wildcard cli/*.c))
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 SUPPORT_SRC := $(sort $(wildcard tests/support/*.c))
@@ -163,3 +163,10 @@ build/san/mkbak: build/san/tests/mkbak/mkbak.o $(MKBAK_SUP:%=build/san/tests/sup
 # determine byte for byte (same description, same bytes), so git keeps only fixtures/demo.desc.
 fixtures/demo.bak: fixtures/demo.desc build/plain/mkbak
 	build/plain/mkbak fixtures/demo.desc $@
+
+# DuckDB for the Parquet read-back test (tests/test_parquet skips loudly without it): a test-only
+# npm package, installed into build/npm, never into the tool.
+.PHONY: duckdb
+duckdb:
+	@command -v npm >/dev/null || { echo "duckdb: SKIPPED: npm is not installed"; exit 0; }; \
+	  [ -d build/npm/node_modules/@duckdb/node-api ] || npm install --prefix build/npm --no-audit --no-fund @duckdb/node-api
