@@ -392,4 +392,48 @@ bool b2p_sparse_get(const b2p_sparse_vector *v, uint16_t column_id, const uint8_
 b2p_status b2p_lob_value(b2p_pages *src, const uint8_t *ptr, size_t len, uint8_t **out, size_t *out_len,
                          b2p_error *err);
 
+
+/* ---- carving (carve.c): the records a live-row scan does not deliver ------------------ */
+
+/* What a carved record is. */
+typedef enum b2p_carve_kind {
+    B2P_CARVE_LIVE,               /* a live row behind a slot (only with include_live) */
+    B2P_CARVE_GHOST,              /* ghost data record behind a slot (deleted, not cleaned up) */
+    B2P_CARVE_GHOST_VERSION,      /* ghost version record behind a slot */
+    B2P_CARVE_UNREFERENCED,       /* a whole record in bytes no slot points into */
+    B2P_CARVE_NKINDS
+} b2p_carve_kind;
+
+/* "live", "ghost", "ghost version", "unreferenced slot". */
+const char *b2p_carve_kind_name(b2p_carve_kind k);
+
+/* One carved record: rec points into the caller's page and is valid during the callback. */
+typedef struct b2p_carved {
+    b2p_carve_kind kind;
+    uint16_t slot;                /* the slot, UINT16_MAX for an unreferenced record */
+    uint16_t offset;              /* the record's byte offset in the page */
+    const b2p_record *rec;
+} b2p_carved;
+
+typedef struct b2p_carve_stats {
+    uint64_t by_kind[B2P_CARVE_NKINDS]; /* records delivered, by kind */
+    uint64_t unparsed;            /* ghosts, or candidates of the table's header shape, that do
+                                   * not parse within bounds under the layout: reported, not
+                                   * decoded */
+    uint64_t compressed_pages;    /* PAGE-compressed pages, not carved */
+} b2p_carve_stats;
+
+/* Called once per carved record; a non-zero return stops carving and is returned. */
+typedef int (*b2p_carve_fn)(void *ctx, const b2p_carved *c);
+
+/* Carves one FixedVar data page (header h, already parsed) under the rowset's column layout:
+ * ghost and ghost-version records behind slots, whole records in bytes no slot uses (each
+ * checked to lie within those bytes and parse fully: fixed area of pminlen bytes, every column
+ * in cols readable), and, with include_live, live rows too. Slot records first in slot order,
+ * then unreferenced ones by offset: the same page gives the same sequence. Never fails on bad
+ * bytes (they are counted in stats->unparsed); stats may be NULL. */
+int b2p_carve_page(const uint8_t page[B2P_PAGE_SIZE], const b2p_page_header *h,
+                   const b2p_column_layout *cols, size_t ncols, bool include_live,
+                   b2p_carve_fn fn, void *ctx, b2p_carve_stats *stats);
+
 #endif
