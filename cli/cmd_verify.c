@@ -43,6 +43,12 @@ static const char USAGE[] =
     "  --allow-missing-stripes    salvage: compare with what the stripes given hold\n"
     "  -j, --jobs N               compare N tables at once, each on its own connection, all seeing\n"
     "                             the first one's snapshot (default 1; the report is the same)\n"
+    "  --diff-rows N              where a table's content differs, list up to N rows of each kind\n"
+    "                             (missing in the target, extra in the target, changed: with the\n"
+    "                             columns that differ and both values); 0: do not look (default 10)\n"
+    "  --diff-memory MB           the rows held to find them, at most (default 64): the rows are\n"
+    "                             hash-partitioned by key and only the partitions that differ are\n"
+    "                             held; past this the counts are lower bounds\n"
     "  --json                     one JSON document on stdout instead of the table\n"
     "  -h, --help                 this help\n"
     "\n"
@@ -52,7 +58,11 @@ static const char USAGE[] =
     "such table, `columns` when it lacks some of the table's columns, `skipped` for a table bak2pg\n"
     "cannot decode yet (listed with the reason; it does not fail the run). `keys` counts the keys\n"
     "and indexes that hold (`1 of 3 BAD`: one is missing or does not hold). Under the table come\n"
-    "the differences in words, then\n"
+    "the differences in words: the rows that differ, found by primary key (else a unique key,\n"
+    "else the whole row), each named by its key, a changed row with each column that differs and\n"
+    "its value in the backup and in the target; a column whose type in the target is not the\n"
+    "one load gives it, as a type problem (its values are then left out of the row comparison);\n"
+    "then\n"
     "what was not compared, and why. Not counted as differences, but shown: orphans of a foreign\n"
     "key SQL Server had disabled or untrusted (the backup may hold them too), and child rows that\n"
     "match only as SQL Server compares text (ignoring case under a case-insensitive collation, and\n"
@@ -69,7 +79,7 @@ static const char USAGE[] =
 const char *const cli_verify_usage = USAGE;
 
 enum { MAX_DSN_ARGS = 8 };
-enum { OPT_NUL = CLI_OPT_FIRST_FREE, OPT_JSON };
+enum { OPT_NUL = CLI_OPT_FIRST_FREE, OPT_JSON, OPT_DIFF_ROWS, OPT_DIFF_MEMORY };
 
 typedef struct verify_opts {
     const char *dsn;                 /* a private copy once parsed: the argv text is blanked */
@@ -77,7 +87,7 @@ typedef struct verify_opts {
     size_t ndsn_args;
     cli_tables tables;
     bool allow_missing, json, nul_given;
-    unsigned jobs;
+    unsigned jobs, diff_rows, diff_memory_mb;
     int backup_set;
     b2p_export_options ex;
 } verify_opts;
@@ -87,7 +97,8 @@ static int parse_args(int argc, char **argv, verify_opts *o) {
         {"dsn", required_argument, NULL, 'd'},          {"nul", required_argument, NULL, OPT_NUL},
         {"dbname", required_argument, NULL, 'd'},
         {"backup-set", required_argument, NULL, 'b'},   {"allow-missing-stripes", no_argument, NULL, 'm'},
-        {"json", no_argument, NULL, OPT_JSON},           {"jobs", required_argument, NULL, 'j'},               {"help", no_argument, NULL, 'h'},
+        {"json", no_argument, NULL, OPT_JSON},           {"diff-rows", required_argument, NULL, OPT_DIFF_ROWS},
+        {"diff-memory", required_argument, NULL, OPT_DIFF_MEMORY},           {"jobs", required_argument, NULL, 'j'},               {"help", no_argument, NULL, 'h'},
         CLI_TABLES_LONGOPTS,                            {NULL, 0, NULL, 0},
     };
     int c;
@@ -108,6 +119,12 @@ static int parse_args(int argc, char **argv, verify_opts *o) {
         case OPT_JSON: o->json = true; break;
         case 'j':
             if (cli_parse_count("verify", "-j", optarg, 1, 64, &o->jobs)) return B2P_ERR_USAGE;
+            break;
+        case OPT_DIFF_ROWS:
+            if (cli_parse_count("verify", "--diff-rows", optarg, 0, 1000000, &o->diff_rows)) return B2P_ERR_USAGE;
+            break;
+        case OPT_DIFF_MEMORY:
+            if (cli_parse_count("verify", "--diff-memory", optarg, 1, 1048576, &o->diff_memory_mb)) return B2P_ERR_USAGE;
             break;
         case OPT_NUL:
             if (cli_parse_nul("verify", optarg, &o->ex.nul_policy)) return B2P_ERR_USAGE;
@@ -186,6 +203,51 @@ static void describe_key(const b2p_names *nm, const b2p_cat_table *t, const b2p_
 
 /* ---- the table for people ---------------------------------------------------------------------- */
 
+/* A value for a terminal: 'text' escaped, or NULL. */
+static const char *shown_value(const char *v, char *buf, size_t len) {
+    if (!v) snprintf(buf, len, "NULL");
+    else snprintf(buf, len, "'%s'", b2p_shown(v));
+    return buf;
+}
+
+/* "a='1', b='x'": a row's key, escaped. */
+static void shown_key(const b2p_verify_diff *d, const b2p_verify_row_diff *r, char *out, size_t len) {
+    size_t used = 0;
+    out[0] = 0;
+    for (size_t k = 0; k < d->nkey && used + 1 < len; k++) {
+        char v[600];
+        int w = snprintf(out + used, len - used, "%s%s=%s", k ? ", " : "", b2p_shown(d->key_columns[k]),
+                         shown_value(r->key[k], v, sizeof v));
+        used = w < 0 || (size_t)w >= len - used ? len - 1 : used + (size_t)w;
+    }
+}
+
+/* The rows that differ, under the table's difference lines. */
+static void print_diff(const b2p_verify_table *vt, const char *name) {
+    const b2p_verify_diff *d = &vt->diff;
+    char key[1200];
+    if (d->key_name[0]) snprintf(key, sizeof key, "by %s %s", d->key_kind, b2p_shown(d->key_name));
+    else snprintf(key, sizeof key, "by the whole row: the table has no key");
+    printf("  %s: %s%llu row%s missing in the target, %llu extra in the target, %llu changed (%s)\n", name,
+           d->complete ? "" : "at least ", (unsigned long long)d->missing, d->missing == 1 ? "" : "s",
+           (unsigned long long)d->extra, (unsigned long long)d->changed, key);
+    if (!d->complete)
+        printf("    (%u of %u differing partitions fit in --diff-memory: the counts are lower bounds)\n",
+               d->partitions_compared, d->partitions_differing);
+    for (size_t i = 0; i < d->nrows; i++) {
+        const b2p_verify_row_diff *r = &d->rows[i];
+        shown_key(d, r, key, sizeof key);
+        if (r->kind == B2P_DIFF_MISSING) printf("    missing in the target: %s\n", key);
+        else if (r->kind == B2P_DIFF_EXTRA) printf("    extra in the target: %s\n", key);
+        else printf("    changed: %s:\n", key);
+        for (size_t k = 0; k < r->nchanged; k++) {
+            char a[600], b[600];
+            printf("      %s: %s in the backup, %s in the target\n", b2p_shown(r->changed[k].column),
+                   shown_value(r->changed[k].source, a, sizeof a), shown_value(r->changed[k].target, b, sizeof b));
+        }
+    }
+}
+
 static void print_text(const b2p_verify_result *r, const b2p_names *nm, const char *database, double secs) {
     char name[600];
     int w = 5;
@@ -237,9 +299,19 @@ static void print_text(const b2p_verify_result *r, const b2p_names *nm, const ch
             SECTION("differences:");
             printf("  %s: %llu rows in the backup, %llu in the target\n", name, (unsigned long long)vt->source.rows,
                    (unsigned long long)vt->target.rows);
-        } else if (!vt->content_equal && !vt->missing_columns[0]) {
+        } else if (!vt->content_equal && !vt->missing_columns[0] && !vt->diff.done && !vt->ntype_problems) {
             SECTION("differences:");
             printf("  %s: as many rows, but their values differ (content hashes differ)\n", name);
+        }
+        for (size_t k = 0; k < vt->ntype_problems; k++) {
+            const b2p_verify_type_problem *p = &vt->type_problems[k];
+            SECTION("differences:");
+            printf("  %s: column %s: a type problem: it is %s in the target, the mapping gives %s (its values are not "
+                   "compared)\n", name, b2p_shown(p->column), b2p_shown(p->actual), p->expected);
+        }
+        if (vt->diff.done && (vt->diff.missing || vt->diff.extra || vt->diff.changed || !vt->diff.complete)) {
+            SECTION("differences:");
+            print_diff(vt, name);
         }
         for (size_t k = 0; k < vt->nkeys; k++) {
             const b2p_verify_key *key = &vt->keys[k];
@@ -340,6 +412,64 @@ static void json_hash(json *j, const char *key, const b2p_content_hash *h) {
     json_kv_string(j, key, hex);
 }
 
+static void json_value(json *j, const char *key, const char *v) {
+    json_key(j, key);
+    if (v) json_string(j, v);
+    else json_null(j);
+}
+
+/* "diff": which rows differ (null when they were not compared). */
+static void json_diff(json *j, const b2p_verify_diff *d) {
+    json_key(j, "diff");
+    if (!d->done) {
+        json_null(j);
+        return;
+    }
+    static const char *const kinds[] = {"missing", "extra", "changed"};
+    json_begin_object(j);
+    json_key(j, "key");
+    json_begin_object(j);
+    json_kv_string(j, "kind", d->key_kind);
+    json_value(j, "name", d->key_name[0] ? d->key_name : NULL);
+    json_key(j, "columns");
+    json_begin_array(j);
+    for (size_t k = 0; k < d->nkey; k++) json_string(j, d->key_columns[k]);
+    json_end_array(j);
+    json_end_object(j);
+    json_kv_uint(j, "missing", d->missing);
+    json_kv_uint(j, "extra", d->extra);
+    json_kv_uint(j, "changed", d->changed);
+    json_kv_bool(j, "complete", d->complete);
+    json_kv_uint(j, "partitions_differing", d->partitions_differing);
+    json_kv_uint(j, "partitions_compared", d->partitions_compared);
+    json_key(j, "rows");
+    json_begin_array(j);
+    for (size_t i = 0; i < d->nrows; i++) {
+        const b2p_verify_row_diff *r = &d->rows[i];
+        json_begin_object(j);
+        json_kv_string(j, "kind", kinds[r->kind]);
+        json_key(j, "key");
+        json_begin_object(j);
+        for (size_t k = 0; k < d->nkey; k++) json_value(j, d->key_columns[k], r->key[k]);
+        json_end_object(j);
+        if (r->kind == B2P_DIFF_CHANGED) {
+            json_key(j, "columns");
+            json_begin_array(j);
+            for (size_t k = 0; k < r->nchanged; k++) {
+                json_begin_object(j);
+                json_kv_string(j, "column", r->changed[k].column);
+                json_value(j, "source", r->changed[k].source);
+                json_value(j, "target", r->changed[k].target);
+                json_end_object(j);
+            }
+            json_end_array(j);
+        }
+        json_end_object(j);
+    }
+    json_end_array(j);
+    json_end_object(j);
+}
+
 static void print_json(const b2p_verify_result *r, const b2p_names *nm, const char *database, double secs) {
     json j;
     char name[600];
@@ -408,6 +538,17 @@ static void print_json(const b2p_verify_result *r, const b2p_names *nm, const ch
             json_hash(&j, "target_hash", &vt->target);
         }
         if (vt->missing_columns[0]) json_kv_string(&j, "missing_columns", vt->missing_columns);
+        json_key(&j, "type_problems");
+        json_begin_array(&j);
+        for (size_t k = 0; k < vt->ntype_problems; k++) {
+            json_begin_object(&j);
+            json_kv_string(&j, "column", vt->type_problems[k].column);
+            json_kv_string(&j, "expected", vt->type_problems[k].expected);
+            json_kv_string(&j, "target", vt->type_problems[k].actual);
+            json_end_object(&j);
+        }
+        json_end_array(&j);
+        json_diff(&j, &vt->diff);
         json_key(&j, "keys");
         json_begin_array(&j);
         for (size_t k = 0; k < vt->nkeys; k++) {
@@ -447,7 +588,7 @@ static void print_json(const b2p_verify_result *r, const b2p_names *nm, const ch
 }
 
 int cmd_verify(int argc, char **argv) {
-    verify_opts o = {0};
+    verify_opts o = {.diff_rows = 10, .diff_memory_mb = 64};
     int rc = parse_args(argc, argv, &o);
     if (rc) return rc < 0 ? 0 : rc;
     /* out of the process title; no -d or --dsn: the environment's database (PGDATABASE), as psql */
@@ -471,6 +612,7 @@ int cmd_verify(int argc, char **argv) {
     if (!st) {
         ctx c = {.nm = nm, .progress = isatty(STDERR_FILENO) != 0};
         b2p_verify_options vo = {.conninfo = o.dsn, .selected = sel, .export = o.ex, .nul_given = o.nul_given, .jobs = o.jobs, .ctx = &c,
+                                 .diff_rows = o.diff_rows, .diff_memory = (size_t)o.diff_memory_mb << 20,
                                  .notice = on_notice, .table_done = on_table};
         st = b2p_verify(in.src, in.cat, nm, &vo, &res, &err);
     }

@@ -379,6 +379,51 @@ typedef enum b2p_verify_status {
     B2P_VERIFY_SKIPPED,              /* not compared: b2p_export_unsupported (not a failure) */
 } b2p_verify_status;
 
+/* Which rows of a table differ (when its content hashes do), found by emit/vdiff.c. Rows are
+ * matched by a key: the primary key, else a unique constraint or unique index (not filtered,
+ * not disabled, on stored columns), else the whole row (then a changed row shows as one missing
+ * and one extra). Values are as COPY text decodes them (NULL: SQL NULL), the backup's text: show
+ * them through b2p_shown. */
+typedef enum b2p_verify_diff_kind {
+    B2P_DIFF_MISSING,                /* the backup has the key, the target does not */
+    B2P_DIFF_EXTRA,                  /* the target has the key, the backup does not */
+    B2P_DIFF_CHANGED,                /* both have it, with other values in some columns */
+} b2p_verify_diff_kind;
+
+typedef struct b2p_verify_value_diff {
+    const char *column;              /* its PostgreSQL name */
+    char *source, *target;           /* the two values (NULL: SQL NULL) */
+} b2p_verify_value_diff;
+
+typedef struct b2p_verify_row_diff {
+    b2p_verify_diff_kind kind;
+    char **key;                      /* the key's values, one per key column (NULL: SQL NULL) */
+    size_t nchanged;                 /* CHANGED: the columns that differ */
+    b2p_verify_value_diff *changed;
+} b2p_verify_row_diff;
+
+typedef struct b2p_verify_diff {
+    bool done;                       /* the rows were compared (the hashes differed) */
+    const char *key_kind;            /* "primary key", "unique constraint", "unique index", "row" */
+    char key_name[128];              /* the key's PostgreSQL name ("" for the whole row) */
+    size_t nkey;
+    const char **key_columns;        /* its columns' PostgreSQL names */
+    uint64_t missing, extra, changed;/* rows counted in the partitions compared */
+    bool complete;                   /* every differing partition was compared: the counts are
+                                      * exact (else they are lower bounds: memory ran short) */
+    unsigned partitions_differing, partitions_compared;
+    size_t nrows;                    /* up to the limit of each kind, in key order */
+    b2p_verify_row_diff *rows;
+} b2p_verify_diff;
+
+/* A column of the target whose type is not the one load gives it (by hand, ALTER ... TYPE):
+ * a type problem, reported as such; its values are then left out of the row comparison. */
+typedef struct b2p_verify_type_problem {
+    const char *column;              /* its PostgreSQL name */
+    char expected[64];               /* the mapping's type (b2p_pg_type, after the casts) */
+    char actual[128];                /* the target's, as format_type prints it */
+} b2p_verify_type_problem;
+
 typedef struct b2p_verify_table {
     const b2p_cat_table *t;
     b2p_verify_status status;
@@ -396,6 +441,9 @@ typedef struct b2p_verify_table {
     bool spatial_wkt;
     char ledger_run[24];             /* the run whose settings were used ("": no ledger entry) */
     unsigned ledger_casts;           /* columns cast to bytea because the ledger records them so */
+    size_t ntype_problems;
+    b2p_verify_type_problem *type_problems;
+    b2p_verify_diff diff;            /* which rows differ (when the content hashes do) */
 } b2p_verify_table;
 
 typedef struct b2p_verify_result {
@@ -420,10 +468,16 @@ typedef struct b2p_verify_options {
     bool nul_given;                  /* export.nul_policy was given (--nul): the ledger's is not used */
     unsigned jobs;                   /* tables compared at once, each worker on its own connection
                                       * sharing the first one's snapshot (0, 1: one) */
+    size_t diff_rows;                /* where hashes differ: list up to this many rows of each kind
+                                      * (missing, extra, changed); 0: the rows are not compared */
+    size_t diff_memory;              /* bytes of rows the comparison may hold (0: 64 MiB) */
     /* callbacks (may be NULL), given ctx; with jobs > 1 called by one worker at a time */
     void *ctx;
     void (*notice)(void *ctx, const char *message);
     void (*table_done)(void *ctx, const b2p_verify_table *vt);
+    /* how far the table's rows are read (doing: "reading the backup", "reading the target",
+     * "comparing rows (1 of 2)", ...), every 65536 rows */
+    void (*progress)(void *ctx, const b2p_cat_table *t, const char *doing, uint64_t rows);
 } b2p_verify_options;
 
 /* For every selected table: the row count and content hash of the backup's rows (decoded as load

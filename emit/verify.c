@@ -23,6 +23,7 @@
 
 #include "emit.h"
 #include "pg_int.h"
+#include "vdiff_int.h"
 
 const char *b2p_pg_copy_settings(void) {
     return "SET client_encoding = 'UTF8'; SET DateStyle = 'ISO, MDY'; SET IntervalStyle = 'postgres'; "
@@ -51,6 +52,7 @@ typedef struct verifier {
     b2p_buf sql;
     b2p_pg_notice notice;
     bool ledger;                     /* the target holds a ledger verify can read */
+    pthread_mutex_t *mu;             /* with workers: guards the progress callback */
     b2p_verify_result *out;
 } verifier;
 
@@ -72,7 +74,8 @@ static b2p_status put_column(verifier *v, const char *prefix, const b2p_cat_tabl
 /* ---- what the target has ---------------------------------------------------------------------- */
 
 /* The columns of t's table in the target (one row per column: the table's oid in field 0, attname in
- * field 1), or *out NULL
+ * field 1, its type as format_type prints it in 2, and the type's oid and typmod in 3 and 4, a
+ * domain's base type's), or *out NULL
  * when the target has no such table. */
 static b2p_status target_columns(verifier *v, const b2p_cat_table *t, PGresult **out) {
     *out = NULL;
@@ -81,9 +84,12 @@ static b2p_status target_columns(verifier *v, const b2p_cat_table *t, PGresult *
     if (st) return st;
     const char *params[1] = {name.data};
     PGresult *r = PQexecParams(v->conn,
-                               "SELECT c.oid::oid, a.attname FROM (SELECT pg_catalog.to_regclass($1) AS oid) c "
+                               "SELECT c.oid::oid, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), "
+                               "CASE WHEN ty.typtype = 'd' THEN ty.typbasetype ELSE a.atttypid END, "
+                               "CASE WHEN ty.typtype = 'd' THEN ty.typtypmod ELSE a.atttypmod END "
+                               "FROM (SELECT pg_catalog.to_regclass($1) AS oid) c "
                                "LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 "
-                               "AND NOT a.attisdropped",
+                               "AND NOT a.attisdropped LEFT JOIN pg_catalog.pg_type ty ON ty.oid = a.atttypid",
                                1, NULL, params, NULL, NULL, 0);
     b2p_buf_free(&name);
     if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) < 1) {
@@ -96,10 +102,15 @@ static b2p_status target_columns(verifier *v, const b2p_cat_table *t, PGresult *
     return B2P_OK;
 }
 
-static bool has_column(const PGresult *cols, const char *name) {
+/* The row of column name in cols (target_columns'), or -1. */
+static int column_row(const PGresult *cols, const char *name) {
     for (int i = 0; i < PQntuples(cols); i++)
-        if (!PQgetisnull(cols, i, 1) && !strcmp(PQgetvalue(cols, i, 1), name)) return true;
-    return false;
+        if (!PQgetisnull(cols, i, 1) && !strcmp(PQgetvalue(cols, i, 1), name)) return i;
+    return -1;
+}
+
+static bool has_column(const PGresult *cols, const char *name) {
+    return column_row(cols, name) >= 0;
 }
 
 /* The first of columns ids[0..n) of t that the target table lacks, or NULL. */
@@ -254,45 +265,107 @@ static b2p_status ledger_settings(verifier *v, const b2p_cat_table *t, ledger_sa
 /* The backup's side, decoded as the load wrote it: under the ledger's settings for the table,
  * except what the command line gave (--nul; a column's --cast). The ledger's casts go onto a copy
  * of the table's columns: the catalog stays as it is. */
-static b2p_status source_hash(verifier *v, b2p_pages *src, const b2p_cat_table *t, const ledger_said *led,
-                              b2p_verify_table *vt) {
-    b2p_export_options ex = v->opt->export;
-    ex.format = B2P_FORMAT_COPY;
-    if (led->found && !v->opt->nul_given) ex.nul_policy = led->nul;
-    if (led->found) ex.spatial_wkt = led->wkt;
-    vt->nul_policy = ex.nul_policy;
-    vt->spatial_wkt = ex.spatial_wkt;
+typedef struct decoded {
+    b2p_cat_table t;                 /* t, with the ledger's casts */
+    b2p_cat_column *columns;         /* the copy of its columns (NULL: t's own) */
+    b2p_export_options ex;
+    const b2p_cat_column **ex_cols;  /* the exported columns of the copy, in export order */
+    size_t nex;
+} decoded;
+
+static b2p_status decode_as_loaded(verifier *v, const b2p_cat_table *t, const ledger_said *led, b2p_verify_table *vt,
+                                   decoded *d) {
+    memset(d, 0, sizeof *d);
+    d->ex = v->opt->export;
+    d->ex.format = B2P_FORMAT_COPY;
+    if (led->found && !v->opt->nul_given) d->ex.nul_policy = led->nul;
+    if (led->found) d->ex.spatial_wkt = led->wkt;
+    vt->nul_policy = d->ex.nul_policy;
+    vt->spatial_wkt = d->ex.spatial_wkt;
     if (led->found) snprintf(vt->ledger_run, sizeof vt->ledger_run, "%s", led->run_id);
-    b2p_cat_table copy = *t;
-    b2p_cat_column *cols = NULL;
+    d->t = *t;
     for (size_t i = 0; led->ncasts && i < t->ncolumns; i++) {
         if (!led->bytea[i] || t->columns[i].cast) continue;
-        if (!cols && !(cols = malloc(t->ncolumns * sizeof *cols))) return b2p_fail(v->err, B2P_ERR_NOMEM, "out of memory");
-        if (copy.columns != cols) memcpy(cols, t->columns, t->ncolumns * sizeof *cols);
-        copy.columns = cols;
+        if (!d->columns && !(d->columns = malloc(t->ncolumns * sizeof *d->columns)))
+            return b2p_fail(v->err, B2P_ERR_NOMEM, "out of memory");
+        if (d->t.columns != d->columns) memcpy(d->columns, t->columns, t->ncolumns * sizeof *d->columns);
+        d->t.columns = d->columns;
         b2p_error ignored;
-        if (b2p_cast_column(&cols[i], "bytea", &ignored) == B2P_OK) vt->ledger_casts++;
+        if (b2p_cast_column(&d->columns[i], "bytea", &ignored) == B2P_OK) vt->ledger_casts++;
     }
-    b2p_hash_sink hs = {0};
+    if (!(d->ex_cols = calloc(t->ncolumns ? t->ncolumns : 1, sizeof *d->ex_cols)))
+        return b2p_fail(v->err, B2P_ERR_NOMEM, "out of memory");
+    d->nex = b2p_export_columns(&d->t, d->ex_cols, t->ncolumns);
+    return B2P_OK;
+}
+
+static void decoded_free(decoded *d) {
+    free(d->columns);
+    free(d->ex_cols);
+}
+
+static void progress(verifier *v, const b2p_cat_table *t, const char *doing, uint64_t rows) {
+    if (!v->opt->progress) return;
+    if (v->mu) pthread_mutex_lock(v->mu);
+    v->opt->progress(v->opt->ctx, t, doing, rows);
+    if (v->mu) pthread_mutex_unlock(v->mu);
+}
+
+static void vdiff_progress(void *ctx, const b2p_cat_table *t, const char *doing, uint64_t rows) {
+    progress(ctx, t, doing, rows);
+}
+
+/* A hash sink that says how far it got, every 65536 rows. */
+typedef struct counting_sink {
+    b2p_hash_sink hs;
+    verifier *v;
+    const b2p_cat_table *t;
+    const char *doing;
+    uint64_t next;
+} counting_sink;
+
+static bool counting_write(void *ctx, const char *data, size_t len) {
+    counting_sink *c = ctx;
+    bool ok = b2p_hash_sink_write(&c->hs, data, len);
+    if (c->hs.hash.rows >= c->next) {
+        c->next = c->hs.hash.rows + 65536;
+        progress(c->v, c->t, c->doing, c->hs.hash.rows);
+    }
+    return ok;
+}
+
+static b2p_status source_hash(verifier *v, b2p_pages *src, const decoded *d, b2p_verify_table *vt) {
+    counting_sink cs = {.v = v, .t = vt->t, .doing = "reading the backup", .next = 65536};
     b2p_export_stats es;
-    b2p_status st = b2p_export_table(src, v->cat, &copy, &ex, b2p_hash_sink_write, &hs, &es, v->err);
-    if (!st && hs.partial.len)
-        st = b2p_fail(v->err, B2P_ERR_INTERNAL, "table %s.%s: the export's last row has no newline", t->schema, t->name);
-    vt->source = hs.hash;
-    b2p_hash_sink_free(&hs);
-    free(cols);
+    b2p_status st = b2p_export_table(src, v->cat, &d->t, &d->ex, counting_write, &cs, &es, v->err);
+    if (!st && cs.hs.partial.len)
+        st = b2p_fail(v->err, B2P_ERR_INTERNAL, "table %s.%s: the export's last row has no newline", d->t.schema, d->t.name);
+    vt->source = cs.hs.hash;
+    b2p_hash_sink_free(&cs.hs);
     return st;
+}
+
+/* Into v->sql: COPY (SELECT <the exported columns the target has> FROM <t>) TO STDOUT. */
+static b2p_status copy_sql(verifier *v, const b2p_cat_table *t, const b2p_cat_column *const *cols, size_t n,
+                           const bool *in_target) {
+    b2p_buf_clear(&v->sql);
+    b2p_status st = put(v, "COPY (SELECT");
+    bool first = true;
+    for (size_t k = 0; k < n && !st; k++) {
+        if (in_target && !in_target[k]) continue;
+        st = put_column(v, first ? " " : ", ", t, cols[k]->column_id);
+        first = false;
+    }
+    if (!st && first) st = put(v, " 1"); /* the target has none of the columns: count the rows */
+    if (!st) st = put(v, " FROM ");
+    if (!st) st = b2p_qualified(v->nm, t, &v->sql, v->err);
+    return st ? st : put(v, ") TO STDOUT");
 }
 
 /* COPY (SELECT <the exported columns> FROM <t>) TO STDOUT, each row hashed as it arrives. */
 static b2p_status target_hash(verifier *v, const b2p_cat_table *t, const b2p_cat_column *const *cols, size_t n,
                               b2p_content_hash *out) {
-    b2p_buf_clear(&v->sql);
-    b2p_status st = put(v, "COPY (SELECT");
-    for (size_t k = 0; k < n && !st; k++) st = put_column(v, k ? ", " : " ", t, cols[k]->column_id);
-    if (!st) st = put(v, " FROM ");
-    if (!st) st = b2p_qualified(v->nm, t, &v->sql, v->err);
-    if (!st) st = put(v, ") TO STDOUT");
+    b2p_status st = copy_sql(v, t, cols, n, NULL);
     if (st) return st;
 
     char what[600];
@@ -304,12 +377,12 @@ static b2p_status target_hash(verifier *v, const b2p_cat_table *t, const b2p_cat
         return st;
     }
     PQclear(r);
-    b2p_hash_sink hs = {0};
+    counting_sink hs = {.v = v, .t = t, .doing = "reading the target", .next = 65536};
     bool ok = true;
     char *row;
     int len;
     while ((len = PQgetCopyData(v->conn, &row, 0)) > 0) { /* one row per buffer, newline included */
-        ok = ok && b2p_hash_sink_write(&hs, row, (size_t)len);
+        ok = ok && counting_write(&hs, row, (size_t)len);
         PQfreemem(row);
     }
     if (len == -2) st = b2p_pg_fail(v->conn, NULL, what, v->err);
@@ -318,9 +391,9 @@ static b2p_status target_hash(verifier *v, const b2p_cat_table *t, const b2p_cat
         PQclear(r);
     }
     if (!st && !ok) st = b2p_fail(v->err, B2P_ERR_NOMEM, "out of memory");
-    if (!st && hs.partial.len) st = b2p_fail(v->err, B2P_ERR_INTERNAL, "%s: a row without its newline", what);
-    *out = hs.hash;
-    b2p_hash_sink_free(&hs);
+    if (!st && hs.hs.partial.len) st = b2p_fail(v->err, B2P_ERR_INTERNAL, "%s: a row without its newline", what);
+    *out = hs.hs.hash;
+    b2p_hash_sink_free(&hs.hs);
     return st;
 }
 
@@ -554,6 +627,92 @@ static b2p_status check_keys(verifier *v, const b2p_cat_table *t, const PGresult
 
 /* ---- one table ----------------------------------------------------------------------------- */
 
+/* The exported columns whose type in the target is not the one load gives them (a type problem;
+ * their values are then not compared row by row). The mapping's type names are resolved by the
+ * server itself: SELECT NULL::<type>, ... describes each as an oid and a typmod, which are
+ * compared with the target column's (a domain's base type's). */
+static b2p_status check_types(verifier *v, const decoded *d, const PGresult *cols, const bool *in_target, bool *compared,
+                              b2p_verify_table *vt) {
+    char (*types)[64] = calloc(d->nex + 1, sizeof *types);
+    vt->type_problems = calloc(d->nex + 1, sizeof *vt->type_problems);
+    if (!types || !vt->type_problems) {
+        free(types);
+        return b2p_fail(v->err, B2P_ERR_NOMEM, "out of memory");
+    }
+    b2p_buf_clear(&v->sql);
+    b2p_status st = put(v, "SELECT NULL");
+    size_t asked = 0;
+    for (size_t i = 0; i < d->nex && !st; i++) {
+        if (!in_target[i]) continue;
+        char buf[64];
+        snprintf(types[i], sizeof types[i], "%s", b2p_pg_type(d->ex_cols[i], buf, sizeof buf));
+        st = put(v, asked++ ? ", NULL::" : "::"); /* the mapping's own names, never the backup's */
+        if (!st) st = put(v, types[i]);
+    }
+    PGresult *r = NULL;
+    if (!st && asked) st = b2p_pg_query(v->conn, v->sql.data, 0, NULL, "resolving the mapped types", &r, v->err);
+    for (size_t i = 0, k = 0; !st && asked && i < d->nex; i++) {
+        if (!in_target[i]) continue;
+        int field = (int)k++;
+        const char *name = b2p_names_column(v->nm, vt->t, d->ex_cols[i]->column_id);
+        int row = column_row(cols, name);
+        if (row < 0) continue;
+        unsigned long oid = strtoul(PQgetvalue(cols, row, 3), NULL, 10);
+        long typmod = strtol(PQgetvalue(cols, row, 4), NULL, 10);
+        if (oid == (unsigned long)PQftype(r, field) && typmod == PQfmod(r, field)) continue;
+        b2p_verify_type_problem *p = &vt->type_problems[vt->ntype_problems++];
+        p->column = name;
+        snprintf(p->expected, sizeof p->expected, "%s", types[i]);
+        snprintf(p->actual, sizeof p->actual, "%s", PQgetvalue(cols, row, 2));
+        compared[i] = false;
+    }
+    PQclear(r);
+    free(types);
+    return st;
+}
+
+/* Which rows differ (vdiff.c), by the columns the target has of the mapped type. */
+static b2p_status diff_rows(verifier *v, b2p_pages *src, const decoded *d, const bool *in_target, const bool *compared,
+                            b2p_verify_table *vt) {
+    b2p_status st = copy_sql(v, vt->t, d->ex_cols, d->nex, in_target);
+    if (st) return st;
+    vdiff_in in = {.conn = v->conn, .src = src, .cat = v->cat, .nm = v->nm, .t = &d->t, .named = vt->t, .ex = d->ex,
+                   .cols = d->ex_cols, .ncols = d->nex, .in_target = in_target, .compared = compared,
+                   .target_copy = v->sql.data, .limit = v->opt->diff_rows, .memory = v->opt->diff_memory,
+                   .progress = v->opt->progress ? vdiff_progress : NULL, .ctx = v};
+    return vdiff_table(&in, &vt->diff, v->err);
+}
+
+/* The target's side of a table it has: which columns it has and of which type, their content
+ * hash, and, where it differs, which rows. */
+static b2p_status compare_present(verifier *v, b2p_pages *src, const decoded *d, const PGresult *cols, b2p_verify_table *vt) {
+    const b2p_cat_table *t = vt->t;
+    bool *in_target = calloc(d->nex + 1, sizeof *in_target), *compared = calloc(d->nex + 1, sizeof *compared);
+    b2p_status st = in_target && compared ? B2P_OK : b2p_fail(v->err, B2P_ERR_NOMEM, "out of memory");
+    size_t used = 0;
+    for (size_t i = 0; i < d->nex && !st; i++) {
+        const char *name = b2p_names_column(v->nm, t, d->ex_cols[i]->column_id);
+        compared[i] = in_target[i] = has_column(cols, name);
+        if (in_target[i] || used + 1 >= sizeof vt->missing_columns) continue;
+        int n = snprintf(vt->missing_columns + used, sizeof vt->missing_columns - used, "%s%s", used ? ", " : "", name);
+        used = n < 0 || (size_t)n >= sizeof vt->missing_columns - used ? sizeof vt->missing_columns - 1 : used + (size_t)n;
+    }
+    if (!st) st = check_types(v, d, cols, in_target, compared, vt);
+    if (!st && !vt->missing_columns[0]) {
+        st = target_hash(v, t, d->ex_cols, d->nex, &vt->target);
+        vt->content_equal = !st && b2p_content_hash_equal(&vt->source, &vt->target);
+    } else if (!st) { /* the exported columns the target lacks: the rows are counted */
+        b2p_buf_clear(&v->sql);
+        st = put(v, "SELECT count(*) FROM ");
+        if (!st) st = b2p_qualified(v->nm, t, &v->sql, v->err);
+        if (!st) st = count_query(v, "counting rows", &vt->target.rows);
+    }
+    if (!st && !vt->content_equal && v->opt->diff_rows) st = diff_rows(v, src, d, in_target, compared, vt);
+    free(in_target);
+    free(compared);
+    return st;
+}
+
 static b2p_status verify_table(verifier *v, b2p_pages *src, const b2p_cat_table *t, b2p_verify_table *vt) {
     vt->t = t;
     if ((vt->skipped = b2p_export_unsupported(t))) {
@@ -561,42 +720,29 @@ static b2p_status verify_table(verifier *v, b2p_pages *src, const b2p_cat_table 
         return B2P_OK;
     }
     ledger_said led;
+    decoded dec = {0};
     b2p_status st = ledger_settings(v, t, &led);
     if (!st) st = list_keys(v, t, vt);
-    if (!st) st = source_hash(v, src, t, &led, vt);
+    if (!st) st = decode_as_loaded(v, t, &led, vt, &dec);
     free(led.bytea);
+    if (!st) st = source_hash(v, src, &dec, vt);
     PGresult *cols = NULL;
     if (!st) st = target_columns(v, t, &cols);
-    if (st) return st;
+    if (st) {
+        decoded_free(&dec);
+        return st;
+    }
     if (!cols) {
         vt->status = B2P_VERIFY_MISSING;
         for (size_t i = 0; i < vt->nkeys; i++)
             if (vt->keys[i].checked) not_checked(&vt->keys[i], "the table is missing in the target");
     } else {
-        /* the exported columns the target lacks: then only the rows are counted */
-        const b2p_cat_column **ex = calloc(t->ncolumns ? t->ncolumns : 1, sizeof *ex);
-        size_t nex = ex ? b2p_export_columns(t, ex, t->ncolumns) : 0, used = 0;
-        if (!ex) st = b2p_fail(v->err, B2P_ERR_NOMEM, "out of memory");
-        for (size_t i = 0; i < nex; i++) {
-            const char *name = b2p_names_column(v->nm, t, ex[i]->column_id);
-            if (has_column(cols, name) || used + 1 >= sizeof vt->missing_columns) continue;
-            int n = snprintf(vt->missing_columns + used, sizeof vt->missing_columns - used, "%s%s", used ? ", " : "", name);
-            used = n < 0 || (size_t)n >= sizeof vt->missing_columns - used ? sizeof vt->missing_columns - 1 : used + (size_t)n;
-        }
-        if (!st && !vt->missing_columns[0]) {
-            st = target_hash(v, t, ex, nex, &vt->target);
-            vt->content_equal = !st && b2p_content_hash_equal(&vt->source, &vt->target);
-        } else if (!st) {
-            b2p_buf_clear(&v->sql);
-            st = put(v, "SELECT count(*) FROM ");
-            if (!st) st = b2p_qualified(v->nm, t, &v->sql, v->err);
-            if (!st) st = count_query(v, "counting rows", &vt->target.rows);
-        }
-        free(ex);
+        st = compare_present(v, src, &dec, cols, vt);
         if (!st) st = check_keys(v, t, cols, vt);
         PQclear(cols);
-        vt->status = vt->content_equal ? B2P_VERIFY_EQUAL : B2P_VERIFY_DIFFERENT;
+        vt->status = vt->content_equal && !vt->ntype_problems ? B2P_VERIFY_EQUAL : B2P_VERIFY_DIFFERENT;
     }
+    decoded_free(&dec);
     for (size_t i = 0; i < vt->nkeys; i++) {
         const b2p_verify_key *k = &vt->keys[i];
         if (!k->checked) vt->keys_unchecked++;
@@ -653,6 +799,7 @@ static b2p_status worker_begin(void *ctx, unsigned w, b2p_error *err) {
     *v = *p->main;
     v->sql = (b2p_buf){0};
     v->conn = NULL;
+    v->mu = &p->mu;
     v->err = err;
     b2p_status st = b2p_pg_connect(p->main->opt->conninfo, 0, &v->notice, &v->conn, err);
     if (!st) st = begin_session(v, p->snapshot);
@@ -741,7 +888,11 @@ b2p_status b2p_verify(b2p_pages *src, const b2p_catalog *cat, const b2p_names *n
 }
 
 void b2p_verify_result_free(b2p_verify_result *r) {
-    for (size_t i = 0; r->tables && i < r->ntables; i++) free(r->tables[i].keys);
+    for (size_t i = 0; r->tables && i < r->ntables; i++) {
+        free(r->tables[i].keys);
+        free(r->tables[i].type_problems);
+        vdiff_free(&r->tables[i].diff);
+    }
     free(r->tables);
     memset(r, 0, sizeof *r);
 }
