@@ -254,6 +254,12 @@ static bool stats_ok(const b2p_page_stats *st) {
     return st->checksum_bad == 0 && st->torn_bad == 0 && st->csum_bad == 0 && st->unreadable_pages == 0;
 }
 
+static void print_unread_streams(const b2p_set_info *set) {
+    if (set->unread_streams[0])
+        printf("  %-22s %s (headers checked, skipped by their length)\n", "streams not read",
+               b2p_shown(set->unread_streams));
+}
+
 static void print_check_text(const b2p_set_info *set, const b2p_page_stats *st, bool incomplete) {
     printf("\nCheck of backup set %u (%s, %s)\n", set->position, b2p_backup_type_name(set->type),
            b2p_shown(set->database_name));
@@ -278,6 +284,7 @@ static void print_check_text(const b2p_set_info *set, const b2p_page_stats *st, 
         printf("  %-22s %u verified, %u bad\n", "backup checksums", st->csum_streams, st->csum_bad);
     else
         printf("  %-22s none in this backup\n", "backup checksums");
+    print_unread_streams(set);
     printf("  %-22s %s\n", "result", stats_ok(st) ? "OK" : "PROBLEMS FOUND");
 }
 
@@ -291,6 +298,7 @@ static void print_log_check_text(const b2p_set_info *set, const b2p_log_stats *s
         printf("  %-22s %u verified, %u bad%s\n", "backup checksums", st->csum_streams, st->csum_bad,
                st->csum_bad ? " (the first at the offset named below)" : "");
     else printf("  %-22s none in this backup\n", "backup checksums");
+    print_unread_streams(set);
     if (st->csum_bad)
         fprintf(stderr, "bak2pg: backup set %u: offset %llu: backup checksum (CSUM) mismatch over the log stream\n",
                 set->position, (unsigned long long)st->first_bad_offset);
@@ -307,12 +315,14 @@ static void print_log_check_json(json *j, const b2p_set_info *set, const b2p_log
     json_kv_uint(j, "backup_checksums", st->csum_streams);
     json_kv_uint(j, "bad_backup_checksums", st->csum_bad);
     json_kv_bool(j, "ok", st->csum_bad == 0);
+    json_kv_string(j, "unread_streams", set->unread_streams);
     json_end_object(j);
 }
 
 static void print_check_json(json *j, const b2p_set_info *set, const b2p_page_stats *st, bool incomplete) {
     json_begin_object(j);
     json_kv_uint(j, "backup_set", set->position);
+    json_kv_string(j, "unread_streams", set->unread_streams);
     json_kv_uint(j, "units", st->units);
     json_kv_uint(j, "pages", st->pages);
     json_kv_uint(j, "distinct_pages", st->distinct_pages);

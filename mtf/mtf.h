@@ -87,6 +87,8 @@ typedef struct b2p_set_info {
     bool compressed;             /* MSSQLBAK container */
     bool encrypted;              /* backup encryption */
     bool password_protected;     /* MEDIAPASSWORD / PASSWORD (nothing is encrypted) */
+    char unread_streams[64];     /* distinct stream ids of the set skipped by their length,
+                                  * space-separated ("APAD MQSS OTCP TSMP"), up to 12 */
     b2p_lsn first_lsn, last_lsn, checkpoint_lsn, database_backup_lsn, differential_base_lsn;
     b2p_guid backup_set_guid;
     b2p_guid differential_base_guid;

@@ -180,6 +180,18 @@ static b2p_status attach_csum(walker *w, uint64_t data_off, uint64_t len, const 
     return B2P_OK;
 }
 
+/* A stream bak2pg does not read (its header was checked, it is skipped by its length) is named
+ * in the set's list, once, so that info --check can say what it did not read. */
+static void note_unread_stream(walker *w, const char *id) {
+    if (!w->set || strcmp(id, "SPAD") == 0) return;
+    char *list = w->set->unread_streams;
+    size_t n = strlen(list);
+    for (size_t i = 0; i + 4 <= n; i += 5)
+        if (memcmp(list + i, id, 4) == 0) return;
+    if (n + 6 > sizeof w->set->unread_streams) return;
+    snprintf(list + n, sizeof w->set->unread_streams - n, "%s%s", n ? " " : "", id);
+}
+
 /* Handles one stream of the current DBLK. */
 static b2p_status on_stream(walker *w, const char *dblk, const char *id, uint64_t data_off,
                             uint64_t len, const char *prev_id) {
@@ -195,6 +207,7 @@ static b2p_status on_stream(walker *w, const char *dblk, const char *id, uint64_
     if (strcmp(id, "MQTL") == 0 && w->data)
         return add_range(w, &w->data->log_ranges, &w->data->nlog_ranges, data_off, len);
     if (strcmp(id, "CSUM") == 0) return attach_csum(w, data_off, len, prev_id);
+    note_unread_stream(w, id);
     return B2P_OK;
 }
 

@@ -44,6 +44,7 @@ has "$tmp/fs" "SAL_SCOUTS_log2"
 expect 0 "$tmp/fsc" "$bin" info --check "$fs"
 has "$tmp/fsc" "log                    16 blocks, 1 streams, 65536 bytes read"
 has "$tmp/fsc" "other blocks           1 (PH6S, skipped by their own length)"
+has "$tmp/fsc" "streams not read       MQSS APAD (headers checked, skipped by their length)"
 expect 0 "$tmp/fsj" "$bin" info --check --json "$fs"
 python3 - "$tmp/fsj" <<'EOF' || fail "info --check --json of the FILESTREAM log"
 import json, sys
