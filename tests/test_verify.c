@@ -329,6 +329,22 @@ static void test_changes_are_found(void **state) {
     assert_string_not_equal(mj_get_string(t, "source_hash"), mj_get_string(t, "target_hash"));
     assert_int_equal((long)num(mj_get(doc, "summary"), "keys_failed"), 0);
     assert_false(flag(doc, "ok"));
+    /* ... and the diff names the row by its primary key, the column and both values */
+    const mj_value *d = mj_get(t, "diff");
+    assert_non_null(d);
+    assert_string_equal(mj_get_string(mj_get(d, "key"), "kind"), "primary key");
+    assert_int_equal((long)num(d, "changed"), 1);
+    assert_int_equal((long)num(d, "missing"), 0);
+    assert_int_equal((long)num(d, "extra"), 0);
+    const mj_value *rows = mj_get(d, "rows");
+    assert_int_equal(rows->n, 1);
+    assert_string_equal(mj_get_string(&rows->items[0], "kind"), "changed");
+    assert_string_equal(mj_get_string(mj_get(&rows->items[0], "key"), "customerid"), "ALFKI");
+    const mj_value *cols = mj_get(&rows->items[0], "columns");
+    assert_int_equal(cols->n, 1);
+    assert_string_equal(mj_get_string(&cols->items[0], "column"), "companyname");
+    assert_string_equal(mj_get_string(&cols->items[0], "source"), "Alfreds Futterkiste");
+    assert_string_equal(mj_get_string(&cols->items[0], "target"), "Alfreds Futterkiste.");
     mj_free(doc);
     /* ... and changed back, it is equal again (the hash sees values, not history) */
     exec_ok("nwupdate", "UPDATE customers SET companyname = left(companyname, -1) WHERE customerid = 'ALFKI'");
@@ -345,6 +361,33 @@ static void test_changes_are_found(void **state) {
     assert_int_equal((long)num(t, "source_rows"), 2155);
     assert_int_equal((long)num(t, "target_rows"), 2154);
     assert_false(flag(t, "rows_equal"));
+    mj_free(doc);
+    /* ... and a row the backup lacks added: the diff names the missing and the extra key */
+    exec_ok("nwdelete", "INSERT INTO \"order details\" VALUES (10248, 1, 18.00, 1, 0)");
+    assert_int_equal(verify_json("nwdelete", "", files, &doc), B2P_ERR_FAILED);
+    d = mj_get(table_of(doc, "public.order details"), "diff");
+    assert_int_equal((long)num(d, "missing"), 1);
+    assert_int_equal((long)num(d, "extra"), 1);
+    assert_int_equal((long)num(d, "changed"), 0);
+    rows = mj_get(d, "rows");
+    assert_int_equal(rows->n, 2);
+    for (size_t i = 0; i < rows->n; i++) {
+        const char *kind = mj_get_string(&rows->items[i], "kind");
+        const mj_value *key = mj_get(&rows->items[i], "key");
+        assert_string_equal(mj_get_string(key, "orderid"), "10248");
+        assert_string_equal(mj_get_string(key, "productid"), strcmp(kind, "missing") == 0 ? "11" : "1");
+    }
+    mj_free(doc);
+
+    /* a column retyped in the target: a type problem, named, not "hashes differ" */
+    copy_db("nwbase", "nwretype");
+    exec_ok("nwretype", "ALTER TABLE products ALTER COLUMN unitprice TYPE integer");
+    assert_int_equal(verify_json("nwretype", "", files, &doc), B2P_ERR_FAILED);
+    const mj_value *tp = mj_get(table_of(doc, "public.products"), "type_problems");
+    assert_non_null(tp);
+    assert_int_equal(tp->n, 1);
+    assert_string_equal(mj_get_string(&tp->items[0], "column"), "unitprice");
+    assert_string_equal(mj_get_string(&tp->items[0], "target"), "integer");
     mj_free(doc);
 
     /* the primary key dropped (CASCADE takes the foreign key of products with it) and a row held
